@@ -1,0 +1,49 @@
+/**
+ * Errors with stable codes.
+ *
+ * A code is a contract: scripts, logs and the wire protocol match on it. Never rename or reuse
+ * one; add new ones at the end of their group. Messages name the thing and what was expected,
+ * and never contain secret bytes or internal exception text from a peer.
+ */
+export const ERROR_CODES = {
+  // Arguments and data shapes
+  INVALID_ARGUMENT: 'wrong type of argument',
+  INVALID_LENGTH: 'wrong length',
+  OUT_OF_RANGE: 'value out of range',
+  // KES keys and signatures
+  KES_KEY_DESTROYED: 'KES key used after destroy()',
+  KES_KEY_EXHAUSTED: 'KES key cannot evolve past its last period',
+  KES_KEY_INVALID: 'KES sign key failed validation',
+  // Files
+  FILE_UNREADABLE: 'file cannot be read',
+  FILE_NOT_ENVELOPE: 'file is not a cardano-cli text envelope',
+  ENVELOPE_WRONG_TYPE: 'text envelope has the wrong type',
+  ENVELOPE_BAD_HEX: 'text envelope cborHex is not hex',
+  CBOR_MALFORMED: 'CBOR does not have the expected shape',
+  FILE_WRITE_FAILED: 'file cannot be written',
+  // Opcerts and counters
+  OPCERT_BAD_SIGNATURE: 'opcert cold signature does not verify',
+  OPCERT_WRONG_COLD_KEY: 'opcert was issued by another cold key',
+  COUNTER_WRONG_COLD_KEY: 'counter file belongs to another cold key',
+  // Time
+  GENESIS_INVALID: 'Shelley genesis file is invalid',
+  NETWORK_UNKNOWN: 'unknown network name',
+  CHAIN_NOT_STARTED: 'the chain has not started yet',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class KesError extends Error {
+  static override readonly name = 'KesError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KesError';
+    this.code = code;
+  }
+}
+
+export function isKesError(e: unknown, code?: ErrorCode): e is KesError {
+  return e instanceof KesError && (code === undefined || e.code === code);
+}
