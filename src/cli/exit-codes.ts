@@ -1,0 +1,27 @@
+/**
+ * Process exit codes shared by every command (kes-cold, kes-agent, kes-ctl, kes-node).
+ * Stable: scripts branch on them. Documented in the README.
+ */
+export const EXIT = {
+  OK: 0,
+  /** A bug: an unexpected exception. */
+  INTERNAL: 1,
+  /** Bad command line: unknown command, missing or malformed flag. */
+  USAGE: 2,
+  /** A file could not be read, parsed or written, or has the wrong type or content. */
+  BAD_INPUT: 3,
+  /** Cryptographic validation failed (bad signature, key/opcert mismatch, wrong cold key). */
+  INVALID: 4,
+  /** The agent could not be reached (no socket, nothing listening, handshake failed). */
+  UNREACHABLE: 5,
+  /** The agent refused the request (its error code is printed). */
+  REFUSED: 6,
+  /** A bounded wait ran out. */
+  TIMEOUT: 7,
+  /** `status --check`: no usable key, expired, or expiring soon. */
+  NOT_READY: 8,
+  /** The chain has not started yet (genesis start in the future). */
+  CHAIN_NOT_STARTED: 9,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
