@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   KES_KEY_DESTROYED: 'KES key used after destroy()',
   KES_KEY_EXHAUSTED: 'KES key cannot evolve past its last period',
   KES_KEY_INVALID: 'KES sign key failed validation',
+  COLD_KEY_DESTROYED: 'cold signing key used after destroy()',
   // Files
   FILE_UNREADABLE: 'file cannot be read',
   FILE_NOT_ENVELOPE: 'file is not a cardano-cli text envelope',
@@ -21,6 +22,8 @@ export const ERROR_CODES = {
   ENVELOPE_BAD_HEX: 'text envelope cborHex is not hex',
   CBOR_MALFORMED: 'CBOR does not have the expected shape',
   FILE_WRITE_FAILED: 'file cannot be written',
+  FILE_EXISTS: 'file already exists and was not overwritten',
+  FILE_TOO_LARGE: 'file is larger than any valid file of its kind',
   // Opcerts and counters
   OPCERT_BAD_SIGNATURE: 'opcert cold signature does not verify',
   OPCERT_WRONG_COLD_KEY: 'opcert was issued by another cold key',
@@ -29,6 +32,10 @@ export const ERROR_CODES = {
   GENESIS_INVALID: 'Shelley genesis file is invalid',
   NETWORK_UNKNOWN: 'unknown network name',
   CHAIN_NOT_STARTED: 'the chain has not started yet',
+  // Sockets and the daemon
+  SOCKET_DIR_UNSAFE: 'socket directory or file is unsafe',
+  SOCKET_IN_USE: 'socket path is in use',
+  SOCKET_PATH_TOO_LONG: 'socket path is too long',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
