@@ -1,0 +1,123 @@
+/**
+ * Stake-pool cold keys (kes-spec.md §6): a 32-byte Ed25519 seed (StakePoolSigningKey_ed25519)
+ * and its 32-byte public key (StakePoolVerificationKey_ed25519), each CBOR `bytes(32)`.
+ *
+ * The seed lives in allocSecret() memory inside a ColdSigningKey and is wiped by destroy().
+ */
+import { KesError } from '../errors';
+import { assertBytes, bytesEqual, wipe } from '../crypto/bytes';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ed25519PublicKey } from '../crypto/ed25519';
+import { allocSecret, releaseSecret } from '../crypto/secret-memory';
+import { sodium } from '../crypto/sodium';
+import { decodeCbor, encodeCbor, expectBytes } from './cbor';
+import {
+  ENVELOPE_DESCRIPTIONS,
+  ENVELOPE_TYPES,
+  readEnvelopeFile,
+  readSecretEnvelopeFile,
+  writeEnvelopeFile,
+  writeSecretEnvelopeFile,
+} from './envelope';
+
+export class ColdSigningKey {
+  #seed: Uint8Array | undefined;
+  /** The Ed25519 public key (public data). */
+  readonly verificationKey: Uint8Array;
+
+  private constructor(seed: Uint8Array) {
+    this.#seed = seed;
+    this.verificationKey = ed25519PublicKey(seed);
+  }
+
+  /** Copies `seed` into secret memory; the caller still owns (and wipes) its own copy. */
+  static fromSeed(seed: Uint8Array): ColdSigningKey {
+    assertBytes(seed, 'cold signing key seed', ED25519_SEED_BYTES);
+    const own = allocSecret(ED25519_SEED_BYTES);
+    own.set(seed);
+    return new ColdSigningKey(own);
+  }
+
+  /** A fresh key from libsodium's CSPRNG. */
+  static generate(): ColdSigningKey {
+    const own = allocSecret(ED25519_SEED_BYTES);
+    const fresh = sodium().randombytes_buf(ED25519_SEED_BYTES);
+    try {
+      own.set(fresh);
+    } finally {
+      wipe(fresh);
+    }
+    return new ColdSigningKey(own);
+  }
+
+  get destroyed(): boolean {
+    return this.#seed === undefined;
+  }
+
+  /**
+   * The seed itself (not a copy), for issueOpcert and writing the key file. Do not keep it.
+   * @throws KesError COLD_KEY_DESTROYED after destroy().
+   */
+  get seed(): Uint8Array {
+    if (this.#seed === undefined) throw new KesError('COLD_KEY_DESTROYED', 'cold signing key used after destroy()');
+    return this.#seed;
+  }
+
+  /** Wipe the seed. Idempotent. */
+  destroy(): void {
+    releaseSecret(this.#seed);
+    this.#seed = undefined;
+  }
+}
+
+/**
+ * Read a StakePoolSigningKey_ed25519 file. The caller destroy()s the returned key.
+ * @throws KesError FILE_*, ENVELOPE_*, CBOR_MALFORMED.
+ */
+export function readColdSigningKeyFile(file: string): ColdSigningKey {
+  const env = readSecretEnvelopeFile(file, ENVELOPE_TYPES.coldSigningKey);
+  try {
+    // decodeCbor returns a view into env.cbor (secret memory), which fromSeed copies.
+    const seed = expectBytes(decodeCbor(env.cbor, file), ED25519_SEED_BYTES, `${file}: cold signing key`);
+    return ColdSigningKey.fromSeed(seed);
+  } finally {
+    releaseSecret(env.cbor);
+  }
+}
+
+/** Write a cold signing key file (mode 0600); the encoded bytes are wiped after the write. */
+export function writeColdSigningKeyFile(file: string, key: ColdSigningKey, opts: { overwrite: boolean }): void {
+  const cbor = encodeCbor(key.seed);
+  try {
+    writeSecretEnvelopeFile(
+      file,
+      { type: ENVELOPE_TYPES.coldSigningKey, description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.coldSigningKey], cbor },
+      opts,
+    );
+  } finally {
+    wipe(cbor);
+  }
+}
+
+export function readColdVerificationKeyFile(file: string): Uint8Array {
+  const env = readEnvelopeFile(file, ENVELOPE_TYPES.coldVerificationKey);
+  return expectBytes(decodeCbor(env.cbor, file), ED25519_PUBLIC_KEY_BYTES, `${file}: cold verification key`).slice();
+}
+
+export function writeColdVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): void {
+  assertBytes(vk, 'cold verification key', ED25519_PUBLIC_KEY_BYTES);
+  writeEnvelopeFile(
+    file,
+    {
+      type: ENVELOPE_TYPES.coldVerificationKey,
+      description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.coldVerificationKey],
+      cbor: encodeCbor(vk),
+    },
+    opts,
+  );
+}
+
+/** Is `vk` the public key of `key`? */
+export function coldKeyMatches(key: ColdSigningKey, vk: Uint8Array): boolean {
+  assertBytes(vk, 'cold verification key', ED25519_PUBLIC_KEY_BYTES);
+  return bytesEqual(key.verificationKey, vk);
+}

@@ -1,0 +1,80 @@
+/**
+ * KES key files (kes-spec.md §4.4, §6): the Sum6KES sign key (608 bytes, evolution 0 as
+ * cardano-cli writes it) and its 32-byte verification key, each CBOR `bytes(n)`.
+ */
+import { assertBytes, wipe } from '../crypto/bytes';
+import { blake2b256 } from '../crypto/ed25519';
+import { allocSecret, releaseSecret } from '../crypto/secret-memory';
+import { decodeCbor, encodeCbor, expectBytes } from './cbor';
+import {
+  ENVELOPE_DESCRIPTIONS,
+  ENVELOPE_TYPES,
+  readEnvelopeFile,
+  readSecretEnvelopeFile,
+  writeEnvelopeFile,
+  writeSecretEnvelopeFile,
+} from './envelope';
+import { KES_VK_BYTES } from './opcert';
+
+/** Sum6KES serialised sign key: 32 + 96·6 (kes-spec.md §1). */
+export const KES_SIGN_KEY_BYTES = 608;
+/** The root (vk0, vk1) pair is the last 64 bytes of the sign key (kes-spec.md §4.4). */
+const KES_ROOT_VK_PAIR_OFFSET = KES_SIGN_KEY_BYTES - 64;
+
+/**
+ * The verification key of a serialised Sum6KES sign key: Blake2b-256(vk0 || vk1) of the root
+ * (kes-spec.md §4.3), public data.
+ */
+export function kesVkOfSignKey(raw: Uint8Array): Uint8Array {
+  assertBytes(raw, 'KES sign key', KES_SIGN_KEY_BYTES);
+  return blake2b256(raw.subarray(KES_ROOT_VK_PAIR_OFFSET));
+}
+
+export function readKesVerificationKeyFile(file: string): Uint8Array {
+  const env = readEnvelopeFile(file, ENVELOPE_TYPES.kesVerificationKey);
+  return expectBytes(decodeCbor(env.cbor, file), KES_VK_BYTES, `${file}: KES verification key`).slice();
+}
+
+export function writeKesVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): void {
+  assertBytes(vk, 'KES verification key', KES_VK_BYTES);
+  writeEnvelopeFile(
+    file,
+    {
+      type: ENVELOPE_TYPES.kesVerificationKey,
+      description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.kesVerificationKey],
+      cbor: encodeCbor(vk),
+    },
+    opts,
+  );
+}
+
+/**
+ * Read a KesSigningKey_ed25519_kes_2^6 file: 608 secret bytes in allocSecret() memory.
+ * The caller releaseSecret()s the result.
+ */
+export function readKesSigningKeyFile(file: string): Uint8Array {
+  const env = readSecretEnvelopeFile(file, ENVELOPE_TYPES.kesSigningKey);
+  try {
+    const raw = expectBytes(decodeCbor(env.cbor, file), KES_SIGN_KEY_BYTES, `${file}: KES sign key`);
+    const out = allocSecret(KES_SIGN_KEY_BYTES);
+    out.set(raw);
+    return out;
+  } finally {
+    releaseSecret(env.cbor);
+  }
+}
+
+/** Write a KES sign key file (mode 0600); the encoded bytes are wiped after the write. */
+export function writeKesSigningKeyFile(file: string, raw: Uint8Array, opts: { overwrite: boolean }): void {
+  assertBytes(raw, 'KES sign key', KES_SIGN_KEY_BYTES);
+  const cbor = encodeCbor(raw);
+  try {
+    writeSecretEnvelopeFile(
+      file,
+      { type: ENVELOPE_TYPES.kesSigningKey, description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.kesSigningKey], cbor },
+      opts,
+    );
+  } finally {
+    wipe(cbor);
+  }
+}
