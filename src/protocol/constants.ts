@@ -1,0 +1,118 @@
+/**
+ * Every number the wire protocol depends on, in one place (spec/protocol.md "Limits").
+ *
+ * A limit is a contract with the peer: changing one changes what a conforming peer may send, so
+ * it needs a new PROTOCOL_VERSION. Each is enforced by the decoder before the value is used and by
+ * the encoder before anything is written.
+ */
+
+/** Bytes of the big-endian u32 length that starts every frame. @default 4 */
+export const FRAME_HEADER_BYTES = 4;
+
+/**
+ * Largest payload (kind byte + body + secret segment) a frame may carry. A length field above it
+ * is rejected with FRAME_TOO_LARGE before any payload byte is buffered. Small on purpose: the
+ * largest real message (STATUS_OK) is under 5 KiB, and a small cap bounds what one connection can
+ * make the agent hold.
+ * @default 65536
+ */
+export const MAX_FRAME_PAYLOAD_BYTES = 65536;
+
+/** Smallest payload: the kind byte alone. A zero length field is MALFORMED_FRAME. @default 1 */
+export const MIN_FRAME_PAYLOAD_BYTES = 1;
+
+/** Bytes of the message kind that starts every payload. @default 1 */
+export const KIND_BYTES = 1;
+
+/** The protocol version this build speaks. @default 1 */
+export const PROTOCOL_VERSION = 1;
+
+/** Every version this build speaks, in any order; the handshake picks the highest common one. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
+
+/** HELLO.protocol on the control socket (kes-ctl ↔ agent). */
+export const CONTROL_PROTOCOL = 'kes-agent/control';
+
+/** HELLO.protocol on the service socket (node ↔ agent). */
+export const SERVICE_PROTOCOL = 'kes-agent/service';
+
+/** Longest HELLO/WELCOME protocol name, in UTF-8 bytes. @default 64 */
+export const MAX_PROTOCOL_NAME_BYTES = 64;
+
+/** Most entries in HELLO.versions; at least one is required. @default 8 */
+export const MAX_HELLO_VERSIONS = 8;
+
+/** Longest agentVersion string (WELCOME, STATUS_OK), in UTF-8 bytes. @default 64 */
+export const MAX_AGENT_VERSION_BYTES = 64;
+
+/** Longest network name in STATUS_OK, in UTF-8 bytes. @default 64 */
+export const MAX_NETWORK_NAME_BYTES = 64;
+
+/** Longest ERROR.message, in UTF-8 bytes. Fits every template the agent fills in. @default 512 */
+export const MAX_ERROR_MESSAGE_BYTES = 512;
+
+/** Most entries in STATUS_OK.status.warnings. @default 16 */
+export const MAX_STATUS_WARNINGS = 16;
+
+/** Longest single warning in STATUS_OK.status.warnings, in UTF-8 bytes. @default 256 */
+export const MAX_WARNING_BYTES = 256;
+
+/**
+ * Longest confirmation wait the agent honours for UPLOAD / DROP_ACTIVE. Larger requested values
+ * are valid on the wire (any u32) and capped by the agent, not rejected by the codec.
+ * @default 30000
+ */
+export const MAX_CONFIRM_TIMEOUT_MS = 30_000;
+
+/** KES verification key: a Blake2b-256 hash at the Sum6 root (kes-spec.md §1). @default 32 */
+export const KES_VK_BYTES = 32;
+
+/** Cold (Ed25519) verification key in an opcert (kes-spec.md §5.1). @default 32 */
+export const COLD_VK_BYTES = 32;
+
+/** Ed25519 signature of the cold key over the opcert signable (kes-spec.md §5.2). @default 64 */
+export const OPCERT_SIGMA_BYTES = 64;
+
+/**
+ * The secret segment of a KEY frame: one serialised Sum6KES sign key (kes-spec.md §1, §4.4).
+ * It is the last KES_SECRET_BYTES of the payload and never passes through borsh.
+ * @default 608
+ */
+export const KES_SECRET_BYTES = 608;
+
+/**
+ * Largest integer a u64 field may carry. JS numbers are exact only up to 2^53 - 1; a larger
+ * value on the wire is MALFORMED_FRAME rather than silently rounded.
+ * @default Number.MAX_SAFE_INTEGER
+ */
+export const MAX_WIRE_U64 = Number.MAX_SAFE_INTEGER;
+
+/** Message kinds (the first payload byte). Never renumber: peers match on these. */
+export const KIND = Object.freeze({
+  HELLO: 0x01,
+  WELCOME: 0x02,
+  KEYGEN: 0x10,
+  EXPORT_VERKEY: 0x11,
+  IMPORT_OPCERT: 0x12,
+  UPLOAD: 0x13,
+  STATUS: 0x14,
+  DROP_STAGED: 0x15,
+  DROP_ACTIVE: 0x16,
+  KEYGEN_OK: 0x30,
+  VERKEY: 0x31,
+  IMPORT_OK: 0x32,
+  UPLOAD_OK: 0x33,
+  STATUS_OK: 0x34,
+  DROPPED: 0x35,
+  KEY: 0x50,
+  NO_KEY: 0x51,
+  KEY_DROPPED: 0x52,
+  CONFIRM: 0x58,
+  ERROR: 0x7f,
+} as const);
+
+/**
+ * Kinds whose payload ends with a KES_SECRET_BYTES secret segment. The frame decoder puts such
+ * payloads in allocSecret() memory from their first byte on.
+ */
+export const KINDS_WITH_SECRET: ReadonlySet<number> = new Set([KIND.KEY]);
