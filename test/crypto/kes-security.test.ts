@@ -221,7 +221,7 @@ describe('primitive call counts', () => {
   test('sign = 1 Ed25519 sign; verify = 6 pair hashes + 1 Ed25519 verify', () => {
     const key = KesSignKey.fromSeed(SEED);
     key.evolveTo(21);
-    let sig = new Uint8Array(0);
+    let sig: Uint8Array = new Uint8Array(0);
     expect(counted(() => (sig = key.sign(MSG)))).toEqual({ seedKeypair: 0, expandHash: 0, pairHash: 0, sign: 1, verify: 0 });
     const vk = key.verificationKey();
     expect(counted(() => expect(verifyKes(vk, 21, MSG, sig)).toBe(true))).toEqual({
