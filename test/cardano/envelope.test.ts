@@ -1,0 +1,192 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  ENVELOPE_TYPES,
+  formatEnvelope,
+  formatSecretEnvelope,
+  parseEnvelope,
+  readAnyEnvelopeFile,
+  readEnvelopeFile,
+  type EnvelopeType,
+} from '../../src/cardano/envelope';
+import { readFileBounded, writeFileSafely } from '../../src/cardano/file-io';
+import { KesError } from '../../src/errors';
+import { toHex } from '../../src/crypto/bytes';
+import { readVectorText, vectorPath } from '../helpers/vectors';
+
+const FIXTURES = ['cold.skey', 'cold.vkey', 'kes.skey', 'kes.vkey', 'opcert.cert', 'opcert.counter'] as const;
+const ALL_TYPES = Object.values(ENVELOPE_TYPES) as EnvelopeType[];
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-envelope-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function put(name: string, content: string | Uint8Array): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, content);
+  return p;
+}
+
+function errOf(f: () => unknown): KesError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KesError) return e;
+    throw e;
+  }
+  throw new Error('expected a KesError');
+}
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+describe('the byte scanner reads what JSON.parse reads', () => {
+  test.each(FIXTURES)('%s: type, description and cborHex match JSON.parse', (name) => {
+    const text = readVectorText('cardano-cli', name);
+    const json = JSON.parse(text) as { type: string; description: string; cborHex: string };
+    const env = parseEnvelope(utf8(text), name, ALL_TYPES);
+    expect(env.type).toBe(json.type);
+    expect(env.description).toBe(json.description);
+    expect(toHex(env.cbor)).toBe(json.cborHex);
+  });
+
+  test('both formatters reproduce every fixture byte for byte and agree with each other', () => {
+    for (const name of FIXTURES) {
+      const text = readVectorText('cardano-cli', name);
+      const env = parseEnvelope(utf8(text), name, ALL_TYPES);
+      expect(formatSecretEnvelope(env).toString('utf8')).toBe(text);
+      if (name !== 'cold.skey' && name !== 'kes.skey') {
+        expect(formatEnvelope(env as Parameters<typeof formatEnvelope>[0])).toBe(text);
+      }
+    }
+  });
+
+  test('any JSON whitespace, any member order, escapes in description, uppercase hex', () => {
+    const variants = [
+      '{"type":"NodeOperationalCertificateIssueCounter","description":"x","cborHex":"820858202151D26921AB6079BBC9366377F4299DE729C3E45C3DB70362B9A25E8C89F61B"}',
+      '\r\n\t { "cborHex" : "820858202151d26921ab6079bbc9366377f4299de729c3e45c3db70362b9a25e8c89f61b" ,\n"description":"N\\u00e9xt \\"8\\"\\n" , "type":"NodeOperationalCertificateIssueCounter" }  \n',
+    ];
+    for (const v of variants) {
+      const env = parseEnvelope(utf8(v), 'v', [ENVELOPE_TYPES.opcertCounter]);
+      expect(toHex(env.cbor)).toBe('820858202151d26921ab6079bbc9366377f4299de729c3e45c3db70362b9a25e8c89f61b');
+    }
+    expect(parseEnvelope(utf8(variants[1]!), 'v', [ENVELOPE_TYPES.opcertCounter]).description).toBe('Néxt "8"\n');
+  });
+});
+
+describe('malformed envelopes: one clear error naming the file', () => {
+  const ok = (over: Record<string, string>): string =>
+    JSON.stringify({ type: 'StakePoolVerificationKey_ed25519', description: 'd', cborHex: '5820' + '11'.repeat(32), ...over });
+  test.each([
+    ['empty file', '', 'FILE_NOT_ENVELOPE', 'the file is empty'],
+    ['not JSON', 'hello', 'FILE_NOT_ENVELOPE', 'not a JSON object'],
+    ['a JSON array', '[1,2]', 'FILE_NOT_ENVELOPE', 'not a JSON object'],
+    ['binary', '\u0000\u0001', 'FILE_NOT_ENVELOPE', 'not a JSON object'],
+    ['empty object', '{}', 'FILE_NOT_ENVELOPE', 'empty object'],
+    ['unterminated', '{"type": "StakePool', 'FILE_NOT_ENVELOPE', 'unterminated string'],
+    ['missing cborHex', '{"type":"StakePoolVerificationKey_ed25519","description":""}', 'FILE_NOT_ENVELOPE', 'missing member "cborHex"'],
+    ['missing description', '{"type":"StakePoolVerificationKey_ed25519","cborHex":""}', 'FILE_NOT_ENVELOPE', 'missing member "description"'],
+    ['missing type', '{"description":"","cborHex":""}', 'FILE_NOT_ENVELOPE', 'missing member "type"'],
+    ['unknown member', ok({ extra: 'x' }), 'FILE_NOT_ENVELOPE', 'unexpected member "extra"'],
+    ['duplicate member', '{"type":"a","type":"b"}', 'FILE_NOT_ENVELOPE', 'duplicate member "type"'],
+    ['number value', '{"type":"StakePoolVerificationKey_ed25519","description":5,"cborHex":""}', 'FILE_NOT_ENVELOPE', 'expected a string for "description"'],
+    ['trailing data', ok({}) + 'x', 'FILE_NOT_ENVELOPE', 'unexpected data after the object'],
+    ['two objects', ok({}) + ok({}), 'FILE_NOT_ENVELOPE', 'unexpected data after the object'],
+    ['missing comma', '{"type":"a" "description":"b"}', 'FILE_NOT_ENVELOPE', "expected ',' or '}'"],
+    ['raw newline in string', '{"type":"a\nb"}', 'FILE_NOT_ENVELOPE', 'control character'],
+    ['bad escape', '{"type":"a\\x"}', 'FILE_NOT_ENVELOPE', 'bad escape'],
+    ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x22, 0x22, 0x7d]), 'FILE_NOT_ENVELOPE', 'invalid UTF-8'],
+    ['odd hex', ok({ cborHex: '582' }), 'ENVELOPE_BAD_HEX', 'odd number of hex digits (3)'],
+    ['bad hex', ok({ cborHex: '58zz' }), 'ENVELOPE_BAD_HEX', 'not a hex digit'],
+    ['escape inside cborHex', ok({ cborHex: '\\u0035820' }), 'ENVELOPE_BAD_HEX', 'escape sequence'],
+    ['unknown type', ok({ type: 'Foo Bar' }), 'ENVELOPE_WRONG_TYPE', 'got unknown type "Foo Bar"'],
+  ])('%s', (_name, content, code, message) => {
+    const file = put('bad.json', content);
+    const e = errOf(() => readEnvelopeFile(file, ENVELOPE_TYPES.coldVerificationKey));
+    expect(e.code).toBe(code);
+    expect(e.message.startsWith(`${file}: `)).toBe(true);
+    expect(e.message).toContain(message);
+    expect(e.message).not.toContain('\n');
+  });
+
+  test('wrong type names the expected and the actual type', () => {
+    const e = errOf(() => readEnvelopeFile(vectorPath('cardano-cli', 'cold.vkey'), ENVELOPE_TYPES.opcert));
+    expect(e.code).toBe('ENVELOPE_WRONG_TYPE');
+    expect(e.message).toBe(
+      `${vectorPath('cardano-cli', 'cold.vkey')}: expected a NodeOperationalCertificate text envelope, got StakePoolVerificationKey_ed25519`,
+    );
+    const two = errOf(() => readEnvelopeFile(vectorPath('cardano-cli', 'opcert.cert'), [ENVELOPE_TYPES.kesVerificationKey, ENVELOPE_TYPES.opcertCounter]));
+    expect(two.message).toContain('expected a KesVerificationKey_ed25519_kes_2^6 or a NodeOperationalCertificateIssueCounter text envelope');
+  });
+
+  test('a secret file given where a public one is expected is refused before its hex is decoded', () => {
+    const e = errOf(() => readEnvelopeFile(vectorPath('cardano-cli', 'cold.skey'), ENVELOPE_TYPES.coldVerificationKey as never));
+    expect(e.code).toBe('ENVELOPE_WRONG_TYPE');
+    expect(e.message).not.toMatch(/bbb52476/);
+  });
+
+  test('secret-type envelopes decode into fresh memory; the file buffer is wiped', () => {
+    const env = readAnyEnvelopeFile(vectorPath('cardano-cli', 'cold.skey'), ENVELOPE_TYPES.coldSigningKey);
+    expect(toHex(env.cbor)).toBe('5820bbb52476390a522b89c545b049ead55f38173a2eb6810ea0237f774f5efc18f6');
+  });
+});
+
+describe('file access errors', () => {
+  test('missing file', () => {
+    const e = errOf(() => readEnvelopeFile(path.join(dir, 'nope'), ENVELOPE_TYPES.opcert));
+    expect(e.code).toBe('FILE_UNREADABLE');
+    expect(e.message).toBe(`${path.join(dir, 'nope')}: no such file`);
+  });
+  test('directory instead of a file', () => {
+    const e = errOf(() => readEnvelopeFile(dir, ENVELOPE_TYPES.opcert));
+    expect(e.code).toBe('FILE_UNREADABLE');
+    expect(e.message).toBe(`${dir}: is a directory, expected a file`);
+  });
+  test('file too large is refused before reading', () => {
+    const big = put('big.json', Buffer.alloc(64 * 1024 + 1, 0x20));
+    expect(errOf(() => readEnvelopeFile(big, ENVELOPE_TYPES.opcert)).code).toBe('FILE_TOO_LARGE');
+  });
+  // root reads any file, so the check only means something for other users.
+  (process.getuid?.() === 0 ? test.skip : test)('unreadable file (mode 000)', () => {
+    const p = put('locked.json', readVectorText('cardano-cli', 'opcert.cert'));
+    fs.chmodSync(p, 0o000);
+    const e = errOf(() => readEnvelopeFile(p, ENVELOPE_TYPES.opcert));
+    expect(e.code).toBe('FILE_UNREADABLE');
+    expect(e.message).toBe(`${p}: permission denied`);
+  });
+  test('readFileBounded returns the exact bytes', () => {
+    const p = put('b.bin', Buffer.from([1, 2, 3]));
+    expect([...readFileBounded(p, 3, 'x')]).toEqual([1, 2, 3]);
+  });
+});
+
+describe('writeFileSafely', () => {
+  test('overwrite=false refuses an existing file, a dangling symlink, and leaves them untouched', () => {
+    const p = put('exists', 'old');
+    expect(errOf(() => writeFileSafely(p, utf8('new'), { mode: 0o600, overwrite: false })).code).toBe('FILE_EXISTS');
+    expect(fs.readFileSync(p, 'utf8')).toBe('old');
+    const link = path.join(dir, 'dangling');
+    fs.symlinkSync(path.join(dir, 'target-does-not-exist'), link);
+    expect(errOf(() => writeFileSafely(link, utf8('x'), { mode: 0o600, overwrite: false })).code).toBe('FILE_EXISTS');
+    expect(fs.existsSync(path.join(dir, 'target-does-not-exist'))).toBe(false);
+  });
+  test('overwrite=true replaces the file with the new mode and leaves no temp file', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'ow-'));
+    const p = path.join(sub, 'secret');
+    fs.writeFileSync(p, 'old', { mode: 0o644 });
+    writeFileSafely(p, utf8('new'), { mode: 0o600, overwrite: true });
+    expect(fs.readFileSync(p, 'utf8')).toBe('new');
+    expect(fs.statSync(p).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(sub)).toEqual(['secret']);
+  });
+  test('missing directory is FILE_WRITE_FAILED naming the file', () => {
+    const p = path.join(dir, 'no', 'such', 'dir', 'f');
+    for (const overwrite of [false, true]) {
+      const e = errOf(() => writeFileSafely(p, utf8('x'), { mode: 0o644, overwrite }));
+      expect(e.code).toBe('FILE_WRITE_FAILED');
+      expect(e.message).toBe(`${p}: directory does not exist`);
+    }
+  });
+});
