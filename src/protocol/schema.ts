@@ -267,8 +267,9 @@ export function minEncodedBytes(spec: FieldSpec): number {
     case 'bytes':
       return spec.len;
     case 'string':
-    case 'vec':
       return 4;
+    case 'vec':
+      return 4 + spec.minCount * minEncodedBytes(spec.item);
     case 'option':
       return 1;
     case 'struct':
