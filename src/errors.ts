@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   OPCERT_BAD_SIGNATURE: 'opcert cold signature does not verify',
   OPCERT_WRONG_COLD_KEY: 'opcert was issued by another cold key',
   COUNTER_WRONG_COLD_KEY: 'counter file belongs to another cold key',
+  COLD_KEY_MISMATCH: 'cold signing key does not match the cold verification key',
   // Time
   GENESIS_INVALID: 'Shelley genesis file is invalid',
   NETWORK_UNKNOWN: 'unknown network name',
