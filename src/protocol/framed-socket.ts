@@ -1,0 +1,151 @@
+/**
+ * A message-level view of one Unix socket, shared by the agent and every client.
+ *
+ * Receiving is pull-based (`receive()`), so each side is a plain async loop and nothing can be
+ * handled re-entrantly. Sending a KEY frame wipes the frame once the socket has written it.
+ */
+import type * as net from 'node:net';
+import { releaseSecret } from '../crypto/secret-memory';
+import { ProtocolError } from './errors';
+import { FrameDecoder } from './frame';
+import { decodeFrame, encodeMessage, type Message, type OutgoingMessage } from './messages';
+
+/** Why `receive()` gave up without a message. */
+export class ConnectionClosedError extends Error {
+  static override readonly name = 'ConnectionClosedError';
+  /** True when the peer closed between frames; false when it closed mid-frame. */
+  readonly clean: boolean;
+  constructor(clean: boolean) {
+    super(clean ? 'the peer closed the connection' : 'the peer closed the connection in the middle of a frame');
+    this.name = 'ConnectionClosedError';
+    this.clean = clean;
+  }
+}
+
+export class ReceiveTimeoutError extends Error {
+  static override readonly name = 'ReceiveTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`no message within ${timeoutMs} ms`);
+    this.name = 'ReceiveTimeoutError';
+  }
+}
+
+type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void };
+
+export class FramedSocket {
+  readonly socket: net.Socket;
+  readonly #decoder = new FrameDecoder();
+  readonly #inbox: Message[] = [];
+  #waiter: Waiter | undefined;
+  #failure: Error | undefined;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary)));
+    socket.on('close', () => {
+      this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary));
+      this.#decoder.destroy();
+      for (const m of this.#inbox.splice(0)) wipeMessage(m);
+    });
+    // EPIPE / ECONNRESET must never crash a daemon: they end this connection only.
+    socket.on('error', () => this.#fail(new ConnectionClosedError(false)));
+  }
+
+  /** The next message from the peer. Rejects with ProtocolError, ConnectionClosedError or ReceiveTimeoutError. */
+  receive(timeoutMs?: number): Promise<Message> {
+    const queued = this.#inbox.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#waiter !== undefined) return Promise.reject(new Error('FramedSocket.receive() called while another receive() is pending'));
+    return new Promise<Message>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        if (timer) clearTimeout(timer);
+        this.#waiter = undefined;
+      };
+      this.#waiter = {
+        resolve: (m) => { done(); resolve(m); },
+        reject: (e) => { done(); reject(e); },
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => this.#waiter?.reject(new ReceiveTimeoutError(timeoutMs)), timeoutMs);
+      }
+    });
+  }
+
+  /**
+   * Send one message; resolves when the socket has written it. A frame carrying a key is wiped
+   * after the write completes (or fails).
+   */
+  send(msg: OutgoingMessage): Promise<void> {
+    const frame = encodeMessage(msg);
+    const secret = msg.type === 'key';
+    return new Promise<void>((resolve, reject) => {
+      if (this.socket.destroyed || !this.socket.writable) {
+        if (secret) releaseSecret(frame);
+        reject(new ConnectionClosedError(true));
+        return;
+      }
+      this.socket.write(frame, (err) => {
+        if (secret) releaseSecret(frame);
+        if (err) reject(new ConnectionClosedError(false));
+        else resolve();
+      });
+    });
+  }
+
+  /** Bytes accepted by `send()` but not yet handed to the kernel (a node that stopped reading). */
+  get pendingWriteBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Send ERROR (best effort) and close our side. */
+  async closeWithError(code: number, message: string): Promise<void> {
+    try {
+      await this.send({ type: 'error', code, message });
+    } catch {
+      // The peer is gone already; nothing to tell it.
+    }
+    this.socket.end();
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#failure !== undefined) {
+      chunk.fill(0);
+      return;
+    }
+    try {
+      this.#decoder.push(chunk); // copies, then wipes the chunk
+      for (let f = this.#decoder.next(); f !== undefined; f = this.#decoder.next()) {
+        this.#deliver(decodeFrame(f));
+      }
+    } catch (e) {
+      this.#fail(e instanceof ProtocolError ? e : new ProtocolError('MALFORMED_FRAME', 'undecodable frame'));
+    }
+  }
+
+  #deliver(m: Message): void {
+    if (this.#waiter !== undefined) this.#waiter.resolve(m);
+    else this.#inbox.push(m);
+  }
+
+  #fail(e: Error): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = e;
+    this.#waiter?.reject(e);
+  }
+}
+
+/** Wipe the secret a decoded message may carry (a KEY nobody consumed). */
+export function wipeMessage(m: Message): void {
+  if (m.type === 'key') releaseSecret(m.secret);
+}

@@ -1,0 +1,112 @@
+/**
+ * Running the BUILT binaries (dist/, made by `npm run build`, which `npm test` runs first) as
+ * real processes, the way an operator's scripts do.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.join(__dirname, '..', '..');
+export const BIN = {
+  cold: path.join(ROOT, 'dist', 'src', 'bin', 'kes-cold.js'),
+  agent: path.join(ROOT, 'dist', 'src', 'bin', 'kes-agent.js'),
+  ctl: path.join(ROOT, 'dist', 'src', 'bin', 'kes-ctl.js'),
+  node: path.join(ROOT, 'dist', 'src', 'bin', 'kes-node.js'),
+} as const;
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A private temp dir (0700), removed by the returned cleanup. */
+export function tempDir(prefix = 'kes-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Environment for child processes: no inherited agent socket settings, no colours. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env['KES_AGENT_CONTROL_SOCKET'];
+  delete env['KES_AGENT_SERVICE_SOCKET'];
+  delete env['NODE_OPTIONS'];
+  return { ...env, ...extra };
+}
+
+/** Run a binary to completion. */
+export function run(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: opts.env ?? cleanEnv(), cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A long-running process whose output is collected and can be awaited line by line. */
+export class Proc {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  private waiters: { test: () => boolean; resolve: () => void }[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(bin: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()) {
+    this.child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.poke();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.poke();
+    });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
+      resolve({ code, signal });
+      this.poke();
+    }));
+  }
+
+  private poke(): void {
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.test()) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Resolve when stdout matches `pattern` (counting matches: the nth occurrence). */
+  waitFor(pattern: RegExp | string, opts: { timeoutMs?: number; count?: number; stream?: 'stdout' | 'stderr' } = {}): Promise<void> {
+    const count = opts.count ?? 1;
+    const test = (): boolean => {
+      const text = opts.stream === 'stderr' ? this.stderr : this.stdout;
+      const re = typeof pattern === 'string' ? new RegExp(escapeRe(pattern), 'g') : new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+      return (text.match(re)?.length ?? 0) >= count;
+    };
+    if (test()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(pattern)}\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`)), opts.timeoutMs ?? 15_000);
+      this.waiters.push({ test, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
