@@ -7,7 +7,7 @@
  * carry the field path and small public numbers, never the peer's bytes or text.
  */
 import { KesError } from '../errors';
-import { assertBytes, assertInteger } from '../crypto/bytes';
+import { assertBytes } from '../crypto/bytes';
 import { MAX_WIRE_U64 } from './constants';
 import { ProtocolError } from './errors';
 import type { FieldSpec } from './schema';
@@ -40,9 +40,16 @@ function uintMax(bits: 8 | 16 | 32 | 64): number {
  */
 export function toWireValue(value: unknown, spec: FieldSpec, path: string): unknown {
   switch (spec.t) {
-    case 'uint':
-      assertInteger(value, path, spec.min, uintMax(spec.bits));
+    case 'uint': {
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        throw new KesError('INVALID_ARGUMENT', `${path}: expected an integer (u${spec.bits})`);
+      }
+      const max = uintMax(spec.bits);
+      if (value < spec.min || value > max) {
+        throw new KesError('OUT_OF_RANGE', `${path}: expected ${spec.min}..${max} (u${spec.bits}), got ${value}`);
+      }
       return value;
+    }
     case 'bool':
       if (typeof value !== 'boolean') throw new KesError('INVALID_ARGUMENT', `${path}: expected a boolean`);
       return value;
