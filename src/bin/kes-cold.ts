@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runMain } from '../cli/common';
+import { buildKesColdCli } from '../cli/cold';
+
+runMain(buildKesColdCli());

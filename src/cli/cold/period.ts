@@ -1,0 +1,98 @@
+/** `kes-cold period`: the current KES period of a network (kes-spec.md §7). */
+import { Command, Option, UsageError } from 'clipanion';
+import { KesError } from '../../errors';
+import {
+  type ChainTiming,
+  DEFAULT_NETWORK,
+  byronPresetMatching,
+  kesTimeAt,
+  networkTiming,
+  readGenesisFile,
+} from '../../time';
+import { EXIT } from '../exit-codes';
+import { KesCommand } from '../common/base-command';
+import { isoTime } from '../common/json-output';
+
+const MS_PER_MINUTE = 60_000;
+
+/** "1d 3h 4m": enough precision for a human deciding when to act. */
+export function formatDuration(ms: number): string {
+  const totalMin = Math.max(0, Math.floor(ms / MS_PER_MINUTE));
+  const d = Math.floor(totalMin / 1440);
+  const h = Math.floor((totalMin % 1440) / 60);
+  const m = totalMin % 60;
+  return [d > 0 ? `${d}d` : '', d > 0 || h > 0 ? `${h}h` : '', `${m}m`].filter((s) => s !== '').join(' ');
+}
+
+export class PeriodCommand extends KesCommand {
+  static override paths = [['period']];
+  static override usage = Command.Usage({
+    description: 'Show the current KES period',
+    details: `
+      Computes the current KES period from the wall clock: the slot (through the network's era
+      history; mainnet and preprod began with Byron slots) divided by slotsPerKESPeriod.
+      Use it as --kes-period when issuing an operational certificate.
+
+      --network takes mainnet (the default), preprod or preview. --genesis reads a Shelley
+      genesis file instead, for private testnets and preview; it is refused for the mainnet and
+      preprod genesis files, which cannot describe their Byron era. With --json the output is
+      \`{"kesPeriod": n, "slot": s, "periodStart": iso, "periodEnd": iso}\`, or
+      \`{"started": false, "startsAt": iso}\` (exit 9) before the chain starts.
+    `,
+    examples: [
+      ['Current mainnet KES period', '$0 period'],
+      ['Current preview KES period as JSON', '$0 period --network preview --json'],
+      ['KES period of a private testnet', '$0 period --genesis shelley-genesis.json'],
+    ],
+  });
+
+  network = Option.String('--network', { description: 'mainnet, preprod or preview (default mainnet)' });
+  genesis = Option.String('--genesis', { description: 'Shelley genesis file (private testnets, preview)' });
+  json = Option.Boolean('--json', false, { description: 'Print one JSON object' });
+
+  private timing(): ChainTiming {
+    if (this.network !== undefined && this.genesis !== undefined) {
+      throw new UsageError('--network and --genesis are mutually exclusive');
+    }
+    if (this.genesis === undefined) return networkTiming(this.network ?? DEFAULT_NETWORK);
+    const timing = readGenesisFile(this.genesis);
+    const preset = byronPresetMatching(timing);
+    if (preset !== undefined) {
+      throw new KesError(
+        'GENESIS_INVALID',
+        `${this.genesis}: this is the ${preset} Shelley genesis; its chain began in the Byron era, which a genesis file does not describe, so its KES periods would be wrong: use --network ${preset}`,
+      );
+    }
+    return timing;
+  }
+
+  async execute(): Promise<number> {
+    const timing = this.timing();
+    const t = kesTimeAt(timing, this.context.now());
+    if (!t.started) {
+      if (this.json) this.printJson({ started: false, startsAt: isoTime(t.startsAtMs) });
+      return this.fail(
+        new KesError(
+          'CHAIN_NOT_STARTED',
+          `${timing.name}: the chain starts at ${isoTime(t.startsAtMs)} (in ${formatDuration(t.msUntilStart)}); there is no KES period yet`,
+        ),
+      );
+    }
+    if (this.json) {
+      this.printJson({ kesPeriod: t.kesPeriod, slot: t.slot, periodStart: isoTime(t.periodStartMs), periodEnd: isoTime(t.periodEndMs) });
+      return EXIT.OK;
+    }
+    const lastPeriod = t.kesPeriod + timing.maxKESEvolutions - 1;
+    this.print(
+      [
+        `network:        ${timing.name}`,
+        `KES period:     ${t.kesPeriod}`,
+        `slot:           ${t.slot}`,
+        `period started: ${isoTime(t.periodStartMs)}`,
+        `next period:    ${isoTime(t.periodEndMs)} (in ${formatDuration(t.msToNextPeriod)})`,
+        `An opcert issued now with --kes-period ${t.kesPeriod} is valid through KES period ${lastPeriod} (${timing.maxKESEvolutions} periods).`,
+      ].join('\n'),
+    );
+    return EXIT.OK;
+  }
+}

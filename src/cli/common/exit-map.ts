@@ -1,0 +1,44 @@
+/**
+ * Which exit code each error code produces (src/cli/exit-codes.ts documents the codes).
+ *
+ * A new ERROR_CODE should get an explicit entry here: test/cli/common.test.ts fails until it
+ * has one. Until then it falls back to BAD_INPUT (an expected failure, not a crash).
+ */
+import type { ErrorCode } from '../../errors';
+import { EXIT, type ExitCode } from '../exit-codes';
+
+export const EXIT_FOR_ERROR: Partial<Record<ErrorCode, ExitCode>> = {
+  // A wrong type crossing one of our own APIs is a bug, not the user's doing.
+  INVALID_ARGUMENT: EXIT.INTERNAL,
+  INVALID_LENGTH: EXIT.BAD_INPUT,
+  OUT_OF_RANGE: EXIT.BAD_INPUT,
+  KES_KEY_DESTROYED: EXIT.INTERNAL,
+  KES_KEY_EXHAUSTED: EXIT.INVALID,
+  KES_KEY_INVALID: EXIT.INVALID,
+  COLD_KEY_DESTROYED: EXIT.INTERNAL,
+  FILE_UNREADABLE: EXIT.BAD_INPUT,
+  FILE_NOT_ENVELOPE: EXIT.BAD_INPUT,
+  ENVELOPE_WRONG_TYPE: EXIT.BAD_INPUT,
+  ENVELOPE_BAD_HEX: EXIT.BAD_INPUT,
+  CBOR_MALFORMED: EXIT.BAD_INPUT,
+  FILE_WRITE_FAILED: EXIT.BAD_INPUT,
+  FILE_EXISTS: EXIT.BAD_INPUT,
+  FILE_TOO_LARGE: EXIT.BAD_INPUT,
+  OPCERT_BAD_SIGNATURE: EXIT.INVALID,
+  OPCERT_WRONG_COLD_KEY: EXIT.INVALID,
+  COUNTER_WRONG_COLD_KEY: EXIT.INVALID,
+  COLD_KEY_MISMATCH: EXIT.INVALID,
+  GENESIS_INVALID: EXIT.BAD_INPUT,
+  // --network with an unknown name is a command-line mistake.
+  NETWORK_UNKNOWN: EXIT.USAGE,
+  CHAIN_NOT_STARTED: EXIT.CHAIN_NOT_STARTED,
+  SOCKET_DIR_UNSAFE: EXIT.BAD_INPUT,
+  SOCKET_IN_USE: EXIT.BAD_INPUT,
+  SOCKET_PATH_TOO_LONG: EXIT.USAGE,
+};
+
+export const DEFAULT_EXIT_FOR_ERROR: ExitCode = EXIT.BAD_INPUT;
+
+export function exitCodeFor(code: ErrorCode): ExitCode {
+  return EXIT_FOR_ERROR[code] ?? DEFAULT_EXIT_FOR_ERROR;
+}
