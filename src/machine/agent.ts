@@ -1,0 +1,343 @@
+/**
+ * The Agent: the synchronous API the server calls, in front of the key-state machine.
+ *
+ * Every method first brings the machine up to the current instant (a SYNC event: evolve or
+ * expire the active key as the clock requires), then sends one command event and reads its
+ * outcome, which the machine emits while processing it. xstate processes an event sent to an
+ * idle actor synchronously, so the result is known when `send` returns.
+ *
+ * Re-entrancy: ActiveChange listeners are called only after the machine is idle again (after
+ * the command, or after the timer event, that caused the change), never from inside a
+ * transition, so a listener may call any Agent method. The one thing that may not re-enter is
+ * the callback of withActiveKey: while it holds the borrowed key, every other method throws.
+ *
+ * Fail closed: if the machine ever throws (a bug, or a broken libsodium), every key the agent
+ * generated is wiped, deps.onFatal is called once, and every later call throws.
+ */
+import { createActor, type Actor } from 'xstate';
+import { KesError } from '../errors';
+import { assertBytes, assertInteger } from '../crypto/bytes';
+import type { KesSignKey } from '../crypto/kes';
+import { KES_VK_BYTES, MAX_OPCERT_INTEGER, type Opcert } from '../cardano/opcert';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../crypto/ed25519';
+import type { ChainTiming } from '../time';
+import { copyOpcert } from '../slots';
+import { type AgentMachine, createAgentMachine } from './agent-machine';
+import { buildStatus } from './status';
+import type {
+  ActiveChange,
+  ActiveInfo,
+  AgentEvent,
+  AgentResult,
+  AgentStatus,
+  CommandName,
+  CommandOutcome,
+  CommandValues,
+} from './types';
+
+/** xstate's Clock: real timers in production, a SimulatedClock in tests. */
+export interface AgentClock {
+  setTimeout(fn: (...a: any[]) => void, ms: number): any;
+  clearTimeout(id: any): void;
+}
+
+export interface AgentDeps {
+  timing: ChainTiming;
+  /** The pool's cold verification key (32 bytes): the only issuer whose opcerts are accepted. */
+  coldVk: Uint8Array;
+  /** Unix ms, an integer. In tests it must agree with `clock`. */
+  now(): number;
+  /** Production: KesSignKey.generate. The agent owns (and eventually wipes) every key it returns. */
+  generateKey(): KesSignKey;
+  clock?: AgentClock;
+  /** Called once if the key state fails closed (all keys wiped); the daemon should log and exit. */
+  onFatal?(error: unknown): void;
+}
+
+export type ActiveChangeListener = (change: ActiveChange) => void;
+
+/** Real timers, unref'd: a pending evolution alone must not keep the process alive. */
+const REAL_CLOCK: AgentClock = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
+};
+
+type Phase = 'created' | 'running' | 'stopped' | 'failed';
+
+export class Agent {
+  readonly #timing: ChainTiming;
+  readonly #deps: AgentDeps;
+  readonly #actor: Actor<AgentMachine>;
+  readonly #listeners = new Set<ActiveChangeListener>();
+  readonly #pending: ActiveChange[] = [];
+  /** Every key generateKey returned that is not yet known to be destroyed: stop() wipes them all. */
+  readonly #owned = new Set<KesSignKey>();
+  #outcome: CommandOutcome | undefined;
+  #phase: Phase = 'created';
+  #busy = false;
+  #draining = false;
+  #failure: unknown;
+
+  constructor(deps: AgentDeps) {
+    assertBytes(deps.coldVk, 'cold verification key', ED25519_PUBLIC_KEY_BYTES);
+    if (typeof deps.now !== 'function' || typeof deps.generateKey !== 'function') {
+      throw new KesError('INVALID_ARGUMENT', 'AgentDeps: now and generateKey must be functions');
+    }
+    this.#deps = deps;
+    this.#timing = deps.timing;
+    const base = deps.clock ?? REAL_CLOCK;
+    const machine = createAgentMachine({
+      timing: deps.timing,
+      coldVk: deps.coldVk,
+      now: () => this.#now(),
+      generateKey: () => {
+        const key = deps.generateKey();
+        this.#owned.add(key);
+        return key;
+      },
+    });
+    this.#actor = createActor(machine, {
+      clock: {
+        // A timer event is processed synchronously inside fn(); the changes it caused are
+        // delivered once the machine is idle again.
+        setTimeout: (fn: (...a: any[]) => void, ms: number) =>
+          base.setTimeout(() => {
+            fn();
+            this.#drain();
+          }, ms),
+        clearTimeout: (id: any) => base.clearTimeout(id),
+      },
+    });
+    this.#actor.on('outcome', (e) => {
+      this.#outcome = e.outcome;
+    });
+    this.#actor.on('activeChange', (e) => {
+      this.#pending.push(e.change);
+    });
+    this.#actor.subscribe({ error: (err) => this.#failClosed(err) });
+  }
+
+  start(): void {
+    if (this.#phase !== 'created') throw new Error(`Agent.start(): the agent is ${this.#phase}`);
+    this.#actor.start();
+    this.#phase = 'running';
+  }
+
+  /** Wipe every key (staged, active) and stop the timers. Idempotent. */
+  stop(): void {
+    if (this.#busy) throw new Error('Agent.stop(): called while the active key is borrowed');
+    if (this.#phase === 'running') {
+      this.#actor.send({ type: 'STOP' });
+      this.#actor.stop();
+    }
+    if (this.#phase !== 'failed') this.#phase = 'stopped';
+    this.#wipeOwned();
+    this.#pending.length = 0;
+  }
+
+  /**
+   * Generate a new key in the staging slot. Refused with STAGED_KEY_EXISTS while one is staged,
+   * unless `force` (the old staged key is then wiped). The active slot is untouched.
+   */
+  keygen(opts: { force: boolean }): AgentResult<CommandValues['keygen']> {
+    if (typeof opts?.force !== 'boolean') throw new KesError('INVALID_ARGUMENT', 'keygen: force: expected a boolean');
+    return this.#command('keygen', (nowMs) => ({ type: 'KEYGEN', nowMs, force: opts.force }));
+  }
+
+  /** The staged key's verification key. Read-only. NO_STAGED_KEY. */
+  exportVerkey(): AgentResult<CommandValues['exportVerkey']> {
+    return this.#command('exportVerkey', (nowMs) => ({ type: 'EXPORT_VERKEY', nowMs }));
+  }
+
+  /**
+   * Attach an opcert to the staged key (replacing a previous one). Refusals, in order:
+   * NO_STAGED_KEY, OPCERT_WRONG_COLD_KEY, OPCERT_BAD_SIGNATURE, OPCERT_WRONG_KES_KEY,
+   * OPCERT_EXPIRED, OPCERT_COUNTER_TOO_LOW. A future start period (or a chain that has not
+   * started) is accepted with startsInFuture = true.
+   * @throws KesError INVALID_ARGUMENT / INVALID_LENGTH / OUT_OF_RANGE for a malformed opcert.
+   */
+  importOpcert(opcert: Opcert): AgentResult<CommandValues['importOpcert']> {
+    const own = checkedOpcertCopy(opcert);
+    return this.#command('importOpcert', (nowMs) => ({ type: 'IMPORT_OPCERT', nowMs, opcert: own }));
+  }
+
+  /**
+   * Install the staged key + opcert as the active bundle, evolved to the current period; the
+   * previous active key is wiped; staging becomes empty. Refusals: NO_STAGED_KEY, NO_OPCERT,
+   * OPCERT_EXPIRED, OPCERT_COUNTER_TOO_LOW (re-checked now).
+   */
+  upload(): AgentResult<CommandValues['upload']> {
+    return this.#command('upload', (nowMs) => ({ type: 'UPLOAD', nowMs }));
+  }
+
+  dropStaged(): AgentResult<CommandValues['dropStaged']> {
+    return this.#command('dropStaged', (nowMs) => ({ type: 'DROP_STAGED', nowMs }));
+  }
+
+  /** Wipe the active key (listeners hear 'dropped'/'drop-active') and forget any expiry record. */
+  dropActive(): AgentResult<CommandValues['dropActive']> {
+    return this.#command('dropActive', (nowMs) => ({ type: 'DROP_ACTIVE', nowMs }));
+  }
+
+  status(): AgentStatus {
+    this.#enter('status');
+    let status: AgentStatus;
+    try {
+      const nowMs = this.#now();
+      this.#send({ type: 'SYNC', nowMs });
+      status = buildStatus(this.#actor.getSnapshot().context, this.#timing, nowMs);
+    } finally {
+      this.#busy = false;
+    }
+    this.#drain();
+    return status;
+  }
+
+  /** Returns an unsubscribe function. */
+  onActiveChange(listener: ActiveChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Lend the active key, at the current evolution, to `fn` (e.g. to writeRaw it into a frame);
+   * undefined when there is no active key. `fn` must not keep, evolve or destroy the key, and may
+   * not call the agent.
+   */
+  withActiveKey<T>(fn: (key: KesSignKey, info: ActiveInfo) => T): T | undefined {
+    this.#enter('withActiveKey');
+    let result: T | undefined;
+    try {
+      const nowMs = this.#now();
+      this.#send({ type: 'SYNC', nowMs });
+      const a = this.#actor.getSnapshot().context.active;
+      if (a !== null) {
+        const info: ActiveInfo = {
+          kesVk: a.slot.kesVk,
+          opcert: a.slot.opcert,
+          counter: a.counter,
+          startKesPeriod: a.startKesPeriod,
+          evolution: a.evolution,
+          installedAtMs: a.installedAtMs,
+          expiresAtMs: a.expiresAtMs,
+        };
+        result = a.slot.borrow((key) => fn(key, info));
+      }
+    } finally {
+      this.#busy = false;
+    }
+    this.#drain();
+    return result;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #command<K extends CommandName>(name: K, makeEvent: (nowMs: number) => AgentEvent): AgentResult<CommandValues[K]> {
+    this.#enter(name);
+    let out: CommandOutcome | undefined;
+    try {
+      const nowMs = this.#now();
+      this.#send({ type: 'SYNC', nowMs });
+      this.#outcome = undefined;
+      this.#send(makeEvent(nowMs));
+      out = this.#takeOutcome();
+    } finally {
+      this.#busy = false;
+      this.#prune();
+    }
+    // Every command has a fallback transition; no outcome means the event was dropped, a bug.
+    if (out === undefined || out.command !== name) throw new Error(`bug: the key-state machine did not answer ${name}`);
+    this.#drain();
+    return out.result as AgentResult<CommandValues[K]>;
+  }
+
+  #takeOutcome(): CommandOutcome | undefined {
+    const out = this.#outcome;
+    this.#outcome = undefined;
+    return out;
+  }
+
+  #enter(what: string): void {
+    if (this.#phase === 'failed') {
+      throw new Error(`Agent.${what}(): the key state failed and every key was wiped`, { cause: this.#failure });
+    }
+    if (this.#phase !== 'running') throw new Error(`Agent.${what}(): the agent is ${this.#phase}`);
+    if (this.#busy) throw new Error(`Agent.${what}(): called while the active key is borrowed`);
+    this.#busy = true;
+  }
+
+  #send(event: AgentEvent): void {
+    this.#actor.send(event);
+    if (this.#phase === 'failed') {
+      throw new Error('the key state failed and every key was wiped', { cause: this.#failure });
+    }
+  }
+
+  #now(): number {
+    const n = this.#deps.now();
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error('AgentDeps.now(): expected integer unix ms');
+    return n;
+  }
+
+  /** Deliver queued changes in order; nested calls (a listener calling the agent) join the loop. */
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let c = this.#pending.shift(); c !== undefined; c = this.#pending.shift()) {
+        for (const listener of [...this.#listeners]) {
+          try {
+            listener(c);
+          } catch (err) {
+            // A throwing listener is a bug in the caller: report it loudly, but never let it
+            // stop other listeners or touch the key state.
+            queueMicrotask(() => {
+              throw err;
+            });
+          }
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #prune(): void {
+    for (const k of this.#owned) if (k.destroyed) this.#owned.delete(k);
+  }
+
+  #wipeOwned(): void {
+    for (const k of this.#owned) k.destroy();
+    this.#owned.clear();
+  }
+
+  #failClosed(err: unknown): void {
+    if (this.#phase === 'failed') return;
+    this.#phase = 'failed';
+    this.#failure = err;
+    this.#wipeOwned();
+    this.#pending.length = 0;
+    try {
+      this.#deps.onFatal?.(err);
+    } catch {
+      // The keys are already wiped; a failing reporter changes nothing.
+    }
+  }
+}
+
+/** Malformed is not invalid: a wrongly shaped opcert throws here; a well-formed bad one is refused with a code. */
+function checkedOpcertCopy(o: Opcert): Opcert {
+  if (typeof o !== 'object' || o === null) throw new KesError('INVALID_ARGUMENT', 'opcert: expected an object');
+  assertBytes(o.hotVk, 'opcert hot KES verification key', KES_VK_BYTES);
+  assertInteger(o.counter, 'opcert counter', 0, MAX_OPCERT_INTEGER);
+  assertInteger(o.kesPeriod, 'opcert KES period', 0, MAX_OPCERT_INTEGER);
+  assertBytes(o.sigma, 'opcert signature', ED25519_SIGNATURE_BYTES);
+  assertBytes(o.coldVk, 'opcert cold verification key', ED25519_PUBLIC_KEY_BYTES);
+  return copyOpcert(o);
+}

@@ -1,0 +1,114 @@
+/**
+ * The agent's public status at one instant, from the machine context (already synced to that
+ * instant) and the chain timing. Pure: no clock, no I/O.
+ */
+import { fromHex } from '../crypto/bytes';
+import { type ChainTiming, kesTimeAt, opcertStanding } from '../time';
+import { EXPIRY_WARNING_PERIODS, opcertExpiredAt, periodStartOrNever } from './rules';
+import type { AgentContext, AgentStatus } from './types';
+
+/** Wire limits for Status.warnings (protocol-design.md: ≤ 16 entries, each ≤ 256 bytes). */
+export const MAX_WARNINGS = 16;
+export const MAX_WARNING_BYTES = 256;
+
+export function buildStatus(context: AgentContext, timing: ChainTiming, nowMs: number): AgentStatus {
+  const t = kesTimeAt(timing, nowMs);
+  const kp = t.started ? t.kesPeriod : undefined;
+  const warnings: string[] = [];
+  const when = (ms: number): string => (ms >= Number.MAX_SAFE_INTEGER ? 'never' : isoOrFar(ms));
+
+  if (!t.started) {
+    warnings.push(`the chain (${timing.name}) has not started: KES periods begin at ${when(t.startsAtMs)}`);
+  }
+
+  let active: AgentStatus['active'] = null;
+  if (context.active !== null) {
+    const a = context.active;
+    let periodsRemaining = timing.maxKESEvolutions;
+    if (kp !== undefined) {
+      const s = opcertStanding(timing, a.startKesPeriod, kp);
+      if (s.kind === 'valid') periodsRemaining = s.periodsRemaining;
+      // 'expired' cannot be seen here: the machine retires the key in the SYNC before status.
+      if (s.kind === 'expired') periodsRemaining = 0;
+      if (s.kind === 'not-yet-valid') {
+        warnings.push(
+          `the active key's opcert starts at KES period ${a.startKesPeriod} (current ${kp}): the node cannot forge until ${when(periodStartOrNever(timing, a.startKesPeriod))}`,
+        );
+      }
+      if (s.kind === 'valid' && s.periodsRemaining < EXPIRY_WARNING_PERIODS) {
+        warnings.push(
+          `the active key expires in ${s.periodsRemaining} KES period(s), at ${when(a.expiresAtMs)}: issue a new opcert and upload a new key`,
+        );
+      }
+    }
+    active = {
+      kesVk: a.slot.kesVk,
+      opcert: a.slot.opcert,
+      evolution: a.evolution,
+      periodsRemaining,
+      expiresAtMs: a.expiresAtMs,
+      installedAtMs: a.installedAtMs,
+    };
+  }
+
+  let expired: AgentStatus['expired'] = null;
+  if (context.expired !== null) {
+    const e = context.expired;
+    expired = { kesVk: hexToBytes(e.kesVkHex), counter: e.counter, startKesPeriod: e.startKesPeriod, expiredAtMs: e.expiredAtMs };
+    if (context.active === null) {
+      warnings.push(
+        `the active key (opcert counter ${e.counter}, start period ${e.startKesPeriod}) expired at ${when(e.expiredAtMs)}: the node cannot forge; upload a new key`,
+      );
+    }
+  } else if (context.active === null) {
+    warnings.push('no active key: the node cannot forge');
+  }
+
+  let staged: AgentStatus['staged'] = null;
+  if (context.staged !== null) {
+    const s = context.staged;
+    staged = { kesVk: s.slot.kesVk, opcert: s.slot.opcert };
+    if (s.opcert === null) {
+      warnings.push('the staged key has no opcert yet: import one issued for its verification key');
+    } else if (opcertExpiredAt(timing, s.opcert.kesPeriod, nowMs)) {
+      warnings.push(
+        `the staged key's opcert (start period ${s.opcert.kesPeriod}) has expired: issue a new opcert for the staged key`,
+      );
+    }
+  }
+
+  return {
+    network: timing.name,
+    chainStarted: t.started,
+    currentKesPeriod: kp ?? 0,
+    currentSlot: t.started ? t.slot : 0,
+    periodStartMs: t.started ? t.periodStartMs : 0,
+    nextPeriodMs: t.started ? t.periodEndMs : t.startsAtMs,
+    slotsPerKesPeriod: timing.slotsPerKESPeriod,
+    maxKesEvolutions: timing.maxKESEvolutions,
+    staged,
+    active,
+    expired,
+    warnings: warnings.slice(0, MAX_WARNINGS).map(clampWarning),
+  };
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const b = fromHex(hex);
+  if (b === undefined) throw new Error('bug: context holds a malformed vk hex');
+  return b;
+}
+
+function isoOrFar(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms after the unix epoch` : d.toISOString();
+}
+
+/** Templates are ASCII and well under the limit; this keeps the wire limit even if one grows. */
+function clampWarning(w: string): string {
+  const bytes = Buffer.byteLength(w, 'utf8');
+  if (bytes <= MAX_WARNING_BYTES) return w;
+  let s = w;
+  while (Buffer.byteLength(`${s}…`, 'utf8') > MAX_WARNING_BYTES) s = s.slice(0, -1);
+  return `${s}…`;
+}

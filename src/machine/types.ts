@@ -1,0 +1,174 @@
+/**
+ * Public types of the key-state machine and its facade (src/machine/agent.ts).
+ *
+ * The machine context is JSON-safe public metadata plus opaque slot handles whose fields are all
+ * `#private`: serialising or logging a snapshot cannot reveal a key.
+ */
+import type { Opcert } from '../cardano/opcert';
+import type { KesSignKey } from '../crypto/kes';
+import type { ActiveSlot, StagedSlot } from '../slots';
+import type { ChainTiming } from '../time';
+
+/**
+ * Why a command was refused. The names are the wire error names of protocol-design.md
+ * ("Wire error codes", 16..26); the server maps them 1:1.
+ */
+export const AGENT_ERROR_CODES = [
+  'NO_STAGED_KEY',
+  'STAGED_KEY_EXISTS',
+  'NO_OPCERT',
+  'OPCERT_WRONG_COLD_KEY',
+  'OPCERT_BAD_SIGNATURE',
+  'OPCERT_WRONG_KES_KEY',
+  'OPCERT_EXPIRED',
+  'OPCERT_COUNTER_TOO_LOW',
+  'NO_ACTIVE_KEY',
+  'CHAIN_NOT_STARTED',
+  'KEY_EXHAUSTED',
+] as const;
+export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
+
+export type AgentResult<T> = { ok: true; value: T } | { ok: false; code: AgentErrorCode; message: string };
+
+/** What each command returns on success. */
+export interface CommandValues {
+  keygen: { kesVk: Uint8Array; replacedStaged: boolean };
+  exportVerkey: { kesVk: Uint8Array; hasOpcert: boolean };
+  importOpcert: {
+    kesVk: Uint8Array;
+    counter: number;
+    startKesPeriod: number;
+    /** 0 while the chain has not started. */
+    currentKesPeriod: number;
+    startsInFuture: boolean;
+  };
+  upload: { kesVk: Uint8Array; counter: number; startKesPeriod: number; evolution: number; replacedActive: boolean };
+  dropStaged: { hadKey: boolean };
+  dropActive: { hadKey: boolean };
+}
+export type CommandName = keyof CommandValues;
+
+/** The outcome of one command, as the machine emits it. */
+export type CommandOutcome = { [K in CommandName]: { command: K; result: AgentResult<CommandValues[K]> } }[CommandName];
+
+/**
+ * A change of the active slot, for the service side (push KEY / KEY_DROPPED to nodes).
+ * `seq` numbers changes per agent process (1, 2, ...), so a consumer can order them and spot
+ * duplicates; it is not the wire `seq`, which the server assigns per pushed message.
+ */
+export type ActiveChange =
+  | {
+      type: 'installed';
+      seq: number;
+      kesVk: Uint8Array;
+      counter: number;
+      startKesPeriod: number;
+      /** Already the current evolution: listeners never see the key before it is evolved. */
+      evolution: number;
+    }
+  | { type: 'dropped'; seq: number; reason: 'drop-active' | 'expired' }
+  | { type: 'evolved'; seq: number; evolution: number };
+
+/** Public facts about the active key, lent with it by Agent.withActiveKey. */
+export interface ActiveInfo {
+  kesVk: Uint8Array;
+  opcert: Opcert;
+  counter: number;
+  startKesPeriod: number;
+  evolution: number;
+  installedAtMs: number;
+  /** When the opcert stops being valid (start of period c0 + maxKESEvolutions). */
+  expiresAtMs: number;
+}
+
+/** The agent's part of the wire Status (protocol-design.md); the server adds its own fields. */
+export interface AgentStatus {
+  network: string;
+  chainStarted: boolean;
+  /** 0 while the chain has not started. */
+  currentKesPeriod: number;
+  /** 0 while the chain has not started. */
+  currentSlot: number;
+  /** Start of the current KES period; 0 while the chain has not started. */
+  periodStartMs: number;
+  /** Start of the next KES period; while the chain has not started, the instant it starts. */
+  nextPeriodMs: number;
+  slotsPerKesPeriod: number;
+  maxKesEvolutions: number;
+  staged: { kesVk: Uint8Array; opcert: Opcert | null } | null;
+  active: {
+    kesVk: Uint8Array;
+    opcert: Opcert;
+    evolution: number;
+    /** Periods in which the key can still sign, counting the current one (all of them before c0). */
+    periodsRemaining: number;
+    expiresAtMs: number;
+    installedAtMs: number;
+  } | null;
+  expired: { kesVk: Uint8Array; counter: number; startKesPeriod: number; expiredAtMs: number } | null;
+  warnings: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine context and events
+
+export interface StagedEntry {
+  readonly slot: StagedSlot;
+  readonly kesVkHex: string;
+  /** Public summary of the imported opcert; the opcert itself lives in the slot. */
+  readonly opcert: { readonly counter: number; readonly kesPeriod: number } | null;
+}
+
+export interface ActiveEntry {
+  readonly slot: ActiveSlot;
+  readonly kesVkHex: string;
+  readonly counter: number;
+  readonly startKesPeriod: number;
+  readonly evolution: number;
+  readonly installedAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+export interface ExpiredEntry {
+  readonly kesVkHex: string;
+  readonly counter: number;
+  readonly startKesPeriod: number;
+  /** The boundary at which the opcert stopped being valid (not when the agent noticed). */
+  readonly expiredAtMs: number;
+}
+
+export interface AgentContext {
+  readonly staged: StagedEntry | null;
+  readonly active: ActiveEntry | null;
+  readonly expired: ExpiredEntry | null;
+  /** Last ActiveChange.seq handed out. */
+  readonly changeSeq: number;
+}
+
+/**
+ * Every event that can change key state carries the wall-clock instant it is judged at, read
+ * once by the sender: guards and actions of one event can never disagree about the KES period.
+ */
+export type AgentEvent =
+  | { type: 'SYNC'; nowMs: number }
+  | { type: 'KEYGEN'; nowMs: number; force: boolean }
+  | { type: 'EXPORT_VERKEY'; nowMs: number }
+  | { type: 'IMPORT_OPCERT'; nowMs: number; opcert: Opcert }
+  | { type: 'UPLOAD'; nowMs: number }
+  | { type: 'DROP_STAGED'; nowMs: number }
+  | { type: 'DROP_ACTIVE'; nowMs: number }
+  | { type: 'STOP' };
+
+export type AgentEmitted =
+  | { type: 'outcome'; outcome: CommandOutcome }
+  | { type: 'activeChange'; change: ActiveChange };
+
+/** Effects the machine needs from its environment. */
+export interface MachineDeps {
+  readonly timing: ChainTiming;
+  readonly coldVk: Uint8Array;
+  /** Unix ms; read only to arm timers and to stamp timer-driven SYNC events. */
+  now(): number;
+  /** A fresh key at evolution 0; the machine takes ownership. */
+  generateKey(): KesSignKey;
+}
