@@ -1,0 +1,165 @@
+/**
+ * The control socket: one request, one reply, in order, for as long as the client stays.
+ *
+ * This module only decodes requests, hands them to the agent (the single writer of key state)
+ * and encodes what it answers. Refusals travel as ERROR with a stable code and a fixed message;
+ * internal exception text never reaches a client.
+ */
+import type * as net from 'node:net';
+import type { Agent } from '../machine/agent';
+import type { AgentResult } from '../machine/types';
+import {
+  answerHello,
+  isProtocolError,
+  MAX_CONFIRM_TIMEOUT_MS,
+  PROTOCOL_VERSION,
+  WIRE_ERROR_CODES,
+  wireErrorName,
+  type Message,
+  type OutgoingMessage,
+} from '../protocol';
+import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
+import { toHex } from '../crypto/bytes';
+import type { Logger } from './logger';
+import { CONTROL_IDLE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from './limits';
+import type { ServiceHub } from './service-hub';
+
+export interface ControlHandlerInit {
+  agent: Agent;
+  hub: ServiceHub;
+  logger: Logger;
+  agentVersion: string;
+}
+
+export class ControlHandler {
+  readonly #agent: Agent;
+  readonly #hub: ServiceHub;
+  readonly #log: Logger;
+  readonly #agentVersion: string;
+  #nextId = 1;
+
+  constructor(init: ControlHandlerInit) {
+    this.#agent = init.agent;
+    this.#hub = init.hub;
+    this.#log = init.logger;
+    this.#agentVersion = init.agentVersion;
+  }
+
+  /** Serve one accepted connection until it closes. Never throws. */
+  async serve(socket: net.Socket): Promise<void> {
+    const conn = new FramedSocket(socket);
+    const id = this.#nextId++;
+    try {
+      const hello = await conn.receive(HANDSHAKE_TIMEOUT_MS);
+      const answer = answerHello(hello, 'control', this.#agentVersion);
+      if (answer.type === 'error') {
+        this.#log.warn('control: handshake refused', { client: id, code: wireErrorName(answer.code) ?? answer.code });
+        await conn.closeWithError(answer.code, answer.message);
+        return;
+      }
+      await conn.send(answer);
+      for (;;) {
+        const request = await conn.receive(CONTROL_IDLE_TIMEOUT_MS);
+        const reply = await this.#handle(id, request);
+        if (reply === undefined) {
+          await conn.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, `a control client may not send ${request.type.toUpperCase()}`);
+          return;
+        }
+        await conn.send(reply);
+      }
+    } catch (e) {
+      this.#onConnectionEnd(conn, id, e);
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  /** The reply to one request, or undefined when the message is not a control request. */
+  async #handle(client: number, m: Message): Promise<OutgoingMessage | undefined> {
+    switch (m.type) {
+      case 'keygen':
+        return this.#reply(client, 'keygen', this.#agent.keygen({ force: m.force }), (v) => ({
+          type: 'keygen_ok', kesVk: v.kesVk, replacedStaged: v.replacedStaged,
+        }), (v) => ({ kesVk: toHex(v.kesVk), replaced: v.replacedStaged }));
+      case 'export_verkey':
+        return this.#reply(client, 'export-verkey', this.#agent.exportVerkey(), (v) => ({
+          type: 'verkey', kesVk: v.kesVk, hasOpcert: v.hasOpcert,
+        }));
+      case 'import_opcert':
+        return this.#reply(client, 'import-opcert', this.#agent.importOpcert(m.opcert), (v) => ({
+          type: 'import_ok', kesVk: v.kesVk, counter: v.counter, startKesPeriod: v.startKesPeriod,
+          currentKesPeriod: v.currentKesPeriod, startsInFuture: v.startsInFuture,
+        }), (v) => ({ counter: v.counter, startKesPeriod: v.startKesPeriod, startsInFuture: v.startsInFuture }));
+      case 'upload': {
+        const result = this.#agent.upload();
+        if (!result.ok) return this.#refuse(client, 'upload', result);
+        const nodes = await this.#hub.lastPushOutcome(Math.min(m.confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS));
+        const v = result.value;
+        this.#log.info('control: upload', { client, kesVk: toHex(v.kesVk), counter: v.counter, evolution: v.evolution, ...nodes });
+        return {
+          type: 'upload_ok', kesVk: v.kesVk, counter: v.counter, startKesPeriod: v.startKesPeriod,
+          evolution: v.evolution, replacedActive: v.replacedActive, ...nodes,
+        };
+      }
+      case 'status':
+        return { type: 'status_ok', status: this.#status() };
+      case 'drop_staged':
+        return this.#reply(client, 'drop-staged', this.#agent.dropStaged(), (v) => ({
+          type: 'dropped', hadKey: v.hadKey, nodesConnected: 0, nodesConfirmed: 0,
+        }), (v) => ({ hadKey: v.hadKey }));
+      case 'drop_active': {
+        const result = this.#agent.dropActive();
+        if (!result.ok) return this.#refuse(client, 'drop-active', result);
+        const nodes = result.value.hadKey
+          ? await this.#hub.lastPushOutcome(Math.min(m.confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS))
+          : { nodesConnected: this.#hub.connectedNodes, nodesConfirmed: 0 };
+        this.#log.info('control: drop-active', { client, hadKey: result.value.hadKey, ...nodes });
+        return { type: 'dropped', hadKey: result.value.hadKey, ...nodes };
+      }
+      default:
+        wipeMessage(m);
+        return undefined;
+    }
+  }
+
+  #status(): import('../protocol').Status {
+    const s = this.#agent.status();
+    return { ...s, agentVersion: this.#agentVersion, protocolVersion: PROTOCOL_VERSION, serviceClients: this.#hub.connectedNodes };
+  }
+
+  #reply<T>(
+    client: number,
+    what: string,
+    result: AgentResult<T>,
+    ok: (v: T) => OutgoingMessage,
+    fields?: (v: T) => Record<string, string | number | boolean>,
+  ): OutgoingMessage {
+    if (!result.ok) return this.#refuse(client, what, result);
+    this.#log.info(`control: ${what}`, { client, ...(fields ? fields(result.value) : {}) });
+    return ok(result.value);
+  }
+
+  #refuse(client: number, what: string, result: { code: keyof typeof WIRE_ERROR_CODES; message: string }): OutgoingMessage {
+    this.#log.info(`control: ${what} refused`, { client, code: result.code });
+    return { type: 'error', code: WIRE_ERROR_CODES[result.code], message: result.message };
+  }
+
+  #onConnectionEnd(conn: FramedSocket, id: number, e: unknown): void {
+    if (e instanceof ConnectionClosedError) {
+      if (!e.clean) this.#log.warn('control: client closed mid-frame', { client: id });
+      return;
+    }
+    if (e instanceof ReceiveTimeoutError) {
+      this.#log.info('control: idle connection closed', { client: id });
+      void conn.closeWithError(WIRE_ERROR_CODES.HANDSHAKE_TIMEOUT, `no request within ${e.timeoutMs} ms`);
+      return;
+    }
+    if (isProtocolError(e)) {
+      this.#log.warn('control: bad frame from client', { client: id, code: e.code });
+      void conn.closeWithError(e.wireCode, e.message);
+      return;
+    }
+    this.#log.error('control: request failed', { client: id });
+    void conn.closeWithError(WIRE_ERROR_CODES.INTERNAL, 'internal error; see the agent log');
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The agent process: one Agent (the key state), one control socket, one service socket.
+ *
+ * Start-up order matters: every check that can fail (cold key file, socket paths, a live agent
+ * already there) runs before any key exists, so a failed start loses nothing.
+ */
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { readColdVerificationKeyFile } from '../cardano';
+import { KesSignKey } from '../crypto/kes';
+import { toHex } from '../crypto/bytes';
+import { Agent } from '../machine/agent';
+import type { ChainTiming } from '../time';
+import { ControlHandler } from './control-handler';
+import type { Logger } from './logger';
+import { MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
+import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
+import { ServiceHub } from './service-hub';
+import { ensureSocketDir, listenUnix } from './unix-listener';
+
+export interface DaemonOptions {
+  coldVkFile: string;
+  timing: ChainTiming;
+  controlSocket: string;
+  serviceSocket: string;
+  logger: Logger;
+  agentVersion: string;
+  /** Unix ms. @default Date.now */
+  now?: () => number;
+}
+
+export interface Daemon {
+  readonly agent: Agent;
+  /** Wipe every key, close every connection, remove both sockets. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves when the daemon has stopped (by stop() or a fatal error). */
+  readonly stopped: Promise<void>;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = opts.logger;
+  const coldVk = readColdVerificationKeyFile(opts.coldVkFile);
+  // The default socket directory is ours to create and police; a path the operator chose lives
+  // in a directory they manage.
+  const defaultDir = defaultSocketDir();
+  for (const p of [opts.controlSocket, opts.serviceSocket]) {
+    if (path.dirname(p) === defaultDir) ensureSocketDir(defaultDir, SOCKET_DIR_MODE);
+  }
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+
+  const agent = new Agent({
+    timing: opts.timing,
+    coldVk,
+    now: opts.now ?? Date.now,
+    generateKey: () => KesSignKey.generate(),
+    onFatal: () => {
+      log.error('agent: key state failed closed; all keys wiped; exiting');
+      void stop();
+    },
+  });
+  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion });
+  const control = new ControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion });
+
+  const controlSockets = new Set<net.Socket>();
+  const controlServer = net.createServer({ allowHalfOpen: false }, (s) => {
+    controlSockets.add(s);
+    s.once('close', () => controlSockets.delete(s));
+    void control.serve(s);
+  });
+  const serviceServer = net.createServer({ allowHalfOpen: false }, (s) => void hub.serve(s));
+  controlServer.maxConnections = MAX_CONTROL_CONNECTIONS;
+  serviceServer.maxConnections = MAX_SERVICE_CONNECTIONS;
+
+  agent.onActiveChange((c) => {
+    if (c.type === 'installed') log.info('agent: key installed', { kesVk: toHex(c.kesVk), counter: c.counter, startKesPeriod: c.startKesPeriod, evolution: c.evolution });
+    else if (c.type === 'evolved') log.info('agent: key evolved', { evolution: c.evolution });
+    else log.info('agent: key dropped', { reason: c.reason });
+  });
+
+  await listenUnix(controlServer, opts.controlSocket, CONTROL_SOCKET_MODE);
+  try {
+    await listenUnix(serviceServer, opts.serviceSocket, SERVICE_SOCKET_MODE);
+  } catch (e) {
+    await closeServer(controlServer);
+    throw e;
+  }
+  agent.start();
+  const s = agent.status();
+  log.info('agent: started', {
+    network: opts.timing.name,
+    kesPeriod: s.chainStarted ? s.currentKesPeriod : null,
+    control: opts.controlSocket,
+    service: opts.serviceSocket,
+  });
+  if (!s.chainStarted) log.warn('agent: the chain has not started yet', { startsAt: new Date(s.nextPeriodMs).toISOString() });
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      agent.stop();
+      hub.closeAll();
+      for (const c of controlSockets) c.destroy();
+      await Promise.all([closeServer(controlServer), closeServer(serviceServer)]);
+      log.info('agent: stopped; keys wiped, sockets removed');
+      resolveStopped();
+    })();
+    return stopping;
+  }
+
+  return { agent, stop, stopped };
+}
+
+/** Close a listener and its connections; Node removes the socket file on close. */
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}

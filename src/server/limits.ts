@@ -1,0 +1,23 @@
+/**
+ * The daemon's resource limits, in one place. Each bounds what one peer can make the agent
+ * hold or wait for; a peer that exceeds one is disconnected, and the agent carries on.
+ */
+
+/** A client must send HELLO within this time after connecting. @default 5000 */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** A control connection with no request for this long is closed. @default 60000 */
+export const CONTROL_IDLE_TIMEOUT_MS = 60_000;
+/** Simultaneous control connections (kes-ctl is one-shot; a handful is plenty). @default 32 */
+export const MAX_CONTROL_CONNECTIONS = 32;
+/** Simultaneous service connections (nodes). Sized for a bench of 1,000 nodes with headroom. @default 2048 */
+export const MAX_SERVICE_CONNECTIONS = 2048;
+/**
+ * Bytes queued to one node that the kernel has not taken yet. A node that stops reading reaches
+ * it after a few pushes and is disconnected, so it cannot make the agent buffer without bound
+ * or slow the others (each node has its own socket buffer). @default 262144
+ */
+export const MAX_NODE_PENDING_WRITE_BYTES = 256 * 1024;
+/** Pushes a node may leave unconfirmed before it is disconnected. @default 8 */
+export const MAX_UNCONFIRMED_PUSHES = 8;
+/** Default wait for node confirmations after upload / drop-active. @default 5000 */
+export const DEFAULT_CONFIRM_TIMEOUT_MS = 5_000;

@@ -1,0 +1,202 @@
+/**
+ * The service socket: every connected node, and what the agent pushes to them.
+ *
+ * Nodes never change key state. They receive the current bundle when they connect (or NO_KEY),
+ * every new bundle on upload, KEY_DROPPED on drop-active or expiry, and answer each push with
+ * CONFIRM. Evolutions are not pushed: nodes evolve their own copy on time (as cardano-node does,
+ * haskell-kes-agent.md §2.11), and a node that connects later gets the current evolution.
+ */
+import type * as net from 'node:net';
+import type { Agent } from '../machine/agent';
+import {
+  answerHello,
+  isProtocolError,
+  WIRE_ERROR_CODES,
+  wireErrorName,
+  type Message,
+} from '../protocol';
+import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
+import type { Logger } from './logger';
+import { HANDSHAKE_TIMEOUT_MS, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES } from './limits';
+
+/** What one push to all nodes became. */
+export interface BroadcastOutcome {
+  nodesConnected: number;
+  nodesConfirmed: number;
+}
+
+interface Pending {
+  resolve: (accepted: boolean) => void;
+}
+
+class NodeSession {
+  readonly pending = new Map<number, Pending>();
+  constructor(readonly id: number, readonly conn: FramedSocket) {}
+
+  /** Settle every outstanding push as unconfirmed (the node went away). */
+  abandon(): void {
+    for (const p of this.pending.values()) p.resolve(false);
+    this.pending.clear();
+  }
+}
+
+export interface ServiceHubInit {
+  agent: Agent;
+  logger: Logger;
+  agentVersion: string;
+}
+
+export class ServiceHub {
+  readonly #agent: Agent;
+  readonly #log: Logger;
+  readonly #agentVersion: string;
+  readonly #nodes = new Set<NodeSession>();
+  #nextId = 1;
+  #nextSeq = 1;
+  #last: Promise<boolean>[] = [];
+  #unsubscribe: () => void;
+
+  constructor(init: ServiceHubInit) {
+    this.#agent = init.agent;
+    this.#log = init.logger;
+    this.#agentVersion = init.agentVersion;
+    this.#unsubscribe = this.#agent.onActiveChange((change) => {
+      if (change.type === 'installed') this.#last = this.#pushToAll((s) => this.#sendCurrent(s));
+      else if (change.type === 'dropped') this.#last = this.#pushToAll((s) => this.#sendDropped(s));
+    });
+  }
+
+  /** Nodes that completed the handshake. */
+  get connectedNodes(): number {
+    return this.#nodes.size;
+  }
+
+  /** Wait (at most `timeoutMs`) for the nodes to confirm the most recent push. */
+  async lastPushOutcome(timeoutMs: number): Promise<BroadcastOutcome> {
+    const pushes = this.#last;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    let confirmed = 0;
+    await Promise.race([
+      Promise.all(pushes.map((p) => p.then((ok) => { if (ok) confirmed++; }))),
+      deadline,
+    ]);
+    clearTimeout(timer);
+    return { nodesConnected: pushes.length, nodesConfirmed: confirmed };
+  }
+
+  /** Serve one accepted connection until it closes. Never throws. */
+  async serve(socket: net.Socket): Promise<void> {
+    const conn = new FramedSocket(socket);
+    const id = this.#nextId++;
+    let session: NodeSession | undefined;
+    try {
+      const hello = await conn.receive(HANDSHAKE_TIMEOUT_MS);
+      const answer = answerHello(hello, 'service', this.#agentVersion);
+      if (answer.type === 'error') {
+        this.#log.warn('service: handshake refused', { node: id, code: wireErrorName(answer.code) ?? answer.code });
+        await conn.closeWithError(answer.code, answer.message);
+        return;
+      }
+      await conn.send(answer);
+      session = new NodeSession(id, conn);
+      this.#nodes.add(session);
+      this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size });
+      void this.#sendCurrent(session);
+      for (;;) this.#onMessage(session, await conn.receive());
+    } catch (e) {
+      this.#onConnectionEnd(conn, id, e);
+    } finally {
+      if (session) {
+        this.#nodes.delete(session);
+        session.abandon();
+        this.#log.info('service: node disconnected', { node: id, nodes: this.#nodes.size });
+      }
+      conn.destroy();
+    }
+  }
+
+  /** Tell nobody anything more; close every node connection. */
+  closeAll(): void {
+    this.#unsubscribe();
+    for (const s of this.#nodes) s.conn.destroy();
+  }
+
+  #onMessage(session: NodeSession, m: Message): void {
+    if (m.type !== 'confirm') {
+      wipeMessage(m);
+      throw new UnexpectedFromNode(m.type);
+    }
+    const pending = session.pending.get(m.seq);
+    if (pending === undefined) return; // a late confirmation of a push we stopped waiting for
+    session.pending.delete(m.seq);
+    if (m.result === 0) {
+      pending.resolve(true);
+      this.#log.debug('service: node confirmed', { node: session.id, seq: m.seq });
+    } else {
+      pending.resolve(false);
+      this.#log.warn('service: node refused the key', { node: session.id, seq: m.seq, code: wireErrorName(m.result) ?? m.result });
+    }
+  }
+
+  #onConnectionEnd(conn: FramedSocket, id: number, e: unknown): void {
+    if (e instanceof ConnectionClosedError) {
+      if (!e.clean) this.#log.warn('service: node closed mid-frame', { node: id });
+      return;
+    }
+    if (e instanceof ReceiveTimeoutError) {
+      this.#log.warn('service: no handshake in time', { node: id, timeoutMs: e.timeoutMs });
+      void conn.closeWithError(WIRE_ERROR_CODES.HANDSHAKE_TIMEOUT, `no HELLO within ${HANDSHAKE_TIMEOUT_MS} ms`);
+      return;
+    }
+    if (isProtocolError(e)) {
+      this.#log.warn('service: bad frame from node', { node: id, code: e.code });
+      void conn.closeWithError(e.wireCode, e.message);
+      return;
+    }
+    if (e instanceof UnexpectedFromNode) {
+      this.#log.warn('service: unexpected message from node', { node: id, message: e.messageType });
+      void conn.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, 'a node may only send CONFIRM on the service socket');
+      return;
+    }
+    this.#log.error('service: connection failed', { node: id });
+  }
+
+  #pushToAll(push: (s: NodeSession) => Promise<boolean>): Promise<boolean>[] {
+    return [...this.#nodes].map((s) => push(s));
+  }
+
+  /** KEY with the active key at its current evolution, or NO_KEY. Resolves true when confirmed. */
+  #sendCurrent(session: NodeSession): Promise<boolean> {
+    const seq = this.#nextSeq++;
+    // The frame is encoded inside the borrow: the key is written straight into it, and the frame
+    // is wiped by FramedSocket once written.
+    const sent = this.#agent.withActiveKey((key, info) =>
+      session.conn.send({ type: 'key', seq, opcert: info.opcert, evolution: key.evolution, secret: key }),
+    );
+    return this.#track(session, seq, sent ?? session.conn.send({ type: 'no_key', seq }));
+  }
+
+  #sendDropped(session: NodeSession): Promise<boolean> {
+    const seq = this.#nextSeq++;
+    return this.#track(session, seq, session.conn.send({ type: 'key_dropped', seq }));
+  }
+
+  #track(session: NodeSession, seq: number, written: Promise<void>): Promise<boolean> {
+    if (session.pending.size >= MAX_UNCONFIRMED_PUSHES || session.conn.pendingWriteBytes > MAX_NODE_PENDING_WRITE_BYTES) {
+      // A node that neither reads nor confirms must not make the agent buffer for it.
+      this.#log.warn('service: node is not keeping up; disconnecting it', { node: session.id, unconfirmed: session.pending.size });
+      session.conn.destroy();
+      return Promise.resolve(false);
+    }
+    const confirmed = new Promise<boolean>((resolve) => session.pending.set(seq, { resolve }));
+    written.catch(() => session.pending.get(seq)?.resolve(false));
+    return confirmed;
+  }
+}
+
+class UnexpectedFromNode extends Error {
+  constructor(readonly messageType: string) {
+    super(`unexpected ${messageType} from a node`);
+  }
+}
