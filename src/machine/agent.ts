@@ -35,6 +35,16 @@ import type {
   CommandValues,
 } from './types';
 
+export type {
+  ActiveChange,
+  ActiveInfo,
+  AgentErrorCode,
+  AgentResult,
+  AgentStatus,
+  CommandValues,
+} from './types';
+export { AGENT_ERROR_CODES } from './types';
+
 /** xstate's Clock: real timers in production, a SimulatedClock in tests. */
 export interface AgentClock {
   setTimeout(fn: (...a: any[]) => void, ms: number): any;
