@@ -17,3 +17,4 @@ export { FrameDecoder, encodeFrame, writeFrameHeader, type DecodedFrame } from '
 export { MESSAGE_SCHEMAS, MESSAGE_TYPES, messageTypeOfKind, type MessageType, type Socket, type Sender } from './schema';
 export * from './messages';
 export * from './handshake';
+export { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from './framed-socket';
