@@ -1,14 +1,8 @@
 /** `kes-cold period`: the current KES period of a network (kes-spec.md §7). */
-import { Command, Option, UsageError } from 'clipanion';
+import { Command, Option } from 'clipanion';
 import { KesError } from '../../errors';
-import {
-  type ChainTiming,
-  DEFAULT_NETWORK,
-  byronPresetMatching,
-  kesTimeAt,
-  networkTiming,
-  readGenesisFile,
-} from '../../time';
+import { type ChainTiming, kesTimeAt } from '../../time';
+import { resolveTiming } from '../common/timing';
 import { EXIT } from '../exit-codes';
 import { KesCommand } from '../common/base-command';
 import { isoTime } from '../common/json-output';
@@ -51,19 +45,7 @@ export class PeriodCommand extends KesCommand {
   json = Option.Boolean('--json', false, { description: 'Print one JSON object' });
 
   private timing(): ChainTiming {
-    if (this.network !== undefined && this.genesis !== undefined) {
-      throw new UsageError('--network and --genesis are mutually exclusive');
-    }
-    if (this.genesis === undefined) return networkTiming(this.network ?? DEFAULT_NETWORK);
-    const timing = readGenesisFile(this.genesis);
-    const preset = byronPresetMatching(timing);
-    if (preset !== undefined) {
-      throw new KesError(
-        'GENESIS_INVALID',
-        `${this.genesis}: this is the ${preset} Shelley genesis; its chain began in the Byron era, which a genesis file does not describe, so its KES periods would be wrong: use --network ${preset}`,
-      );
-    }
-    return timing;
+    return resolveTiming(this.network, this.genesis);
   }
 
   async execute(): Promise<number> {
