@@ -37,6 +37,18 @@ export const ERROR_CODES = {
   SOCKET_DIR_UNSAFE: 'socket directory or file is unsafe',
   SOCKET_IN_USE: 'socket path is in use',
   SOCKET_PATH_TOO_LONG: 'socket path is too long',
+  // Agent clients (kes-node, the node library, kes-ctl)
+  AGENT_SOCKET_MISSING: 'no socket file at the agent socket path',
+  AGENT_SOCKET_DENIED: 'permission denied on the agent socket',
+  AGENT_UNREACHABLE: 'nothing is listening on the agent socket',
+  AGENT_HANDSHAKE_FAILED: 'the agent refused or broke the handshake',
+  AGENT_HANDSHAKE_TIMEOUT: 'the agent did not answer the handshake in time',
+  AGENT_CONNECTION_LOST: 'the connection to the agent ended',
+  NO_KEY: 'no KES key is held',
+  KEY_NOT_YET_VALID: 'the KES key is not valid yet at the current KES period',
+  KEY_EXPIRED: 'the KES key is expired at the current KES period',
+  TIMEOUT: 'a bounded wait ran out',
+  CLIENT_STOPPED: 'the client was stopped',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
