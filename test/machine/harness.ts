@@ -42,7 +42,7 @@ export function periodMs(timing: ChainTiming): number {
 }
 
 export class Harness {
-  readonly clock = new SimulatedClock();
+  readonly clock: SimulatedClock;
   readonly keys: KesSignKey[] = [];
   readonly changes: ActiveChange[] = [];
   readonly agent: Agent;
@@ -53,8 +53,9 @@ export class Harness {
   constructor(
     readonly timing: ChainTiming,
     readonly t0: number,
-    opts: { coldVk?: Uint8Array; generateKey?: () => KesSignKey } = {},
+    opts: { coldVk?: Uint8Array; generateKey?: () => KesSignKey; clock?: SimulatedClock } = {},
   ) {
+    this.clock = opts.clock ?? new SimulatedClock();
     this.agent = new Agent({
       timing,
       coldVk: opts.coldVk ?? coldVkOf(COLD_SEED),
