@@ -1,0 +1,132 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Command, Option, UsageError } from 'clipanion';
+import * as t from 'typanion';
+import { ERROR_CODES, KesError, type ErrorCode } from '../../src/errors';
+import { EXIT } from '../../src/cli/exit-codes';
+import {
+  EXIT_FOR_ERROR,
+  KesCommand,
+  createCli,
+  describeFailure,
+  exitCodeFor,
+  oneLine,
+  packageVersion,
+  runCli,
+  toJsonLine,
+  MAX_ERROR_LINE_CHARS,
+  type KesCliContext,
+} from '../../src/cli/common';
+
+test('every error code has an explicit exit code', () => {
+  const unmapped = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => EXIT_FOR_ERROR[c] === undefined);
+  expect(unmapped).toEqual([]);
+  expect(exitCodeFor('CHAIN_NOT_STARTED')).toBe(EXIT.CHAIN_NOT_STARTED);
+  expect(exitCodeFor('OPCERT_BAD_SIGNATURE')).toBe(EXIT.INVALID);
+  expect(exitCodeFor('FILE_EXISTS')).toBe(EXIT.BAD_INPUT);
+});
+
+describe('describeFailure', () => {
+  test('KesError: message and code, mapped exit code', () => {
+    expect(describeFailure('kes-x', new KesError('COUNTER_WRONG_COLD_KEY', 'c: wrong'))).toEqual({
+      line: 'kes-x: error: c: wrong [COUNTER_WRONG_COLD_KEY]\n',
+      exitCode: EXIT.INVALID,
+    });
+  });
+  test('UsageError: points to the command help, exit 2', () => {
+    expect(describeFailure('kes-x', new UsageError('bad'), 'kes-x sub')).toEqual({
+      line: "kes-x: error: bad (see 'kes-x sub --help')\n",
+      exitCode: EXIT.USAGE,
+    });
+  });
+  test('anything else is an internal error, one line, exit 1', () => {
+    expect(describeFailure('kes-x', new TypeError('boom\n    at foo (x.js:1:1)'))).toEqual({
+      line: 'kes-x: internal error: TypeError: boom; at foo (x.js:1:1)\n',
+      exitCode: EXIT.INTERNAL,
+    });
+    expect(describeFailure('kes-x', 'a string').line).toBe('kes-x: internal error: a string\n');
+  });
+});
+
+test('oneLine: joins lines, neutralises control characters, bounds the length', () => {
+  expect(oneLine('a\n\n  b  \n')).toBe('a; b');
+  expect(oneLine('evil\u001b[31mred\u0007')).toBe('evil?[31mred?');
+  const long = oneLine('x'.repeat(5000));
+  expect(long.length).toBe(MAX_ERROR_LINE_CHARS);
+  expect(long.endsWith('…')).toBe(true);
+});
+
+test('toJsonLine: insertion order, bigint as number when exact, byte arrays refused', () => {
+  expect(toJsonLine({ b: 1, a: 2n, c: 2n ** 64n })).toBe('{"b":1,"a":2,"c":"18446744073709551616"}\n');
+  expect(() => toJsonLine({ key: new Uint8Array(32) })).toThrow(TypeError);
+});
+
+test('packageVersion reads package.json', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  expect(packageVersion()).toBe(pkg.version);
+});
+
+describe('a KesCommand in a createCli CLI', () => {
+  class Boom extends KesCommand {
+    static override paths = [['boom']];
+    static override usage = Command.Usage({ description: 'throws what it is told to' });
+    kind = Option.String('--kind', { required: true });
+    n = Option.String('--n', '0', { validator: t.cascade(t.isNumber(), [t.isInteger()]) });
+    async execute(): Promise<number> {
+      switch (this.kind) {
+        case 'kes':
+          throw new KesError('ENVELOPE_BAD_HEX', 'f: not hex');
+        case 'usage':
+          throw new UsageError('no good');
+        case 'bug':
+          throw new RangeError('index out of range');
+        case 'soft':
+          this.print('partial result');
+          return this.fail(new KesError('OPCERT_BAD_SIGNATURE', 'o: bad'));
+        default:
+          this.printJson({ kind: this.kind, n: this.n });
+          return EXIT.OK;
+      }
+    }
+  }
+
+  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const cli = createCli<KesCliContext>({ binaryName: 'kes-x', binaryLabel: 'test', commands: [Boom] });
+    const code = await runCli(cli, argv, { stdout, stderr, env: {} });
+    await new Promise((r) => setImmediate(r));
+    return { code, out, err };
+  }
+
+  test.each([
+    ['kes', EXIT.BAD_INPUT, 'kes-x: error: f: not hex [ENVELOPE_BAD_HEX]\n', ''],
+    ['usage', EXIT.USAGE, "kes-x: error: no good (see 'kes-x boom --help')\n", ''],
+    ['bug', EXIT.INTERNAL, 'kes-x: internal error: RangeError: index out of range\n', ''],
+    ['soft', EXIT.INVALID, 'kes-x: error: o: bad [OPCERT_BAD_SIGNATURE]\n', 'partial result\n'],
+    ['ok', EXIT.OK, '', '{"kind":"ok","n":0}\n'],
+  ])('--kind %s', async (kind, code, err, out) => {
+    expect(await run(['boom', '--kind', kind])).toEqual({ code, out, err });
+  });
+
+  test('parse errors never reach stdout', async () => {
+    for (const argv of [['nope'], ['boom'], ['boom', '--kind', 'ok', '--n', 'x'], ['boom', '--kind']]) {
+      const r = await run(argv);
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^kes-x: error: [^\n]+\n$/);
+    }
+  });
+
+  test('--help and --version', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(EXIT.OK);
+    expect(help.out).toContain('kes-x boom');
+    expect((await run(['--version'])).out).toBe(`kes-x ${packageVersion()}\n`);
+  });
+});
