@@ -60,6 +60,9 @@ export function isSecretEnvelopeType(type: string): type is SecretEnvelopeType {
  */
 export const MAX_ENVELOPE_FILE_BYTES = 64 * 1024;
 
+/** File content echoed in an error message (a member name, a type) is cut to keep it one short line. */
+const MAX_ECHOED_CHARS = 80;
+
 export interface Envelope<T extends EnvelopeType = EnvelopeType> {
   type: T;
   description: string;
@@ -228,7 +231,7 @@ class Scanner {
     for (;;) {
       const key = this.text(this.string('as a member name'), 'in a member name');
       if (key !== 'type' && key !== 'description' && key !== 'cborHex') {
-        this.fail(`unexpected member ${JSON.stringify(key.slice(0, 40))}, expected only type, description, cborHex`);
+        this.fail(`unexpected member ${JSON.stringify(key.slice(0, MAX_ECHOED_CHARS))}, expected only type, description, cborHex`);
       }
       if (seen.has(key)) this.fail(`duplicate member "${key}"`);
       seen.add(key);
@@ -266,7 +269,7 @@ class Scanner {
 
 /** A type string for an error message: one line, bounded, quoted unless it is a plain name. */
 function showType(type: string): string {
-  return /^[A-Za-z0-9_^.-]{1,80}$/.test(type) ? type : JSON.stringify(type.slice(0, 80));
+  return type.length <= MAX_ECHOED_CHARS && /^[A-Za-z0-9_^.-]+$/.test(type) ? type : JSON.stringify(type.slice(0, MAX_ECHOED_CHARS));
 }
 
 function article(type: string): string {

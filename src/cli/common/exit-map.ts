@@ -42,6 +42,9 @@ export const EXIT_FOR_ERROR: Partial<Record<ErrorCode, ExitCode>> = {
   // The agent is there but not answering: for the operator that is still "cannot reach it".
   AGENT_HANDSHAKE_TIMEOUT: EXIT.UNREACHABLE,
   AGENT_CONNECTION_LOST: EXIT.UNREACHABLE,
+  AGENT_REFUSED: EXIT.REFUSED,
+  AGENT_TIMEOUT: EXIT.TIMEOUT,
+  AGENT_PROTOCOL: EXIT.UNREACHABLE,
   NO_KEY: EXIT.NOT_READY,
   KEY_NOT_YET_VALID: EXIT.NOT_READY,
   KEY_EXPIRED: EXIT.NOT_READY,

@@ -7,3 +7,5 @@ export { usageErrorMessage } from './usage-errors';
 export { toJsonLine, isoTime } from './json-output';
 export { refuseToOverwrite, requireDistinctPaths } from './files';
 export { packageVersion, PACKAGE_NAME } from './version';
+export { formatDuration } from './format';
+export { resolveTiming } from './timing';

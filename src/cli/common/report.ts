@@ -4,6 +4,7 @@
  * "internal error" with the exception's first line so it can be reported.
  */
 import { UsageError } from 'clipanion';
+import { AgentRefusedError } from '../../client/control-client';
 import { KesError } from '../../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { exitCodeFor } from './exit-map';
@@ -35,7 +36,9 @@ export interface Reported {
  */
 export function describeFailure(bin: string, error: unknown, helpFor: string = bin): Reported {
   if (error instanceof KesError) {
-    return { line: `${bin}: error: ${oneLine(error.message)} [${error.code}]\n`, exitCode: exitCodeFor(error.code) };
+    // An agent refusal shows the agent's own stable code (e.g. OPCERT_WRONG_KES_KEY), which is what a script branches on.
+    const code = error instanceof AgentRefusedError ? error.agentCode : error.code;
+    return { line: `${bin}: error: ${oneLine(error.message)} [${code}]\n`, exitCode: exitCodeFor(error.code) };
   }
   if (error instanceof UsageError) {
     return { line: `${bin}: error: ${oneLine(error.message)} (see '${helpFor} --help')\n`, exitCode: EXIT.USAGE };

@@ -6,6 +6,9 @@
  * from the error's candidates and the argv, and always show the matching usage line.
  */
 
+/** An unknown command word is echoed at most this long. */
+const MAX_ECHOED_WORD_CHARS = 40;
+
 interface Candidate {
   usage: string;
   reason: string | null;
@@ -45,7 +48,7 @@ export function usageErrorMessage(bin: string, argv: readonly string[], error: u
       return `${what} (usage: ${first.usage})`;
     }
     const word = argv.find((a) => !a.startsWith('-'));
-    return word === undefined ? `no command given; ${hint}` : `unknown command ${JSON.stringify(word.slice(0, 40))}; ${hint}`;
+    return word === undefined ? `no command given; ${hint}` : `unknown command ${JSON.stringify(word.slice(0, MAX_ECHOED_WORD_CHARS))}; ${hint}`;
   }
   if (error instanceof Error && error.name === 'AmbiguousSyntaxError') return `ambiguous command line; ${hint}`;
   const message = error instanceof Error ? error.message : String(error);
