@@ -1,0 +1,31 @@
+/** What every kes-ctl command shares: the control socket and one connection per step. */
+import { Option } from 'clipanion';
+import { ControlClient } from '../../client/control-client';
+import { toHex } from '../../crypto/bytes';
+import type { Opcert } from '../../protocol';
+import { CONTROL_SOCKET_ENV, defaultControlSocket, resolveSocketPath } from '../../server/socket-paths';
+import { KesCommand } from '../common/base-command';
+
+export abstract class CtlCommand extends KesCommand {
+  socket = Option.String('--socket', { description: `Control socket (default: env ${CONTROL_SOCKET_ENV}, else the agent's default)` });
+
+  protected socketPath(): string {
+    const env = this.context.env;
+    return resolveSocketPath(this.socket, CONTROL_SOCKET_ENV, defaultControlSocket(env), env);
+  }
+
+  /** One connection for one step: scripts run each step as its own command. */
+  protected async withAgent<T>(fn: (ctl: ControlClient) => Promise<T>): Promise<T> {
+    const ctl = await ControlClient.connect({ socketPath: this.socketPath() });
+    try {
+      return await fn(ctl);
+    } finally {
+      ctl.close();
+    }
+  }
+}
+
+/** An opcert as JSON: public fields only, bytes as lowercase hex. */
+export function opcertJson(o: Opcert): Record<string, string | number> {
+  return { counter: o.counter, kesPeriod: o.kesPeriod, hotVkey: toHex(o.hotVk), coldVkey: toHex(o.coldVk), sigma: toHex(o.sigma) };
+}

@@ -1,0 +1,111 @@
+/**
+ * The control client: one method per control step (spec/protocol.md "Control requests").
+ * `kes-ctl` is a thin shell over it; scripts in TypeScript can use it directly.
+ *
+ *     const ctl = await ControlClient.connect({ socketPath });
+ *     try {
+ *       const { kesVk } = await ctl.keygen({ force: false });
+ *       ...
+ *     } finally {
+ *       ctl.close();
+ *     }
+ */
+import { KesError } from '../errors';
+import {
+  ReceiveTimeoutError,
+  wireErrorName,
+  type Message,
+  type Opcert,
+  type OutgoingMessage,
+  type Status,
+  type WireErrorName,
+} from '../protocol';
+import { ConnectionClosedError, wipeMessage } from '../protocol/framed-socket';
+import { connectToAgent, type AgentConnection } from './connect';
+
+/** How long to wait for the agent's reply beyond any confirmation wait it was asked to do. @default 10000 */
+export const REPLY_TIMEOUT_MS = 10_000;
+
+/** The agent answered a request with ERROR. `agentCode` is its stable wire error name. */
+export class AgentRefusedError extends KesError {
+  readonly agentCode: WireErrorName | `UNKNOWN_${number}`;
+  constructor(request: string, code: number, agentMessage: string) {
+    const name = wireErrorName(code) ?? (`UNKNOWN_${code}` as const);
+    super('AGENT_REFUSED', `the agent refused ${request}: ${agentMessage}`);
+    this.agentCode = name;
+  }
+}
+
+type Reply<T extends Message['type']> = Extract<Message, { type: T }>;
+
+export class ControlClient {
+  readonly #conn: AgentConnection;
+
+  private constructor(conn: AgentConnection) {
+    this.#conn = conn;
+  }
+
+  static async connect(opts: { socketPath: string; connectTimeoutMs?: number }): Promise<ControlClient> {
+    return new ControlClient(await connectToAgent({ socketPath: opts.socketPath, role: 'control', connectTimeoutMs: opts.connectTimeoutMs }));
+  }
+
+  get agentVersion(): string {
+    return this.#conn.agentVersion;
+  }
+
+  get protocolVersion(): number {
+    return this.#conn.protocolVersion;
+  }
+
+  keygen(opts: { force: boolean }): Promise<Reply<'keygen_ok'>> {
+    return this.#request('keygen', { type: 'keygen', force: opts.force }, 'keygen_ok');
+  }
+
+  exportVerkey(): Promise<Reply<'verkey'>> {
+    return this.#request('export-verkey', { type: 'export_verkey' }, 'verkey');
+  }
+
+  importOpcert(opcert: Opcert): Promise<Reply<'import_ok'>> {
+    return this.#request('import-opcert', { type: 'import_opcert', opcert }, 'import_ok');
+  }
+
+  upload(opts: { confirmTimeoutMs: number }): Promise<Reply<'upload_ok'>> {
+    return this.#request('upload', { type: 'upload', confirmTimeoutMs: opts.confirmTimeoutMs }, 'upload_ok', opts.confirmTimeoutMs);
+  }
+
+  async status(): Promise<Status> {
+    return (await this.#request('status', { type: 'status' }, 'status_ok')).status;
+  }
+
+  dropStaged(): Promise<Reply<'dropped'>> {
+    return this.#request('drop-staged', { type: 'drop_staged' }, 'dropped');
+  }
+
+  dropActive(opts: { confirmTimeoutMs: number }): Promise<Reply<'dropped'>> {
+    return this.#request('drop-active', { type: 'drop_active', confirmTimeoutMs: opts.confirmTimeoutMs }, 'dropped', opts.confirmTimeoutMs);
+  }
+
+  close(): void {
+    this.#conn.framed.close();
+  }
+
+  async #request<T extends Message['type']>(what: string, msg: OutgoingMessage, expect: T, extraWaitMs = 0): Promise<Reply<T>> {
+    const path = this.#conn.socketPath;
+    let reply: Message;
+    try {
+      await this.#conn.framed.send(msg);
+      reply = await this.#conn.framed.receive(REPLY_TIMEOUT_MS + extraWaitMs);
+    } catch (e) {
+      if (e instanceof ReceiveTimeoutError) throw new KesError('AGENT_TIMEOUT', `${path}: no reply to ${what} within ${e.timeoutMs} ms`);
+      if (e instanceof ConnectionClosedError) throw new KesError('AGENT_CONNECTION_LOST', `${path}: the agent closed the connection during ${what}`);
+      if (e instanceof KesError) throw e;
+      throw new KesError('AGENT_PROTOCOL', `${path}: the agent's reply to ${what} could not be decoded`);
+    }
+    if (reply.type === 'error') throw new AgentRefusedError(what, reply.code, reply.message);
+    if (reply.type !== expect) {
+      wipeMessage(reply);
+      throw new KesError('AGENT_PROTOCOL', `${path}: the agent answered ${what} with ${reply.type.toUpperCase()}, expected ${expect.toUpperCase()}`);
+    }
+    return reply as Reply<T>;
+  }
+}
