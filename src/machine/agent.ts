@@ -6,10 +6,15 @@
  * outcome, which the machine emits while processing it. xstate processes an event sent to an
  * idle actor synchronously, so the result is known when `send` returns.
  *
- * Re-entrancy: ActiveChange listeners are called only after the machine is idle again (after
- * the command, or after the timer event, that caused the change), never from inside a
- * transition, so a listener may call any Agent method. The one thing that may not re-enter is
- * the callback of withActiveKey: while it holds the borrowed key, every other method throws.
+ * Listeners: ActiveChange listeners are called once the machine is idle again, never from
+ * inside a transition: after the command that caused the change (but before that command's
+ * method returns, so e.g. the server has pushed the new key before it answers UPLOAD), or right
+ * after the timer event that caused it. A listener may call any Agent method, including
+ * withActiveKey. The one thing that may not re-enter is the callback of withActiveKey: while it
+ * holds the borrowed key, every other method throws.
+ *
+ * Every method throws a plain Error (a programming error, not a refusal) when the agent is not
+ * started, is stopped, has failed closed, or is called from inside a withActiveKey callback.
  *
  * Fail closed: if the machine ever throws (a bug, or a broken libsodium), every key the agent
  * generated is wiped, deps.onFatal is called once, and every later call throws.

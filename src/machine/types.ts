@@ -11,7 +11,11 @@ import type { ChainTiming } from '../time';
 
 /**
  * Why a command was refused. The names are the wire error names of protocol-design.md
- * ("Wire error codes", 16..26); the server maps them 1:1.
+ * ("Wire error codes", 16..26); the server maps them 1:1. The agent itself produces the first
+ * eight; NO_ACTIVE_KEY, CHAIN_NOT_STARTED and KEY_EXHAUSTED are here for the wire mapping but
+ * never returned: drop-active without a key answers hadKey=false, a chain that has not started
+ * accepts imports and uploads (the key waits at evolution 0), and an opcert that would need an
+ * evolution past the last one is refused earlier as OPCERT_EXPIRED (maxKESEvolutions ≤ 64).
  */
 export const AGENT_ERROR_CODES = [
   'NO_STAGED_KEY',
