@@ -1,0 +1,28 @@
+/** Clients of the agent's sockets: the node library (service socket) and connection helpers. */
+export {
+  KesNodeClient,
+  MAX_TIMER_DELAY_MS,
+  type KesNodeClientInit,
+  type KesNodeClientEvents,
+  type NodeKeyInfo,
+  type NodeSignature,
+  type DropReason,
+} from './node-client';
+export {
+  connectToAgent,
+  connectFailure,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  type ConnectOptions,
+  type AgentConnection,
+} from './connect';
+export {
+  Backoff,
+  DEFAULT_BACKOFF_INITIAL_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  BACKOFF_FACTOR,
+  MIN_BACKOFF_MS,
+  MAX_BACKOFF_MS,
+  type BackoffOptions,
+} from './backoff';
+export { TypedEvents, type Listener } from './typed-events';
