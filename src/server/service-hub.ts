@@ -61,8 +61,13 @@ export class ServiceHub {
     this.#log = init.logger;
     this.#agentVersion = init.agentVersion;
     this.#unsubscribe = this.#agent.onActiveChange((change) => {
-      if (change.type === 'installed') this.#last = this.#pushToAll((s) => this.#sendCurrent(s));
-      else if (change.type === 'dropped') this.#last = this.#pushToAll((s) => this.#sendDropped(s));
+      // A listener that threw would be rethrown by the agent outside any handler: never throw here.
+      try {
+        if (change.type === 'installed') this.#last = this.#pushToAll((s) => this.#sendCurrent(s));
+        else if (change.type === 'dropped') this.#last = this.#pushToAll((s) => this.#sendDropped(s));
+      } catch {
+        this.#log.error('service: push to nodes failed', { change: change.type });
+      }
     });
   }
 

@@ -1,0 +1,96 @@
+/**
+ * A real agent in a temp dir, driven through the built binaries: cold keys from kes-cold, the
+ * daemon from kes-agent, steps from kes-ctl. Every e2e test builds on this.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTestGenesis } from '../../src/time';
+import { BIN, cleanEnv, Proc, run, tempDir, type RunResult } from './processes';
+
+export interface AgentEnv {
+  dir: string;
+  controlSocket: string;
+  serviceSocket: string;
+  coldVkey: string;
+  coldSkey: string;
+  counter: string;
+  env: NodeJS.ProcessEnv;
+  agent: Proc | undefined;
+  /** Extra `kes-agent run` flags (network/genesis). */
+  timingArgs: string[];
+}
+
+/** Cold keys made by kes-cold keygen, and socket paths in the temp dir. */
+export async function makeAgentEnv(opts: { timingArgs?: string[] } = {}): Promise<AgentEnv> {
+  const dir = tempDir('kes-e2e-');
+  const e: AgentEnv = {
+    dir,
+    controlSocket: path.join(dir, 'control.sock'),
+    serviceSocket: path.join(dir, 'service.sock'),
+    coldVkey: path.join(dir, 'cold.vkey'),
+    coldSkey: path.join(dir, 'cold.skey'),
+    counter: path.join(dir, 'cold.counter'),
+    env: {},
+    agent: undefined,
+    timingArgs: opts.timingArgs ?? [],
+  };
+  e.env = cleanEnv({ KES_AGENT_CONTROL_SOCKET: e.controlSocket, KES_AGENT_SERVICE_SOCKET: e.serviceSocket });
+  const r = await run(BIN.cold, ['keygen', '--cold-vkey', e.coldVkey, '--cold-skey', e.coldSkey, '--counter', e.counter]);
+  if (r.code !== 0) throw new Error(`kes-cold keygen failed: ${r.stderr}`);
+  return e;
+}
+
+/** A Shelley genesis with a short KES period, written into the env's dir; returns its flags. */
+export function shortPeriodGenesis(dir: string, p: { periodMs: number; maxKESEvolutions: number; startedMsAgo?: number }): string[] {
+  const slotLength = 0.1;
+  const slotsPerKESPeriod = Math.round(p.periodMs / 100);
+  const file = path.join(dir, 'genesis.json');
+  fs.writeFileSync(file, makeTestGenesis({ systemStart: new Date(Math.floor((Date.now() - (p.startedMsAgo ?? 10 * p.periodMs)) / 1000) * 1000), slotLength, slotsPerKESPeriod, maxKESEvolutions: p.maxKESEvolutions }));
+  return ['--genesis', file];
+}
+
+export async function startAgent(e: AgentEnv, extra: string[] = []): Promise<Proc> {
+  const agent = new Proc(BIN.agent, ['run', '--cold-vkey', e.coldVkey, ...e.timingArgs, ...extra], e.env);
+  e.agent = agent;
+  await agent.waitFor('agent: started');
+  return agent;
+}
+
+export function ctl(e: AgentEnv, ...args: string[]): Promise<RunResult> {
+  return run(BIN.ctl, args, { env: e.env });
+}
+
+export function cold(e: AgentEnv, ...args: string[]): Promise<RunResult> {
+  return run(BIN.cold, args, { env: e.env });
+}
+
+/** `kes-ctl <args> --json`, asserting success, parsed. */
+export async function ctlJson<T = Record<string, unknown>>(e: AgentEnv, ...args: string[]): Promise<T> {
+  const r = await ctl(e, ...args, '--json');
+  if (r.code !== 0) throw new Error(`kes-ctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** The current KES period as kes-cold computes it for this env's timing. */
+export async function currentPeriod(e: AgentEnv): Promise<number> {
+  const r = await run(BIN.cold, ['period', '--json', ...e.timingArgs]);
+  if (r.code !== 0) throw new Error(`kes-cold period failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { kesPeriod: number }).kesPeriod;
+}
+
+/** keygen in the agent → issue an opcert on the "cold host" → returns the opcert path. */
+export async function stageAndCertify(e: AgentEnv, opts: { kesPeriod?: number; name?: string; force?: boolean } = {}): Promise<{ opcert: string; kesVkey: string }> {
+  const name = opts.name ?? 'kes';
+  const vkey = path.join(e.dir, `${name}.vkey`);
+  const k = await ctlJson<{ kesVkey: string }>(e, 'keygen', '--out', vkey, ...(opts.force ? ['--force'] : []));
+  const opcert = path.join(e.dir, `${name}.opcert`);
+  const period = opts.kesPeriod ?? (await currentPeriod(e));
+  const r = await cold(e, 'issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', e.counter, `--kes-period=${period}`, '--out', opcert);
+  if (r.code !== 0) throw new Error(`issue-opcert failed: ${r.stderr}`);
+  return { opcert, kesVkey: k.kesVkey };
+}
+
+export async function stopAgentEnv(e: AgentEnv): Promise<void> {
+  if (e.agent) await e.agent.stop();
+  fs.rmSync(e.dir, { recursive: true, force: true });
+}
