@@ -53,7 +53,7 @@ export function createAgentMachine(deps: MachineDeps) {
       case 'NO_STAGED_KEY':
         return 'no KES key is staged: run keygen first';
       case 'STAGED_KEY_EXISTS':
-        return 'a KES key is already staged: drop it first, or use force to replace it';
+        return 'a KES key is already staged: drop it first (drop-staged), or replace it (keygen --force)';
       case 'NO_OPCERT':
         return 'the staged KES key has no opcert yet: import one issued for its verification key';
       case 'OPCERT_WRONG_COLD_KEY':
