@@ -7,11 +7,11 @@
 import { KesError } from '../errors';
 import { assertBytes, assertInteger, bytesEqual, concatBytes, u64be } from '../crypto/bytes';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES, ed25519PublicKey, ed25519Sign, ed25519Verify } from '../crypto/ed25519';
+import { KES_VK_BYTES } from '../crypto/kes/params';
 import { decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from './cbor';
 import { ENVELOPE_TYPES, ENVELOPE_DESCRIPTIONS, readEnvelopeFile, writeEnvelopeFile, type Envelope } from './envelope';
 
-/** Size of a KES verification key (a Blake2b-256 hash at Sum levels, kes-spec.md §1). */
-export const KES_VK_BYTES = 32;
+export { KES_VK_BYTES };
 /** hot_vk (32) || u64be(counter) || u64be(kes_period) (kes-spec.md §5.2). */
 export const OPCERT_SIGNABLE_BYTES = 48;
 /**

@@ -5,6 +5,8 @@
  * it needs a new PROTOCOL_VERSION. Each is enforced by the decoder before the value is used and by
  * the encoder before anything is written.
  */
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../crypto/ed25519';
+import { KES_SIGN_KEY_BYTES, KES_VK_BYTES as CRYPTO_KES_VK_BYTES } from '../crypto/kes/params';
 
 /** Bytes of the big-endian u32 length that starts every frame. @default 4 */
 export const FRAME_HEADER_BYTES = 4;
@@ -65,20 +67,20 @@ export const MAX_WARNING_BYTES = 256;
 export const MAX_CONFIRM_TIMEOUT_MS = 30_000;
 
 /** KES verification key: a Blake2b-256 hash at the Sum6 root (kes-spec.md §1). @default 32 */
-export const KES_VK_BYTES = 32;
+export const KES_VK_BYTES = CRYPTO_KES_VK_BYTES;
 
 /** Cold (Ed25519) verification key in an opcert (kes-spec.md §5.1). @default 32 */
-export const COLD_VK_BYTES = 32;
+export const COLD_VK_BYTES = ED25519_PUBLIC_KEY_BYTES;
 
 /** Ed25519 signature of the cold key over the opcert signable (kes-spec.md §5.2). @default 64 */
-export const OPCERT_SIGMA_BYTES = 64;
+export const OPCERT_SIGMA_BYTES = ED25519_SIGNATURE_BYTES;
 
 /**
  * The secret segment of a KEY frame: one serialised Sum6KES sign key (kes-spec.md §1, §4.4).
  * It is the last KES_SECRET_BYTES of the payload and never passes through borsh.
  * @default 608
  */
-export const KES_SECRET_BYTES = 608;
+export const KES_SECRET_BYTES = KES_SIGN_KEY_BYTES;
 
 /**
  * Largest integer a u64 field may carry. JS numbers are exact only up to 2^53 - 1; a larger

@@ -15,17 +15,12 @@ import { allocSecret, releaseSecret } from '../crypto/secret-memory';
 import { FRAME_HEADER_BYTES, KES_SECRET_BYTES, KIND_BYTES, MAX_FRAME_PAYLOAD_BYTES } from './constants';
 import { ProtocolError } from './errors';
 import { fromWireValue, toWireValue } from './fields';
+import type { Opcert } from '../cardano/opcert';
 import { writeFrameHeader, type DecodedFrame } from './frame';
 import { MESSAGE_SCHEMAS, messageTypeOfKind, toBorshSchema, type MessageType } from './schema';
 
 /** An operational certificate as the agent holds it (kes-spec.md §5.1; cold vk included). */
-export interface Opcert {
-  hotVk: Uint8Array;
-  counter: number;
-  kesPeriod: number;
-  sigma: Uint8Array;
-  coldVk: Uint8Array;
-}
+export type { Opcert };
 
 export interface StagedKeyStatus {
   kesVk: Uint8Array;
