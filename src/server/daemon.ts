@@ -11,6 +11,7 @@ import { KesSignKey } from '../crypto/kes';
 import { toHex } from '../crypto/bytes';
 import { Agent } from '../machine/agent';
 import type { ChainTiming } from '../time';
+import { encodeMessage, errorReply } from '../protocol';
 import { ControlHandler } from './control-handler';
 import type { Logger } from './logger';
 import { MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
@@ -65,14 +66,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const control = new ControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion });
 
   const controlSockets = new Set<net.Socket>();
-  const controlServer = net.createServer({ allowHalfOpen: false }, (s) => {
-    controlSockets.add(s);
-    s.once('close', () => controlSockets.delete(s));
-    void control.serve(s);
-  });
-  const serviceServer = net.createServer({ allowHalfOpen: false }, (s) => void hub.serve(s));
-  controlServer.maxConnections = MAX_CONTROL_CONNECTIONS;
-  serviceServer.maxConnections = MAX_SERVICE_CONNECTIONS;
+  const serviceSockets = new Set<net.Socket>();
+  const controlServer = net.createServer(
+    { allowHalfOpen: false },
+    admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, (s) => void control.serve(s)),
+  );
+  const serviceServer = net.createServer(
+    { allowHalfOpen: false },
+    admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, (s) => void hub.serve(s)),
+  );
 
   agent.onActiveChange((c) => {
     if (c.type === 'installed') log.info('agent: key installed', { kesVk: toHex(c.kesVk), counter: c.counter, startKesPeriod: c.startKesPeriod, evolution: c.evolution });
@@ -101,7 +103,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stopping ??= (async () => {
       agent.stop();
       hub.closeAll();
-      for (const c of controlSockets) c.destroy();
+      for (const c of [...controlSockets, ...serviceSockets]) c.destroy();
       await Promise.all([closeServer(controlServer), closeServer(serviceServer)]);
       log.info('agent: stopped; keys wiped, sockets removed');
       resolveStopped();
@@ -110,6 +112,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
 
   return { agent, stop, stopped };
+}
+
+/**
+ * Count connections per socket and turn away those over the limit with ERROR BUSY, so a flood of
+ * connections costs the agent one small write each and never reaches the handlers.
+ */
+function admit(
+  open: Set<net.Socket>,
+  limit: number,
+  name: string,
+  log: Logger,
+  serve: (s: net.Socket) => void,
+): (s: net.Socket) => void {
+  let refusedSinceLastLog = 0;
+  return (s) => {
+    s.on('error', () => undefined); // EPIPE/ECONNRESET end this connection only
+    if (open.size >= limit) {
+      if (refusedSinceLastLog++ === 0) log.warn(`${name}: connection limit reached; refusing new connections`, { limit });
+      s.end(encodeMessage(errorReply('BUSY', `the agent accepts at most ${limit} ${name} connections`)));
+      s.destroySoon();
+      return;
+    }
+    if (refusedSinceLastLog > 1) log.warn(`${name}: refused connections while at the limit`, { refused: refusedSinceLastLog });
+    refusedSinceLastLog = 0;
+    open.add(s);
+    s.once('close', () => open.delete(s));
+    serve(s);
+  };
 }
 
 /** Close a listener and its connections; Node removes the socket file on close. */

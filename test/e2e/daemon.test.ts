@@ -10,6 +10,7 @@ import { type AgentEnv, ctl, ctlJson, makeAgentEnv, stageAndCertify, startAgent,
 import { BIN, cleanEnv, Proc, run } from '../helpers/processes';
 import { vectorPath } from '../helpers/vectors';
 import { defaultSocketDir } from '../../src/server/socket-paths';
+import { MAX_CONTROL_CONNECTIONS } from '../../src/server/limits';
 
 describe('kes-agent run', () => {
   let e: AgentEnv;
@@ -131,6 +132,28 @@ describe('kes-agent run', () => {
     expect(reply[4]).toBe(0x7f);
     expect(reply.readUInt16LE(5)).toBe(6);
     expect((await ctl(e, 'status')).code).toBe(0);
+  });
+
+  test('connections over the control limit are turned away with BUSY; the agent carries on', async () => {
+    await startAgent(e);
+    const idle: net.Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_CONTROL_CONNECTIONS; i++) {
+        idle.push(await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(e.controlSocket, () => resolve(s));
+          s.on('error', reject);
+        }));
+      }
+      const r = await ctl(e, 'status');
+      expect(r.code).toBe(EXIT.UNREACHABLE);
+      expect(r.stderr).toContain('BUSY');
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+    // Once the idle connections are gone, service resumes.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await ctl(e, 'status')).code).toBe(0);
+    expect(e.agent!.stdout).toContain('control: connection limit reached');
   });
 
   test('a node on the control socket is told it is the wrong socket', async () => {
