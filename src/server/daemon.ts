@@ -14,7 +14,7 @@ import type { ChainTiming } from '../time';
 import { encodeMessage, errorReply } from '../protocol';
 import { ControlHandler } from './control-handler';
 import type { Logger } from './logger';
-import { MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
+import { BUSY_LINGER_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
 import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
 import { ServiceHub } from './service-hub';
 import { ensureSocketDir, listenUnix } from './unix-listener';
@@ -130,8 +130,10 @@ function admit(
     s.on('error', () => undefined); // EPIPE/ECONNRESET end this connection only
     if (open.size >= limit) {
       if (refusedSinceLastLog++ === 0) log.warn(`${name}: connection limit reached; refusing new connections`, { limit });
+      // Half-close after the ERROR and let the client's HELLO land, so it reads BUSY rather than a
+      // reset; a client that lingers is cut off shortly after.
       s.end(encodeMessage(errorReply('BUSY', `the agent accepts at most ${limit} ${name} connections`)));
-      s.destroySoon();
+      setTimeout(() => s.destroy(), BUSY_LINGER_MS).unref();
       return;
     }
     if (refusedSinceLastLog > 1) log.warn(`${name}: refused connections while at the limit`, { refused: refusedSinceLastLog });

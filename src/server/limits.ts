@@ -17,6 +17,8 @@ export const MAX_SERVICE_CONNECTIONS = 2048;
  * or slow the others (each node has its own socket buffer). @default 262144
  */
 export const MAX_NODE_PENDING_WRITE_BYTES = 256 * 1024;
+/** How long a connection turned away with BUSY may linger before it is cut. @default 1000 */
+export const BUSY_LINGER_MS = 1_000;
 /** Pushes a node may leave unconfirmed before it is disconnected. @default 8 */
 export const MAX_UNCONFIRMED_PUSHES = 8;
 /** Default wait for node confirmations after upload / drop-active. @default 5000 */
