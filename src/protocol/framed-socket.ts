@@ -5,7 +5,8 @@
  * handled re-entrantly. Sending a KEY frame wipes the frame once the socket has written it.
  */
 import type * as net from 'node:net';
-import { releaseSecret } from '../crypto/secret-memory';
+import { allocSecret, releaseSecret } from '../crypto/secret-memory';
+import { FRAME_HEADER_BYTES, KINDS_WITH_SECRET } from './constants';
 import { ProtocolError } from './errors';
 import { FrameDecoder } from './frame';
 import { decodeFrame, encodeMessage, type Message, type OutgoingMessage } from './messages';
@@ -79,8 +80,23 @@ export class FramedSocket {
    * after the write completes (or fails).
    */
   send(msg: OutgoingMessage): Promise<void> {
-    const frame = encodeMessage(msg);
-    const secret = msg.type === 'key';
+    return this.#write(encodeMessage(msg), msg.type === 'key');
+  }
+
+  /**
+   * Send a whole frame made by encodeMessage, so that one encoding can go to many sockets. A
+   * frame of a kind that carries a key is copied into allocSecret() memory and the copy is wiped
+   * once written; `frame` itself stays the caller's to wipe, which it may do as soon as this
+   * returns. Other frames are written as they are and must not be changed afterwards.
+   */
+  sendEncoded(frame: Uint8Array): Promise<void> {
+    if (!carriesSecret(frame)) return this.#write(frame, false);
+    const copy = allocSecret(frame.length);
+    copy.set(frame);
+    return this.#write(copy, true);
+  }
+
+  #write(frame: Uint8Array, secret: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.socket.destroyed || !this.socket.writable) {
         if (secret) releaseSecret(frame);
@@ -143,6 +159,11 @@ export class FramedSocket {
     this.#failure = e;
     this.#waiter?.reject(e);
   }
+}
+
+/** True for a whole frame (from encodeMessage) of a kind that carries a key: it must be wiped after use. */
+export function carriesSecret(frame: Uint8Array): boolean {
+  return KINDS_WITH_SECRET.has(frame[FRAME_HEADER_BYTES]!);
 }
 
 /** Wipe the secret a decoded message may carry (a KEY nobody consumed). */

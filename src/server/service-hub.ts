@@ -10,12 +10,14 @@ import type * as net from 'node:net';
 import type { Agent } from '../machine/agent';
 import {
   answerHello,
+  encodeMessage,
   isProtocolError,
   WIRE_ERROR_CODES,
   wireErrorName,
   type Message,
 } from '../protocol';
-import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
+import { carriesSecret, ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
+import { releaseSecret } from '../crypto/secret-memory';
 import type { Logger } from './logger';
 import { HANDSHAKE_TIMEOUT_MS, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES } from './limits';
 
@@ -63,8 +65,8 @@ export class ServiceHub {
     this.#unsubscribe = this.#agent.onActiveChange((change) => {
       // A listener that threw would be rethrown by the agent outside any handler: never throw here.
       try {
-        if (change.type === 'installed') this.#last = this.#pushToAll((s) => this.#sendCurrent(s));
-        else if (change.type === 'dropped') this.#last = this.#pushToAll((s) => this.#sendDropped(s));
+        if (change.type === 'installed') this.#last = this.#push([...this.#nodes], (seq) => this.#currentFrame(seq));
+        else if (change.type === 'dropped') this.#last = this.#push([...this.#nodes], (seq) => encodeMessage({ type: 'key_dropped', seq }));
       } catch {
         this.#log.error('service: push to nodes failed', { change: change.type });
       }
@@ -107,7 +109,7 @@ export class ServiceHub {
       session = new NodeSession(id, conn);
       this.#nodes.add(session);
       this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size });
-      void this.#sendCurrent(session);
+      void this.#push([session], (seq) => this.#currentFrame(seq));
       for (;;) this.#onMessage(session, await conn.receive());
     } catch (e) {
       this.#onConnectionEnd(conn, id, e);
@@ -167,24 +169,30 @@ export class ServiceHub {
     this.#log.error('service: connection failed', { node: id });
   }
 
-  #pushToAll(push: (s: NodeSession) => Promise<boolean>): Promise<boolean>[] {
-    return [...this.#nodes].map((s) => push(s));
+  /**
+   * One push (one seq) to `sessions`: encoded once and written to each, so pushing to many nodes
+   * costs one borrow of the key and one encoding, not one per node. Each node gets its own copy
+   * of a KEY frame (FramedSocket.sendEncoded), and the shared KEY frame is wiped before returning.
+   * Resolves, per node, true when that node confirmed.
+   */
+  #push(sessions: NodeSession[], encode: (seq: number) => Uint8Array): Promise<boolean>[] {
+    if (sessions.length === 0) return [];
+    const seq = this.#nextSeq++;
+    const frame = encode(seq);
+    try {
+      return sessions.map((s) => this.#track(s, seq, s.conn.sendEncoded(frame)));
+    } finally {
+      // Only a key frame: the others are being written as they are.
+      if (carriesSecret(frame)) releaseSecret(frame);
+    }
   }
 
-  /** KEY with the active key at its current evolution, or NO_KEY. Resolves true when confirmed. */
-  #sendCurrent(session: NodeSession): Promise<boolean> {
-    const seq = this.#nextSeq++;
-    // The frame is encoded inside the borrow: the key is written straight into it, and the frame
-    // is wiped by FramedSocket once written.
-    const sent = this.#agent.withActiveKey((key, info) =>
-      session.conn.send({ type: 'key', seq, opcert: info.opcert, evolution: key.evolution, secret: key }),
+  /** KEY with the active key at its current evolution (written straight into the frame), or NO_KEY. */
+  #currentFrame(seq: number): Uint8Array {
+    return (
+      this.#agent.withActiveKey((key, info) => encodeMessage({ type: 'key', seq, opcert: info.opcert, evolution: key.evolution, secret: key })) ??
+      encodeMessage({ type: 'no_key', seq })
     );
-    return this.#track(session, seq, sent ?? session.conn.send({ type: 'no_key', seq }));
-  }
-
-  #sendDropped(session: NodeSession): Promise<boolean> {
-    const seq = this.#nextSeq++;
-    return this.#track(session, seq, session.conn.send({ type: 'key_dropped', seq }));
   }
 
   #track(session: NodeSession, seq: number, written: Promise<void>): Promise<boolean> {
