@@ -2,9 +2,13 @@
  * `npm run bench` prints a table; `npm run bench -- --json` prints [{name, ratio, target}].
  * A suite is an async function returning rows; add new suites to SUITES.
  */
+import { runAgentBench } from './agent';
 import { type BenchRow, runCryptoBench } from './crypto';
 
-const SUITES: { name: string; run: () => Promise<BenchRow[]> }[] = [{ name: 'crypto', run: runCryptoBench }];
+const SUITES: { name: string; run: () => Promise<BenchRow[]> }[] = [
+  { name: 'crypto', run: runCryptoBench },
+  { name: 'agent', run: runAgentBench },
+];
 
 function table(rows: BenchRow[]): string {
   const head = ['name', 'ratio', 'target', 'ok', 'detail'];
