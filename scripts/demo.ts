@@ -1,0 +1,268 @@
+/**
+ * `npm run demo`: the whole life of a KES key, locally, in a temp dir, through the built binaries
+ * run as child processes exactly as an operator runs them. Every step prints a numbered line,
+ * the command it ran (copy-pasteable from the repository root) and what it answered.
+ *
+ *     node dist/scripts/demo.js [--keep]
+ *
+ * --keep leaves the temp dir (keys, opcert, counter, sockets gone) for a look afterwards.
+ * Exits 1 naming the step that failed. Uses mainnet time: the agent, the opcert and the node
+ * all work in the real current mainnet KES period.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readKesVerificationKeyFile } from '../src/cardano';
+import { fromHex, toHex } from '../src/crypto/bytes';
+import { verifyKes } from '../src/crypto/kes';
+import { loadSodium } from '../src/crypto/sodium';
+
+/** Every step, in order; `npm run demo` prints "<n>. <title>" for each. */
+export const DEMO_STEPS = [
+  'cold host: make the pool cold key and its opcert issue counter',
+  'node host: start the agent',
+  'control host: stage a fresh KES key inside the agent',
+  'control host: export the staged key\'s verification key',
+  'cold host: look up the current KES period',
+  'cold host: issue the operational certificate',
+  'control host: attach the opcert to the staged key',
+  'control host: make it the active key',
+  'control host: check the agent\'s status',
+  'node host: a node signs a block header with the agent\'s key',
+  'verify the signature against kes.vkey',
+  'stop the agent',
+] as const;
+
+export const SIGNATURE_VERIFIES = 'signature verifies';
+
+/** One command may take this long before the demo calls it failed. @default 30000 */
+const STEP_TIMEOUT_MS = 30_000;
+/** How long the agent may take to print that it started. @default 15000 */
+const AGENT_START_TIMEOUT_MS = 15_000;
+/** Bytes of the demo "header": about a Babbage/Conway header body, which is what a KES key signs. @default 900 */
+const MESSAGE_BYTES = 900;
+/** Hex characters of a signature shown before "…". @default 32 */
+const SHOWN_HEX_CHARS = 32;
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = {
+  cold: 'dist/src/bin/kes-cold.js',
+  agent: 'dist/src/bin/kes-agent.js',
+  ctl: 'dist/src/bin/kes-ctl.js',
+  node: 'dist/src/bin/kes-node.js',
+} as const;
+
+class StepFailed extends Error {}
+
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function indent(text: string): void {
+  for (const line of text.replace(/\n+$/, '').split('\n')) say(`     ${line}`);
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function showCommand(bin: string, args: string[]): void {
+  say(`   $ ${['node', bin, ...args].map(shellQuote).join(' ')}`);
+}
+
+/** Environment of every command: no agent sockets or NODE_OPTIONS inherited from the caller. */
+function demoEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env['KES_AGENT_CONTROL_SOCKET'];
+  delete env['KES_AGENT_SERVICE_SOCKET'];
+  delete env['NODE_OPTIONS'];
+  return env;
+}
+
+/** Run one command to completion, print it and its output; throw StepFailed unless it exits 0. */
+function run(bin: string, args: string[], opts: { show?: 'stdout' | 'none' } = {}): Promise<string> {
+  showCommand(bin, args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: demoEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT_MS);
+    child.on('error', (e) => reject(new StepFailed(`could not run node ${bin}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (opts.show !== 'none' && stdout !== '') indent(stdout);
+      if (code === 0) return resolve(stdout);
+      if (stderr !== '') indent(stderr);
+      reject(new StepFailed(signal === 'SIGKILL' ? `no answer within ${STEP_TIMEOUT_MS} ms` : `exited ${code ?? signal}`));
+    });
+  });
+}
+
+/** The agent: a long-running child whose log lines are kept. */
+class AgentProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  log = '';
+  #stderr = '';
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [BIN.agent, ...args], { cwd: ROOT, env: demoEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.#stderr += d));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolve with the first log line containing `text`. */
+  async waitForLine(text: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = this.log.split('\n').find((l) => l.includes(text));
+      if (line !== undefined) return line;
+      if (!this.running) throw new StepFailed(`the agent exited before "${text}":\n${this.#stderr.trim()}`);
+      if (Date.now() > deadline) throw new StepFailed(`the agent did not log "${text}" within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** SIGTERM to this agent only; its exit code. */
+  async stop(): Promise<number | null> {
+    if (this.running) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+interface SignJson {
+  evolution: number;
+  signature: string;
+  [field: string]: unknown;
+}
+
+function parseSignJson(stdout: string): SignJson {
+  const j = JSON.parse(stdout) as Partial<SignJson>;
+  if (typeof j.signature !== 'string' || !/^([0-9a-f]{2})+$/.test(j.signature) || !Number.isSafeInteger(j.evolution)) {
+    throw new StepFailed('kes-node sign --json: expected "signature" (hex) and "evolution" (integer)');
+  }
+  return j as SignJson;
+}
+
+async function main(): Promise<void> {
+  const keep = process.argv.slice(2).includes('--keep');
+  for (const bin of Object.values(BIN)) {
+    if (!fs.existsSync(path.join(ROOT, bin))) throw new Error(`${bin} is missing: run npm run build (npm ci builds) first`);
+  }
+  await loadSodium();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-demo-'));
+  const f = (name: string): string => path.join(dir, name);
+  const control = f('control.sock');
+  const service = f('service.sock');
+  let agent: AgentProcess | undefined;
+  let step = 0;
+  const begin = (): void => {
+    say();
+    say(`${step + 1}. ${DEMO_STEPS[step]!}`);
+  };
+
+  say(`kes-agent demo in ${dir} (commands run from ${ROOT})`);
+  try {
+    begin();
+    await run(BIN.cold, ['keygen', '--cold-vkey', f('cold.vkey'), '--cold-skey', f('cold.skey'), '--counter', f('cold.counter')]);
+
+    step++;
+    begin();
+    const agentArgs = ['run', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--control-socket', control, '--service-socket', service];
+    showCommand(BIN.agent, agentArgs);
+    agent = new AgentProcess(agentArgs);
+    indent(await agent.waitForLine('agent: started', AGENT_START_TIMEOUT_MS));
+
+    step++;
+    begin();
+    await run(BIN.ctl, ['keygen', '--out', f('kes.vkey'), '--socket', control]);
+
+    step++;
+    begin();
+    const exported = await run(BIN.ctl, ['export-verkey', '--socket', control]);
+    if (exported !== fs.readFileSync(f('kes.vkey'), 'utf8')) throw new StepFailed('export-verkey differs from the kes.vkey written by keygen');
+    say('   (the same envelope keygen wrote to kes.vkey)');
+
+    step++;
+    begin();
+    const period = (JSON.parse(await run(BIN.cold, ['period', '--network', 'mainnet', '--json'])) as { kesPeriod: number }).kesPeriod;
+
+    step++;
+    begin();
+    await run(BIN.cold, [
+      'issue-opcert', '--kes-vkey', f('kes.vkey'), '--cold-skey', f('cold.skey'), '--counter', f('cold.counter'),
+      '--kes-period', String(period), '--out', f('opcert.cert'),
+    ]);
+
+    step++;
+    begin();
+    await run(BIN.ctl, ['import-opcert', f('opcert.cert'), '--socket', control]);
+
+    step++;
+    begin();
+    await run(BIN.ctl, ['upload', '--socket', control]);
+
+    step++;
+    begin();
+    await run(BIN.ctl, ['status', '--socket', control]);
+
+    step++;
+    begin();
+    const message = crypto.randomBytes(MESSAGE_BYTES);
+    fs.writeFileSync(f('header.bin'), message);
+    say(`   (header.bin: ${MESSAGE_BYTES} random bytes standing in for a block header body)`);
+    const signed = parseSignJson(
+      await run(BIN.node, ['sign', '--message', f('header.bin'), '--json', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--socket', service], { show: 'none' }),
+    );
+    for (const [k, v] of Object.entries(signed)) {
+      const shown = typeof v === 'string' && v.length > SHOWN_HEX_CHARS * 2 ? `${v.slice(0, SHOWN_HEX_CHARS)}… (${v.length / 2} bytes)` : JSON.stringify(v);
+      say(`     ${k}: ${shown}`);
+    }
+
+    step++;
+    begin();
+    const vk = readKesVerificationKeyFile(f('kes.vkey'));
+    say(`   verifyKes(kes.vkey ${toHex(vk).slice(0, 16)}…, evolution ${signed.evolution}, header.bin, signature)`);
+    const signature = fromHex(signed.signature);
+    if (signature === undefined || !verifyKes(vk, signed.evolution, message, signature)) throw new StepFailed('the signature does NOT verify');
+    say(`     ${SIGNATURE_VERIFIES}`);
+
+    step++;
+    begin();
+    say(`   $ kill -TERM ${agent.child.pid ?? '?'}`);
+    const code = await agent.stop();
+    indent(agent.log.split('\n').filter((l) => /agent: (stopping|stopped)/.test(l)).join('\n'));
+    if (code !== 0) throw new StepFailed(`the agent exited ${code}, expected 0`);
+    say('     agent exited 0');
+
+    say();
+    say(`demo complete: all ${DEMO_STEPS.length} steps succeeded`);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`demo failed at step ${step + 1} (${DEMO_STEPS[step] ?? 'set-up'}): ${why}\n`);
+    process.exitCode = 1;
+  } finally {
+    if (agent?.running) await agent.stop();
+    if (keep) say(`kept ${dir}`);
+    else {
+      fs.rmSync(dir, { recursive: true, force: true });
+      say(`removed ${dir}`);
+    }
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
