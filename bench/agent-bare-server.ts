@@ -14,6 +14,9 @@ import * as net from 'node:net';
 import { FRAME_HEADER_BYTES, KIND } from '../src/protocol/constants';
 import { writeFrameHeader } from '../src/protocol/frame';
 
+/** Connections the bare server accepts (above the bench's 1,000 nodes, like the agent's limit). @default 2048 */
+const MAX_CONNECTIONS = 2048;
+
 export const TRIGGER_COUNT = 0x63; // 'c'
 export const TRIGGER_BROADCAST = 0x62; // 'b'
 
@@ -52,7 +55,7 @@ function main(): void {
     s.on('error', () => s.destroy());
     s.on('close', () => sockets.delete(s));
   });
-  service.maxConnections = 4096;
+  service.maxConnections = MAX_CONNECTIONS;
 
   const trigger = net.createServer((t) => {
     t.on('data', (chunk: Buffer) => {
