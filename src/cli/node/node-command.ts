@@ -1,0 +1,36 @@
+/**
+ * What every kes-node command shares: which agent socket, which chain clock, which cold key.
+ *
+ * kes-node holds a KES key while it runs (watch, sign), so it refuses the same debugging flags
+ * the agent does.
+ */
+import { Option } from 'clipanion';
+import { readColdVerificationKeyFile } from '../../cardano/cold-key';
+import { loadSodium } from '../../crypto/sodium';
+import { KesNodeClient } from '../../client/node-client';
+import { SERVICE_SOCKET_ENV, defaultServiceSocket, resolveSocketPath } from '../../server/socket-paths';
+import { refuseDebuggingFlags } from '../agent/process-guards';
+import { KesCommand } from '../common/base-command';
+import { resolveTiming } from '../common/timing';
+
+export abstract class NodeCommand extends KesCommand {
+  socket = Option.String('--socket', { description: `The agent's service socket (env ${SERVICE_SOCKET_ENV}; default ${defaultServiceSocket()})` });
+  coldVkey = Option.String('--cold-vkey', { description: 'The pool\'s cold verification key: refuse keys whose opcert it did not sign' });
+  network = Option.String('--network', { description: 'mainnet (default), preprod or preview' });
+  genesis = Option.String('--genesis', { description: 'Shelley genesis file (private testnets, preview)' });
+
+  protected socketPath(): string {
+    const env = this.context.env;
+    return resolveSocketPath(this.socket, SERVICE_SOCKET_ENV, defaultServiceSocket(env), env);
+  }
+
+  /** Check every flag and file first, then build the (not yet started) client. */
+  protected async makeClient(): Promise<KesNodeClient> {
+    refuseDebuggingFlags(process.execArgv, this.context.env['NODE_OPTIONS']);
+    const timing = resolveTiming(this.network, this.genesis);
+    const socketPath = this.socketPath();
+    await loadSodium();
+    const coldVk = this.coldVkey === undefined ? undefined : readColdVerificationKeyFile(this.coldVkey);
+    return new KesNodeClient({ socketPath, timing, coldVk, now: this.context.now });
+  }
+}

@@ -1,0 +1,135 @@
+/** `kes-node watch`: follow what a node would receive from the agent, one line per event. */
+import { Command, Option } from 'clipanion';
+import type { KesNodeClient, KesNodeClientEvents } from '../../client/node-client';
+import { kesTimeAt } from '../../time';
+import { EXIT } from '../exit-codes';
+import { isoTime } from '../common/json-output';
+import { NodeCommand } from './node-command';
+
+/**
+ * An unreachable agent is retried every few seconds for as long as it is away: print the first
+ * failure, then one line per this many identical ones (peers.md §2, dingo defect 5: log floods).
+ * @default 12
+ */
+export const REPEATED_DISCONNECT_EVERY = 12;
+
+/** Longest keep-alive timer step (the process must not exit while watching). @default 2^31 - 1 */
+const KEEP_ALIVE_MS = 2 ** 31 - 1;
+
+const MS_PER_SECOND = 1000;
+
+type WatchEvent =
+  | { event: 'watching'; socket: string; network: string; kesPeriod: number | null }
+  | ({ event: 'connected' } & KesNodeClientEvents['connected'])
+  | ({ event: 'disconnected'; repeats: number } & KesNodeClientEvents['disconnected'])
+  | ({ event: 'key' } & KesNodeClientEvents['key'])
+  | ({ event: 'dropped' } & KesNodeClientEvents['dropped'])
+  | ({ event: 'rejected' } & KesNodeClientEvents['rejected'])
+  | ({ event: 'evolved' } & KesNodeClientEvents['evolved'])
+  | { event: 'stopped'; signal: string };
+
+export class WatchCommand extends NodeCommand {
+  static override paths = [['watch']];
+  static override usage = Command.Usage({
+    description: 'Connect like a node and print every change',
+    details: `
+      Connects to the agent's service socket exactly as a block producer does, validates every
+      key it receives (with --cold-vkey: that the pool's cold key signed its opcert) and prints
+      one line per event: connected, key installed (KES vk, counter, start period, evolution),
+      key refused and why, evolved, dropped (by the agent, or expired), disconnected and when
+      it retries. The key is evolved locally at each KES period boundary and kept when the agent
+      goes away, as a node keeps it.
+
+      With --json each line is one JSON object \`{"event": "...", "time": iso, ...}\`. Runs until
+      SIGINT or SIGTERM, then wipes the key and exits 0.
+    `,
+    examples: [
+      ['Watch the default service socket on mainnet', '$0 watch --cold-vkey cold.vkey'],
+      ['Watch a preview agent as JSON lines', '$0 watch --network preview --socket /run/kes-agent/service.sock --json'],
+    ],
+  });
+
+  json = Option.Boolean('--json', false, { description: 'One JSON object per line' });
+
+  async execute(): Promise<number> {
+    const client = await this.makeClient();
+    const now = this.context.now;
+    const t = kesTimeAt(client.timing, now());
+    this.emitLine({ event: 'watching', socket: client.socketPath, network: client.timing.name, kesPeriod: t.started ? t.kesPeriod : null });
+    this.follow(client);
+
+    // The client never keeps a process alive by itself; a watcher must stay up until signalled.
+    const keepAlive = setInterval(() => undefined, KEEP_ALIVE_MS);
+    let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      onSignal = resolve;
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      client.start();
+    });
+    process.off('SIGINT', onSignal!);
+    process.off('SIGTERM', onSignal!);
+    clearInterval(keepAlive);
+    await client.stop();
+    this.emitLine({ event: 'stopped', signal });
+    return EXIT.OK;
+  }
+
+  private follow(client: KesNodeClient): void {
+    let last: { code: string; reason: string } | undefined;
+    let repeats = 0;
+    client.on('connected', (e) => {
+      last = undefined;
+      this.emitLine({ event: 'connected', ...e });
+    });
+    client.on('disconnected', (e) => {
+      if (last !== undefined && last.code === e.code && last.reason === e.reason) {
+        repeats++;
+        if (repeats % REPEATED_DISCONNECT_EVERY !== 0) return;
+      } else {
+        repeats = 0;
+      }
+      last = { code: e.code, reason: e.reason };
+      this.emitLine({ event: 'disconnected', ...e, repeats });
+    });
+    client.on('key', (e) => this.emitLine({ event: 'key', ...e }));
+    client.on('dropped', (e) => this.emitLine({ event: 'dropped', ...e }));
+    client.on('rejected', (e) => this.emitLine({ event: 'rejected', ...e }));
+    client.on('evolved', (e) => this.emitLine({ event: 'evolved', ...e }));
+  }
+
+  private emitLine(e: WatchEvent): void {
+    const time = isoTime(this.context.now());
+    if (this.json) {
+      const { event, ...rest } = e;
+      this.printJson({ event, time, ...rest });
+      return;
+    }
+    this.print(`${time} ${describe(e)}`);
+  }
+}
+
+function describe(e: WatchEvent): string {
+  switch (e.event) {
+    case 'watching':
+      return `watching ${e.socket} (network ${e.network}, ${e.kesPeriod === null ? 'chain not started' : `KES period ${e.kesPeriod}`})`;
+    case 'connected':
+      return `connected: ${e.agentVersion}, protocol ${e.protocolVersion}`;
+    case 'disconnected': {
+      const again = e.repeats > 0 ? ` (${e.repeats} more times)` : '';
+      return `disconnected: ${e.reason} [${e.code}]${again}; retrying in ${(e.willRetryInMs / MS_PER_SECOND).toFixed(1)} s`;
+    }
+    case 'key':
+      return `key ${e.replaced ? 'replaced' : 'installed'}: KES vk ${e.kesVk}, counter ${e.counter}, start KES period ${e.startKesPeriod}, evolution ${e.evolution}`;
+    case 'rejected':
+      return `key refused: ${e.code}: ${e.reason}`;
+    case 'dropped':
+      return e.reason === 'agent-dropped' ? 'key dropped by the agent and wiped'
+        : e.reason === 'expired' ? 'key expired (end of its opcert window) and wiped'
+        : 'key wiped: evolving it failed';
+    case 'evolved':
+      return `evolved to evolution ${e.evolution} (KES period ${e.kesPeriod})`;
+    case 'stopped':
+      return `stopped (${e.signal}); key wiped`;
+  }
+}
