@@ -220,17 +220,21 @@ async function main(): Promise<void> {
     const message = crypto.randomBytes(MESSAGE_BYTES);
     fs.writeFileSync(f('header.bin'), message);
     say(`   (header.bin: ${MESSAGE_BYTES} random bytes standing in for a block header body)`);
+    const logBefore = agent.log.length;
     const signed = parseSignJson(
       await run(BIN.node, ['sign', '--message', f('header.bin'), '--json', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--socket', service], { show: 'none' }),
     );
     for (const [k, v] of Object.entries(signed)) {
-      const shown = typeof v === 'string' && v.length > SHOWN_HEX_CHARS * 2 ? `${v.slice(0, SHOWN_HEX_CHARS)}… (${v.length / 2} bytes)` : JSON.stringify(v);
+      const shown = typeof v === 'string' && v.length > SHOWN_HEX_CHARS * 2 ? `${v.slice(0, SHOWN_HEX_CHARS)}… (${v.length / 2} bytes)` : String(v);
       say(`     ${k}: ${shown}`);
     }
+    say('   the agent\'s log meanwhile:');
+    indent(agent.log.slice(logBefore).split('\n').filter((l) => l.includes('service:')).join('\n'));
 
     step++;
     begin();
     const vk = readKesVerificationKeyFile(f('kes.vkey'));
+    if (signed['kesVkey'] !== undefined && signed['kesVkey'] !== toHex(vk)) throw new StepFailed('the node signed with another key than kes.vkey');
     say(`   verifyKes(kes.vkey ${toHex(vk).slice(0, 16)}…, evolution ${signed.evolution}, header.bin, signature)`);
     const signature = fromHex(signed.signature);
     if (signature === undefined || !verifyKes(vk, signed.evolution, message, signature)) throw new StepFailed('the signature does NOT verify');
