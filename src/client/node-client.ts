@@ -18,6 +18,7 @@ import { KesError, type ErrorCode } from '../errors';
 import { assertBytes, assertInteger, bytesEqual, toHex } from '../crypto/bytes';
 import { releaseSecret } from '../crypto/secret-memory';
 import { KesSignKey } from '../crypto/kes';
+import { loadSodium } from '../crypto/sodium';
 import { verifyOpcert, type Opcert } from '../cardano/opcert';
 import {
   ConnectionClosedError,
@@ -127,18 +128,21 @@ type SessionEnd = { productive: boolean; reason: string; code: ErrorCode };
  * A block producer's connection to kes-agent.
  *
  * ```ts
- * import { KesNodeClient } from 'kes-agent/client';
- * import { networkTiming } from 'kes-agent/time';
- * import { readColdVerificationKeyFile } from 'kes-agent/cardano';
+ * import { KesNodeClient } from './src/client';
+ * import { networkTiming } from './src/time';
+ * import { readColdVerificationKeyFile } from './src/cardano';
+ * import { loadSodium } from './src/crypto/sodium';
  *
+ * await loadSodium(); // once per process (start() also waits for it before it connects)
  * const client = new KesNodeClient({
  *   socketPath: '/run/kes-agent/service.sock',
  *   timing: networkTiming('mainnet'),
  *   coldVk: readColdVerificationKeyFile('/etc/cardano/cold.vkey'), // refuse keys of other pools
  * });
  * client.on('key', (k) => log.info(`KES key ${k.kesVk} counter ${k.counter} evolution ${k.evolution}`));
+ * client.on('dropped', (d) => log.warn(`key dropped: ${d.reason}`));
  * client.on('rejected', (r) => log.warn(`refused a key from the agent: ${r.code}: ${r.reason}`));
- * client.on('disconnected', (d) => log.warn(`${d.reason}; retrying in ${d.willRetryInMs} ms`));
+ * client.on('disconnected', (d) => log.warn(`${d.reason} [${d.code}]; retrying in ${d.willRetryInMs} ms`));
  * client.start();
  *
  * await client.waitForKey(10_000).catch((e) => log.error(e.message)); // bounded; the agent may start later
@@ -306,6 +310,8 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
   // ---- connection loop ------------------------------------------------------------------------
 
   async #run(): Promise<void> {
+    // Key validation needs libsodium; a host that forgot loadSodium() must not see every key refused.
+    await loadSodium();
     while (this.#state === 'running') {
       const end = await this.#attempt();
       if (this.#state !== 'running') return;

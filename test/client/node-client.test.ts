@@ -425,6 +425,30 @@ describe('KesNodeClient: connections', () => {
     expect(retries.slice(0, 9)).toEqual([10, 20, 40, 80, 80, 80, 10, 20, 40]);
   });
 
+  it('an agent that keeps pushing a key the node refuses is not a productive session: the backoff keeps growing', async () => {
+    const timing = timingAtPeriod({ kesPeriod: KP });
+    const foreign = bundle({ kesFill: 22, counter: 1, kesPeriod: KP, coldFill: OTHER_COLD });
+    agent.script = async (conn) => {
+      await conn.handshake();
+      await conn.sendKey(1, foreign);
+      await conn.expectConfirm(1);
+      conn.close();
+    };
+    const c = client(timing, { coldVk: coldVkOf(COLD), backoff: { initialMs: 10, maxMs: 40 } });
+    const log = record(c);
+    const enough = deferred<void>();
+    c.on('disconnected', () => {
+      if (log.filter((e) => e.event === 'disconnected').length === 4) enough.resolve();
+    });
+    c.start();
+    await enough.promise;
+    await c.stop();
+    const retries = log.flatMap((e) => (e.event === 'disconnected' ? [e.payload.willRetryInMs] : []));
+    expect(retries.slice(0, 4)).toEqual([10, 20, 40, 40]);
+    // One refusal per session, never a burst.
+    expect(log.filter((e) => e.event === 'rejected').length).toBe(log.filter((e) => e.event === 'connected').length);
+  });
+
   it('backs off while the socket is missing, and says so with the path', async () => {
     const timing = timingAtPeriod({ kesPeriod: KP });
     await agent.stop();

@@ -76,21 +76,14 @@ export class WatchCommand extends NodeCommand {
   }
 
   private follow(client: KesNodeClient): void {
-    let last: { code: string; reason: string } | undefined;
-    let repeats = 0;
+    const repeats = new RepeatFilter(REPEATED_DISCONNECT_EVERY);
     client.on('connected', (e) => {
-      last = undefined;
+      repeats.reset();
       this.emitLine({ event: 'connected', ...e });
     });
     client.on('disconnected', (e) => {
-      if (last !== undefined && last.code === e.code && last.reason === e.reason) {
-        repeats++;
-        if (repeats % REPEATED_DISCONNECT_EVERY !== 0) return;
-      } else {
-        repeats = 0;
-      }
-      last = { code: e.code, reason: e.reason };
-      this.emitLine({ event: 'disconnected', ...e, repeats });
+      const shown = repeats.check(`${e.code}\n${e.reason}`);
+      if (shown !== undefined) this.emitLine({ event: 'disconnected', ...e, repeats: shown });
     });
     client.on('key', (e) => this.emitLine({ event: 'key', ...e }));
     client.on('dropped', (e) => this.emitLine({ event: 'dropped', ...e }));
@@ -109,14 +102,41 @@ export class WatchCommand extends NodeCommand {
   }
 }
 
+/**
+ * Shows the first of a run of identical messages, then every `every`-th. check() returns the
+ * number of identical ones suppressed since the last one shown (0 for the first), or undefined
+ * when this one is suppressed.
+ */
+export class RepeatFilter {
+  #last: string | undefined;
+  #repeats = 0;
+
+  constructor(private readonly every: number) {}
+
+  check(key: string): number | undefined {
+    if (key !== this.#last) {
+      this.#last = key;
+      this.#repeats = 0;
+      return 0;
+    }
+    this.#repeats++;
+    return this.#repeats % this.every === 0 ? this.every - 1 : undefined;
+  }
+
+  reset(): void {
+    this.#last = undefined;
+    this.#repeats = 0;
+  }
+}
+
 function describe(e: WatchEvent): string {
   switch (e.event) {
     case 'watching':
       return `watching ${e.socket} (network ${e.network}, ${e.kesPeriod === null ? 'chain not started' : `KES period ${e.kesPeriod}`})`;
     case 'connected':
-      return `connected: ${e.agentVersion}, protocol ${e.protocolVersion}`;
+      return `connected: agent ${e.agentVersion}, protocol ${e.protocolVersion}`;
     case 'disconnected': {
-      const again = e.repeats > 0 ? ` (${e.repeats} more times)` : '';
+      const again = e.repeats > 0 ? ` (again; ${e.repeats} identical lines not shown)` : '';
       return `disconnected: ${e.reason} [${e.code}]${again}; retrying in ${(e.willRetryInMs / MS_PER_SECOND).toFixed(1)} s`;
     }
     case 'key':
