@@ -100,6 +100,8 @@ export interface KesNodeClientEvents {
   rejected: { code: WireErrorName; reason: string };
   /** The held key evolved (old evolutions are erased). */
   evolved: { evolution: number; kesPeriod: number };
+  /** The agent said it has no active key (e.g. it restarted). `keptKey`: the node still holds its own. */
+  noKey: { keptKey: boolean };
 }
 
 export interface NodeSignature {
@@ -392,6 +394,7 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
           session.productive = true;
           result = 0;
           if (this.#held === undefined) this.#lastProblem = 'the agent has no active key';
+          this.emit('noKey', { keptKey: this.#held !== undefined });
           break;
         case 'key_dropped':
           session.productive = true;

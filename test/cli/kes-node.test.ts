@@ -242,6 +242,22 @@ describe('kes-node watch', () => {
     expect(events[events.length - 1]).toMatchObject({ signal: 'SIGTERM' });
   });
 
+  it('text: an agent without a key says so', async () => {
+    agent.script = async (c) => {
+      await c.handshake();
+      await c.sendNoKey(1);
+      await c.expectConfirm(1);
+      await c.closed();
+    };
+    const proc = new Proc(BIN.node, ['watch', '--socket', agent.socketPath, '--genesis', genesisFile]);
+    try {
+      await proc.waitFor('no active key');
+    } finally {
+      expect(await proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    }
+    expect(proc.stdout).toMatch(/Z connected: agent fake-agent 0\.0\.0, protocol 1\n\S+Z the agent has no active key\n/);
+  });
+
   it('text: a readable line per event; an unreachable agent is visible at once', async () => {
     await agent.stop();
     const proc = new Proc(BIN.node, ['watch', '--socket', agent.socketPath, '--genesis', genesisFile]);

@@ -63,7 +63,7 @@ type Recorded = { [E in keyof KesNodeClientEvents]: { event: E; payload: KesNode
 /** Every event the client emits, in order. */
 function record(c: KesNodeClient): Recorded[] {
   const log: Recorded[] = [];
-  const names: (keyof KesNodeClientEvents)[] = ['connected', 'disconnected', 'key', 'dropped', 'rejected', 'evolved'];
+  const names: (keyof KesNodeClientEvents)[] = ['connected', 'disconnected', 'key', 'dropped', 'rejected', 'evolved', 'noKey'];
   for (const event of names) c.on(event, (payload: KesNodeClientEvents[typeof event]) => void log.push({ event, payload } as Recorded));
   return log;
 }
@@ -392,6 +392,7 @@ describe('KesNodeClient: connections', () => {
       expect(c.keyInfo()!.kesVk).toBe(toHex(b.opcert.hotVk));
       expect(verifyKes(b.opcert.hotVk, 0, MSG, c.sign(MSG).signature)).toBe(true);
       expect(log.filter((e) => e.event === 'connected')).toHaveLength(2);
+      expect(log.filter((e) => e.event === 'noKey').map((e) => e.payload)).toEqual([{ keptKey: true }]);
       expect(log.filter((e) => e.event === 'dropped')).toEqual([]);
     } finally {
       await c.stop();

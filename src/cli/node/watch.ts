@@ -26,6 +26,7 @@ type WatchEvent =
   | ({ event: 'dropped' } & KesNodeClientEvents['dropped'])
   | ({ event: 'rejected' } & KesNodeClientEvents['rejected'])
   | ({ event: 'evolved' } & KesNodeClientEvents['evolved'])
+  | ({ event: 'noKey' } & KesNodeClientEvents['noKey'])
   | { event: 'stopped'; signal: string };
 
 export class WatchCommand extends NodeCommand {
@@ -36,8 +37,8 @@ export class WatchCommand extends NodeCommand {
       Connects to the agent's service socket exactly as a block producer does, validates every
       key it receives (with --cold-vkey: that the pool's cold key signed its opcert) and prints
       one line per event: connected, key installed (KES vk, counter, start period, evolution),
-      key refused and why, evolved, dropped (by the agent, or expired), disconnected and when
-      it retries. The key is evolved locally at each KES period boundary and kept when the agent
+      the agent has no key, key refused and why, evolved, dropped (by the agent, or expired),
+      disconnected and when it retries. The key is evolved locally at each KES period boundary and kept when the agent
       goes away, as a node keeps it.
 
       With --json each line is one JSON object \`{"event": "...", "time": iso, ...}\`. Runs until
@@ -89,6 +90,7 @@ export class WatchCommand extends NodeCommand {
     client.on('dropped', (e) => this.emitLine({ event: 'dropped', ...e }));
     client.on('rejected', (e) => this.emitLine({ event: 'rejected', ...e }));
     client.on('evolved', (e) => this.emitLine({ event: 'evolved', ...e }));
+    client.on('noKey', (e) => this.emitLine({ event: 'noKey', ...e }));
   }
 
   private emitLine(e: WatchEvent): void {
@@ -149,6 +151,8 @@ function describe(e: WatchEvent): string {
         : 'key wiped: evolving it failed';
     case 'evolved':
       return `evolved to evolution ${e.evolution} (KES period ${e.kesPeriod})`;
+    case 'noKey':
+      return `the agent has no active key${e.keptKey ? '; keeping the key held here' : ''}`;
     case 'stopped':
       return `stopped (${e.signal}); key wiped`;
   }
