@@ -6,21 +6,25 @@
  * `sodium()` synchronously, which throws if the library is not ready (a programming error,
  * never a user error).
  *
- * The default import is deliberate: `import * as` copies the module's keys before `ready`
- * adds the `crypto_*` functions (stack.md §2).
+ * The module is required lazily, inside loadSodium(): loading its 1.2 MB of JS and WASM takes
+ * ~30 ms, and commands that never touch a key (kes-ctl status) should not pay for it. The
+ * default export is used deliberately: `import * as` would copy the module's keys before
+ * `ready` adds the `crypto_*` functions (stack.md §2).
  */
-import libsodium from 'libsodium-wrappers-sumo';
-
-export type Sodium = typeof libsodium;
+export type Sodium = typeof import('libsodium-wrappers-sumo');
 
 let loaded: Sodium | undefined;
 let loading: Promise<Sodium> | undefined;
 
 export function loadSodium(): Promise<Sodium> {
-  loading ??= libsodium.ready.then(() => {
-    loaded = libsodium;
-    return libsodium;
-  });
+  loading ??= (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('libsodium-wrappers-sumo') as { default?: Sodium } & Sodium;
+    const lib = mod.default ?? mod;
+    await lib.ready;
+    loaded = lib;
+    return lib;
+  })();
   return loading;
 }
 
