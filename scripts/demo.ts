@@ -114,6 +114,17 @@ class AgentProcess {
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.#stderr += d));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    // If the demo itself is interrupted (Ctrl-C, a closed pipe), its agent must not outlive it.
+    const stopOnExit = (): void => {
+      if (this.running) this.child.kill('SIGTERM');
+    };
+    process.once('exit', stopOnExit);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.once(sig, () => {
+        stopOnExit();
+        process.exit(130);
+      });
+    }
   }
 
   get running(): boolean {
@@ -154,12 +165,16 @@ function parseSignJson(stdout: string): SignJson {
 }
 
 async function main(): Promise<void> {
+  // A reader that goes away (`npm run demo | head`) ends the demo; the 'exit' hook stops the agent.
+  process.stdout.on('error', () => process.exit(1));
   const keep = process.argv.slice(2).includes('--keep');
   for (const bin of Object.values(BIN)) {
     if (!fs.existsSync(path.join(ROOT, bin))) throw new Error(`${bin} is missing: run npm run build (npm ci builds) first`);
   }
   await loadSodium();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-demo-'));
+  // Interrupted or not, the throwaway cold signing key does not stay behind (unless --keep).
+  if (!keep) process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const f = (name: string): string => path.join(dir, name);
   const control = f('control.sock');
   const service = f('service.sock');

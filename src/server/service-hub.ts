@@ -180,7 +180,7 @@ export class ServiceHub {
     const seq = this.#nextSeq++;
     const frame = encode(seq);
     try {
-      return sessions.map((s) => this.#track(s, seq, s.conn.sendEncoded(frame)));
+      return sessions.map((s) => this.#sendTracked(s, seq, frame));
     } finally {
       // Only a key frame: the others are being written as they are.
       if (carriesSecret(frame)) releaseSecret(frame);
@@ -195,15 +195,21 @@ export class ServiceHub {
     );
   }
 
-  #track(session: NodeSession, seq: number, written: Promise<void>): Promise<boolean> {
+  /** Write one frame to one node and resolve true when it confirms, false when it cannot. */
+  #sendTracked(session: NodeSession, seq: number, frame: Uint8Array): Promise<boolean> {
     if (session.pending.size >= MAX_UNCONFIRMED_PUSHES || session.conn.pendingWriteBytes > MAX_NODE_PENDING_WRITE_BYTES) {
-      // A node that neither reads nor confirms must not make the agent buffer for it.
+      // A node that neither reads nor confirms must not make the agent buffer for it: checked
+      // before writing, so nothing more is queued for it.
       this.#log.warn('service: node is not keeping up; disconnecting it', { node: session.id, unconfirmed: session.pending.size });
       session.conn.destroy();
       return Promise.resolve(false);
     }
     const confirmed = new Promise<boolean>((resolve) => session.pending.set(seq, { resolve }));
-    written.catch(() => session.pending.get(seq)?.resolve(false));
+    // A failed write settles the push as unconfirmed (and never becomes an unhandled rejection).
+    session.conn.sendEncoded(frame).catch(() => {
+      session.pending.get(seq)?.resolve(false);
+      session.pending.delete(seq);
+    });
     return confirmed;
   }
 }
