@@ -13,7 +13,8 @@ import { decodeCbor, encodeCbor, expectBytes } from './cbor';
 import {
   ENVELOPE_DESCRIPTIONS,
   ENVELOPE_TYPES,
-  readEnvelopeFile,
+  keyEnvelope,
+  readKeyEnvelopeFile,
   readSecretEnvelopeFile,
   writeEnvelopeFile,
   writeSecretEnvelopeFile,
@@ -99,21 +100,12 @@ export function writeColdSigningKeyFile(file: string, key: ColdSigningKey, opts:
 }
 
 export function readColdVerificationKeyFile(file: string): Uint8Array {
-  const env = readEnvelopeFile(file, ENVELOPE_TYPES.coldVerificationKey);
-  return expectBytes(decodeCbor(env.cbor, file), ED25519_PUBLIC_KEY_BYTES, `${file}: cold verification key`).slice();
+  return readKeyEnvelopeFile(file, ENVELOPE_TYPES.coldVerificationKey, ED25519_PUBLIC_KEY_BYTES, 'cold verification key');
 }
 
 export function writeColdVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): void {
   assertBytes(vk, 'cold verification key', ED25519_PUBLIC_KEY_BYTES);
-  writeEnvelopeFile(
-    file,
-    {
-      type: ENVELOPE_TYPES.coldVerificationKey,
-      description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.coldVerificationKey],
-      cbor: encodeCbor(vk),
-    },
-    opts,
-  );
+  writeEnvelopeFile(file, keyEnvelope(ENVELOPE_TYPES.coldVerificationKey, vk), opts);
 }
 
 /** Is `vk` the public key of `key`? */

@@ -20,6 +20,7 @@
  * Like cardano-api, the reader checks `type`, requires `description` to be a string, ignores its value.
  */
 import { KesError } from '../errors';
+import { decodeCbor, encodeCbor, expectBytes } from './cbor';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
 import { toHex, wipe } from '../crypto/bytes';
 import { hexDecodeInto, hexEncodeInto } from './hex-bytes';
@@ -331,4 +332,21 @@ export function readEnvelopeFile<T extends PublicEnvelopeType>(file: string, exp
 /** Read a SECRET envelope file. `cbor` is allocSecret() memory: the caller releaseSecret()s it. */
 export function readSecretEnvelopeFile<T extends SecretEnvelopeType>(file: string, expected: T): Envelope<T> {
   return readAnyEnvelopeFile(file, expected);
+}
+
+/**
+ * A public key envelope (cold or KES verification key): CBOR `bytes(n)` under its type, with
+ * the description cardano-cli writes.
+ */
+export function keyEnvelope<T extends typeof ENVELOPE_TYPES.kesVerificationKey | typeof ENVELOPE_TYPES.coldVerificationKey>(
+  type: T,
+  key: Uint8Array,
+): Envelope<T> {
+  return { type, description: ENVELOPE_DESCRIPTIONS[type as keyof typeof ENVELOPE_DESCRIPTIONS], cbor: encodeCbor(key) };
+}
+
+/** Read a public key envelope of `type` holding exactly `length` bytes; `what` names the key in errors. */
+export function readKeyEnvelopeFile(file: string, type: PublicEnvelopeType, length: number, what: string): Uint8Array {
+  const env = readEnvelopeFile(file, type);
+  return expectBytes(decodeCbor(env.cbor, file), length, `${file}: ${what}`).slice();
 }

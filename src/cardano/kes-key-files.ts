@@ -3,13 +3,13 @@
  * cardano-cli writes it) and its 32-byte verification key, each CBOR `bytes(n)`.
  */
 import { assertBytes, wipe } from '../crypto/bytes';
-import { blake2b256 } from '../crypto/ed25519';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
 import { decodeCbor, encodeCbor, expectBytes } from './cbor';
 import {
   ENVELOPE_DESCRIPTIONS,
   ENVELOPE_TYPES,
-  readEnvelopeFile,
+  keyEnvelope,
+  readKeyEnvelopeFile,
   readSecretEnvelopeFile,
   writeEnvelopeFile,
   writeSecretEnvelopeFile,
@@ -18,34 +18,19 @@ import { KES_VK_BYTES } from './opcert';
 
 /** Sum6KES serialised sign key: 32 + 96·6 (kes-spec.md §1). */
 export const KES_SIGN_KEY_BYTES = 608;
-/** The root (vk0, vk1) pair is the last 64 bytes of the sign key (kes-spec.md §4.4). */
-const KES_ROOT_VK_PAIR_OFFSET = KES_SIGN_KEY_BYTES - 64;
-
 /**
  * The verification key of a serialised Sum6KES sign key: Blake2b-256(vk0 || vk1) of the root
- * (kes-spec.md §4.3), public data.
+ * (kes-spec.md §4.3), public data. The KES module's derivation, under the name this folder uses.
  */
-export function kesVkOfSignKey(raw: Uint8Array): Uint8Array {
-  assertBytes(raw, 'KES sign key', KES_SIGN_KEY_BYTES);
-  return blake2b256(raw.subarray(KES_ROOT_VK_PAIR_OFFSET));
-}
+export { kesVkFromRaw as kesVkOfSignKey } from '../crypto/kes';
 
 export function readKesVerificationKeyFile(file: string): Uint8Array {
-  const env = readEnvelopeFile(file, ENVELOPE_TYPES.kesVerificationKey);
-  return expectBytes(decodeCbor(env.cbor, file), KES_VK_BYTES, `${file}: KES verification key`).slice();
+  return readKeyEnvelopeFile(file, ENVELOPE_TYPES.kesVerificationKey, KES_VK_BYTES, 'KES verification key');
 }
 
 export function writeKesVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): void {
   assertBytes(vk, 'KES verification key', KES_VK_BYTES);
-  writeEnvelopeFile(
-    file,
-    {
-      type: ENVELOPE_TYPES.kesVerificationKey,
-      description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.kesVerificationKey],
-      cbor: encodeCbor(vk),
-    },
-    opts,
-  );
+  writeEnvelopeFile(file, keyEnvelope(ENVELOPE_TYPES.kesVerificationKey, vk), opts);
 }
 
 /**
