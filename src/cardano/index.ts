@@ -12,6 +12,8 @@ export {
   isSecretEnvelopeType,
   formatEnvelope,
   formatSecretEnvelope,
+  keyEnvelope,
+  readKeyEnvelopeFile,
   parseEnvelope,
   readEnvelopeFile,
   readSecretEnvelopeFile,

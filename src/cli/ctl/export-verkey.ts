@@ -1,6 +1,6 @@
 /** `kes-ctl export-verkey`: the staged key's verification key, read-only. */
 import { Command, Option } from 'clipanion';
-import { ENVELOPE_DESCRIPTIONS, ENVELOPE_TYPES, encodeCbor, formatEnvelope, writeKesVerificationKeyFile } from '../../cardano';
+import { ENVELOPE_TYPES, formatEnvelope, keyEnvelope, writeKesVerificationKeyFile } from '../../cardano';
 import { toHex } from '../../crypto/bytes';
 import { EXIT } from '../exit-codes';
 import { CtlCommand } from './base';
@@ -30,11 +30,7 @@ export class ExportVerkeyCommand extends CtlCommand {
     if (this.json) this.printJson({ kesVkey: toHex(r.kesVk), hasOpcert: r.hasOpcert, out: this.out === '-' ? null : this.out });
     else if (this.out === '-') {
       this.context.stdout.write(
-        formatEnvelope({
-          type: ENVELOPE_TYPES.kesVerificationKey,
-          description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.kesVerificationKey],
-          cbor: encodeCbor(r.kesVk),
-        }),
+        formatEnvelope(keyEnvelope(ENVELOPE_TYPES.kesVerificationKey, r.kesVk)),
       );
     } else this.print(`verification key ${toHex(r.kesVk)} written to ${this.out}`);
     return EXIT.OK;
