@@ -22,6 +22,11 @@ export const EXIT = {
   NOT_READY: 8,
   /** The chain has not started yet (genesis start in the future). */
   CHAIN_NOT_STARTED: 9,
+  /**
+   * The agent will not run here as configured: key memory cannot be locked (RLIMIT_MEMLOCK),
+   * core dumps cannot be disabled, or the native addon is missing.
+   */
+  UNSAFE: 11,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
