@@ -43,6 +43,29 @@ export interface ExpiredKeyStatus {
   expiredAtMs: number;
 }
 
+/** Status.protection: what the agent process has in force (spec/protocol.md §7.1 "Protection"). */
+export interface Protection {
+  /** Key bytes live in mlock'ed, no-dump buffers. */
+  keyMemoryLocked: boolean;
+  /** libsodium's WASM heap (where secrets pass through) is mlock'ed. */
+  sodiumHeapLocked: boolean;
+  /** RLIMIT_CORE 0 and PR_SET_DUMPABLE 0. */
+  coreDumpsDisabled: boolean;
+  /** Every accepted connection's SO_PEERCRED uid/gid is checked. */
+  peerCredentialsChecked: boolean;
+  /** Started with --allow-unlocked-memory: it runs even though locking failed. */
+  unlockedMemoryAllowed: boolean;
+}
+
+/** Nothing in force: what an agent reports until the process hardening tells it otherwise. */
+export const NO_PROTECTION: Readonly<Protection> = Object.freeze({
+  keyMemoryLocked: false,
+  sodiumHeapLocked: false,
+  coreDumpsDisabled: false,
+  peerCredentialsChecked: false,
+  unlockedMemoryAllowed: false,
+});
+
 export interface Status {
   agentVersion: string;
   network: string;
@@ -55,6 +78,7 @@ export interface Status {
   slotsPerKesPeriod: number;
   maxKesEvolutions: number;
   serviceClients: number;
+  protection: Protection;
   staged: StagedKeyStatus | null;
   active: ActiveKeyStatus | null;
   expired: ExpiredKeyStatus | null;

@@ -103,6 +103,19 @@ export const OPCERT_SPEC = struct({
   coldVk: bytes(COLD_VK_BYTES),
 });
 
+/**
+ * The memory and access protections in force in the agent process (issue 4 §1: "status reports
+ * the memory protection in force"). Five bools, in this order; `unlockedMemoryAllowed` is true
+ * when the operator chose to run without locked key memory.
+ */
+export const PROTECTION_SPEC = struct({
+  keyMemoryLocked: BOOL,
+  sodiumHeapLocked: BOOL,
+  coreDumpsDisabled: BOOL,
+  peerCredentialsChecked: BOOL,
+  unlockedMemoryAllowed: BOOL,
+});
+
 export const STATUS_SPEC = struct({
   agentVersion: str(MAX_AGENT_VERSION_BYTES),
   network: str(MAX_NETWORK_NAME_BYTES),
@@ -115,6 +128,7 @@ export const STATUS_SPEC = struct({
   slotsPerKesPeriod: U64,
   maxKesEvolutions: U8,
   serviceClients: U32,
+  protection: PROTECTION_SPEC,
   staged: option(struct({ kesVk: bytes(KES_VK_BYTES), opcert: option(OPCERT_SPEC) })),
   active: option(
     struct({

@@ -11,12 +11,15 @@ import type { AgentResult } from '../machine/types';
 import {
   answerHello,
   isProtocolError,
+  NO_PROTECTION,
   MAX_CONFIRM_TIMEOUT_MS,
   PROTOCOL_VERSION,
   WIRE_ERROR_CODES,
   wireErrorName,
   type Message,
   type OutgoingMessage,
+  type Protection,
+  type Status,
 } from '../protocol';
 import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
 import { toHex } from '../crypto/bytes';
@@ -29,6 +32,11 @@ export interface ControlHandlerInit {
   hub: ServiceHub;
   logger: Logger;
   agentVersion: string;
+  /**
+   * The protections in force, asked at every STATUS (they can change, e.g. the sodium heap grows
+   * and is re-locked). @default () => NO_PROTECTION
+   */
+  protection?: () => Protection;
 }
 
 export class ControlHandler {
@@ -36,6 +44,7 @@ export class ControlHandler {
   readonly #hub: ServiceHub;
   readonly #log: Logger;
   readonly #agentVersion: string;
+  readonly #protection: () => Protection;
   #nextId = 1;
 
   constructor(init: ControlHandlerInit) {
@@ -43,6 +52,7 @@ export class ControlHandler {
     this.#hub = init.hub;
     this.#log = init.logger;
     this.#agentVersion = init.agentVersion;
+    this.#protection = init.protection ?? (() => NO_PROTECTION);
   }
 
   /** Serve one accepted connection until it closes. Never throws. */
@@ -122,9 +132,15 @@ export class ControlHandler {
     }
   }
 
-  #status(): import('../protocol').Status {
+  #status(): Status {
     const s = this.#agent.status();
-    return { ...s, agentVersion: this.#agentVersion, protocolVersion: PROTOCOL_VERSION, serviceClients: this.#hub.connectedNodes };
+    return {
+      ...s,
+      agentVersion: this.#agentVersion,
+      protocolVersion: PROTOCOL_VERSION,
+      serviceClients: this.#hub.connectedNodes,
+      protection: this.#protection(),
+    };
   }
 
   #reply<T>(

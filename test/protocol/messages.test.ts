@@ -85,6 +85,7 @@ const fullStatus: Status = {
   slotsPerKesPeriod: 129600,
   maxKesEvolutions: 255,
   serviceClients: 0xffffffff,
+  protection: { keyMemoryLocked: true, sodiumHeapLocked: false, coreDumpsDisabled: true, peerCredentialsChecked: false, unlockedMemoryAllowed: true },
   staged: { kesVk: vk(1), opcert },
   active: { kesVk: vk(2), opcert, evolution: 61, periodsRemaining: 1, expiresAtMs: 3, installedAtMs: 4 },
   expired: { kesVk: vk(3), counter: 9, startKesPeriod: 10, expiredAtMs: 11 },

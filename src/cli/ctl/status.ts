@@ -44,6 +44,13 @@ export function statusJson(s: Status): Record<string, unknown> {
     slotsPerKesPeriod: s.slotsPerKesPeriod,
     maxKesEvolutions: s.maxKesEvolutions,
     serviceClients: s.serviceClients,
+    protection: {
+      keyMemoryLocked: s.protection.keyMemoryLocked,
+      sodiumHeapLocked: s.protection.sodiumHeapLocked,
+      coreDumpsDisabled: s.protection.coreDumpsDisabled,
+      peerCredentialsChecked: s.protection.peerCredentialsChecked,
+      unlockedMemoryAllowed: s.protection.unlockedMemoryAllowed,
+    },
     staged: s.staged === null ? null : { kesVkey: toHex(s.staged.kesVk), opcert: s.staged.opcert === null ? null : opcertJson(s.staged.opcert) },
     active:
       s.active === null
