@@ -42,6 +42,10 @@ export const ERROR_CODES = {
   MEMORY_LOCK_FAILED: 'memory for key material cannot be locked',
   CORE_DUMPS_NOT_DISABLED: 'core dumps cannot be disabled',
   SECURE_MEMORY_EXHAUSTED: 'a secret buffer is larger than the secure arena',
+  // Configuration (kes-agent run / check-config, SIGHUP reload)
+  CONFIG_INVALID: 'the config file or an environment variable holds an invalid setting',
+  SETTING_INVALID: 'a setting on the command line is malformed, missing or conflicting',
+  CONFIG_NOT_RELOADABLE: 'a setting that needs a restart changed in a reload',
   // Agent clients (kes-node, the node library, kes-ctl)
   AGENT_SOCKET_MISSING: 'no socket file at the agent socket path',
   AGENT_SOCKET_DENIED: 'permission denied on the agent socket',

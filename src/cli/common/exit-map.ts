@@ -40,6 +40,11 @@ export const EXIT_FOR_ERROR: Partial<Record<ErrorCode, ExitCode>> = {
   CORE_DUMPS_NOT_DISABLED: EXIT.UNSAFE,
   // Asking for a secret buffer larger than an arena is a bug in the caller.
   SECURE_MEMORY_EXHAUSTED: EXIT.INTERNAL,
+  CONFIG_INVALID: EXIT.BAD_INPUT,
+  // Command-line mistakes, and a required setting set nowhere, are usage errors like any other.
+  SETTING_INVALID: EXIT.USAGE,
+  // Only ever logged by a running agent (a reload is refused, the agent keeps running).
+  CONFIG_NOT_RELOADABLE: EXIT.BAD_INPUT,
   AGENT_SOCKET_MISSING: EXIT.UNREACHABLE,
   AGENT_SOCKET_DENIED: EXIT.UNREACHABLE,
   AGENT_UNREACHABLE: EXIT.UNREACHABLE,
