@@ -1,0 +1,62 @@
+/**
+ * Bare protocol clients for fault tests: a socket that does exactly what a test tells it (hand-
+ * shake, then misbehave), with none of the politeness of KesNodeClient or kes-ctl.
+ */
+import * as net from 'node:net';
+import { buildHello, encodeMessage, FramedSocket, type Message, type SocketRole, wipeMessage } from '../../src/protocol';
+
+/** Connect to a Unix socket; resolves once connected. */
+export function connectRaw(socketPath: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socketPath, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** HELLO for `role`, as bytes. */
+export function helloFrame(role: SocketRole): Uint8Array {
+  return encodeMessage(buildHello(role));
+}
+
+/**
+ * Connect and handshake; resolves with the framed socket and the agent's first reply (WELCOME,
+ * or ERROR such as BUSY). Never rejects on the reply's content: the test judges it.
+ */
+export async function handshakeRaw(socketPath: string, role: SocketRole, timeoutMs = 10_000): Promise<{ conn: FramedSocket; reply: Message }> {
+  const socket = await connectRaw(socketPath);
+  const conn = new FramedSocket(socket);
+  socket.write(helloFrame(role));
+  const reply = await conn.receive(timeoutMs);
+  return { conn, reply };
+}
+
+/**
+ * A minimal node on a handshaken service connection: answers every push with CONFIRM 0 and
+ * wipes any key it gets. Resolves when the connection ends; counts what it saw.
+ */
+export function autoConfirm(conn: FramedSocket): { seen: { key: number; noKey: number; dropped: number }; done: Promise<void> } {
+  const seen = { key: 0, noKey: 0, dropped: 0 };
+  const done = (async () => {
+    try {
+      for (;;) {
+        const m = await conn.receive();
+        if (m.type === 'key') seen.key++;
+        else if (m.type === 'no_key') seen.noKey++;
+        else if (m.type === 'key_dropped') seen.dropped++;
+        if (m.type === 'key' || m.type === 'no_key' || m.type === 'key_dropped') {
+          const seq = m.seq;
+          wipeMessage(m);
+          await conn.send({ type: 'confirm', seq, result: 0 });
+        } else {
+          wipeMessage(m);
+        }
+      }
+    } catch {
+      // The connection ended (the test closed it, or the agent did).
+    }
+  })();
+  return { seen, done };
+}
