@@ -18,10 +18,12 @@ export const EXIT = {
   REFUSED: 6,
   /** A bounded wait ran out. */
   TIMEOUT: 7,
-  /** `status --check`: no usable key, expired, or expiring soon. */
+  /** No usable key: none, expired, or not valid yet (for `status --check`: critical). */
   NOT_READY: 8,
   /** The chain has not started yet (genesis start in the future). */
   CHAIN_NOT_STARTED: 9,
+  /** `status --check`: the active key expires within --warn-periods KES periods (a warning: rotate now). */
+  EXPIRING_SOON: 10,
   /**
    * The agent will not run here as configured: key memory cannot be locked (RLIMIT_MEMLOCK),
    * core dumps cannot be disabled, or the native addon is missing.

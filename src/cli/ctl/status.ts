@@ -1,35 +1,115 @@
-/** `kes-ctl status`: both slots, the current KES period, connected nodes, warnings. */
-import { Command, Option } from 'clipanion';
+/**
+ * `kes-ctl status`: both slots, the current KES period, nodes, protections, warnings and the next
+ * step; `--check` for monitoring, `--watch` for a live view.
+ */
+import { Command, Option, UsageError } from 'clipanion';
+import * as t from 'typanion';
 import { toHex } from '../../crypto/bytes';
 import type { Status } from '../../protocol';
 import { EXIT } from '../exit-codes';
-import { formatDuration } from '../common/format';
-import { isoTime } from '../common/json-output';
+import { ANSI_PAINT, NO_PAINT, colourEnabled } from '../common/format';
+import { isoTime, toJsonLine } from '../common/json-output';
 import { CtlCommand, opcertJson } from './base';
+import { DEFAULT_WARN_PERIODS, MAX_WARN_PERIODS, checkStatus } from './status-assess';
+import { renderStatus } from './status-view';
+import { WATCH_INTERVAL_MS, WatchPrinter, watchStatus, type WatchMode } from './status-watch';
 
 export class StatusCommand extends CtlCommand {
   static override paths = [['status']];
   static override usage = Command.Usage({
-    description: 'Show the agent\'s state: slots, KES period, nodes, warnings',
+    description: 'Show the agent\'s state: slots, KES period, nodes, protections, warnings, next step',
     details: `
-      Public data only. With --json the object has: agentVersion, network, protocolVersion,
-      chainStarted, currentKesPeriod, currentSlot, periodStart, nextPeriodStart,
-      maxKesEvolutions, serviceClients, staged (null or {kesVkey, opcert}), active (null or
-      {kesVkey, counter, startKesPeriod, evolution, periodsRemaining, expiresAt, installedAt,
-      opcert}), expired (null or {kesVkey, counter, startKesPeriod, expiredAt}), warnings.
+      Public data only. For a person: the current KES period with its start and end, the active
+      key (short KES vk, opcert counter and start period, evolution of max, periods remaining,
+      expiry date), the staged key (waiting for an opcert, or certified), connected nodes, the
+      memory and access protections in force, warnings, and the next step to take. Colour only
+      when stdout is a terminal and NO_COLOR is not set.
+
+      With --json one object: agentVersion, network, protocolVersion, chainStarted,
+      currentKesPeriod, currentSlot, periodStart, nextPeriodStart, slotsPerKesPeriod,
+      maxKesEvolutions, serviceClients, protection {keyMemoryLocked, sodiumHeapLocked,
+      coreDumpsDisabled, peerCredentialsChecked, unlockedMemoryAllowed}, staged (null or
+      {kesVkey, opcert}), active (null or {kesVkey, counter, startKesPeriod, evolution,
+      periodsRemaining, expiresAt, installedAt, opcert}), expired (null or {kesVkey, counter,
+      startKesPeriod, expiredAt}), warnings.
+
+      --check (for cron and monitoring) prints one line and exits 0 when an active key can sign
+      now and more than --warn-periods KES periods remain; ${EXIT.EXPIRING_SOON} when it expires within
+      --warn-periods (warning: rotate now); ${EXIT.NOT_READY} when there is no active key, it expired, or
+      its opcert starts in the future (critical); ${EXIT.CHAIN_NOT_STARTED} before the chain starts;
+      ${EXIT.UNREACHABLE} when the agent cannot be reached. With --json the line is
+      {check, exitCode, message}.
+
+      --watch keeps one connection and asks every ${WATCH_INTERVAL_MS} ms; it prints only when
+      something changed (on a terminal it redraws the screen; piped, each new view follows a blank
+      line; with --json one line per change: {"event":"status","time",status} or
+      {"event":"unreachable","time",code,message,retryInMs}). When the agent goes away it says so
+      once and reconnects until it is back. SIGINT or SIGTERM ends it with exit 0.
     `,
-    examples: [['Human-readable', '$0 status'], ['For scripts', '$0 status --json']],
+    examples: [
+      ['Human-readable', '$0 status'],
+      ['For scripts', '$0 status --json'],
+      ['Cron: fail when the key expires within 20 KES periods', '$0 status --check --warn-periods 20'],
+      ['Live view', '$0 status --watch'],
+    ],
   });
 
-  json = Option.Boolean('--json', false, { description: 'Print one JSON object' });
+  json = Option.Boolean('--json', false, { description: 'Print one JSON object (with --watch: one per change)' });
+  check = Option.Boolean('--check', false, { description: 'Exit non-zero when no key can sign or it expires soon (one line says why)' });
+  watch = Option.Boolean('--watch', false, { description: 'Live view: print again whenever something changes' });
+  warnPeriods = Option.String('--warn-periods', String(DEFAULT_WARN_PERIODS), {
+    description: `Expiring soon means at most this many KES periods remain (default ${DEFAULT_WARN_PERIODS})`,
+    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_WARN_PERIODS)]),
+  });
 
   async execute(): Promise<number> {
+    if (this.check && this.watch) throw new UsageError('--check and --watch cannot be used together');
+    if (this.watch) return this.#watch();
     const s = await this.withAgent((ctl) => ctl.status());
+    const now = this.context.now();
+    if (this.check) {
+      const r = checkStatus(s, this.warnPeriods, now);
+      if (this.json) this.printJson({ check: r.level, exitCode: r.exitCode, message: r.message });
+      else this.print(`${CHECK_PREFIX[r.level]}: ${r.message}`);
+      return r.exitCode;
+    }
     if (this.json) this.printJson(statusJson(s));
-    else this.print(statusText(s, this.context.now()));
+    else this.print(renderStatus(s, { nowMs: now, warnPeriods: this.warnPeriods, paint: this.#paint() }));
+    return EXIT.OK;
+  }
+
+  #paint(): typeof ANSI_PAINT {
+    return colourEnabled(this.context.stdout as { isTTY?: boolean }, this.context.env) ? ANSI_PAINT : NO_PAINT;
+  }
+
+  async #watch(): Promise<number> {
+    const paint = this.#paint();
+    const tty = (this.context.stdout as { isTTY?: boolean }).isTTY === true;
+    const mode: WatchMode = this.json ? 'json' : tty ? 'tty' : 'text';
+    const printer = new WatchPrinter({
+      mode,
+      write: (text) => this.context.stdout.write(text),
+      now: this.context.now,
+      render: (s, showTime) => renderStatus(s, { nowMs: this.context.now(), warnPeriods: this.warnPeriods, paint, showTime }),
+      json: statusJson,
+      jsonLine: toJsonLine,
+    });
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await watchStatus(this.socketPath(), printer, stop.signal);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     return EXIT.OK;
   }
 }
+
+/** The first word of a --check line: what a person scanning cron mail looks for. */
+const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
 
 export function statusJson(s: Status): Record<string, unknown> {
   return {
@@ -73,27 +153,3 @@ export function statusJson(s: Status): Record<string, unknown> {
   };
 }
 
-export function statusText(s: Status, now: number): string {
-  const lines: string[] = [];
-  lines.push(`kes-agent ${s.agentVersion} (protocol ${s.protocolVersion}), network ${s.network}`);
-  if (s.chainStarted) {
-    lines.push(`KES period ${s.currentKesPeriod} (slot ${s.currentSlot}); the next one starts ${isoTime(s.nextPeriodMs)} (in ${formatDuration(s.nextPeriodMs - now)})`);
-  } else {
-    lines.push(`the chain has not started; it starts ${isoTime(s.nextPeriodMs)} (in ${formatDuration(s.nextPeriodMs - now)})`);
-  }
-  if (s.staged === null) lines.push('staged: none');
-  else {
-    const o = s.staged.opcert;
-    lines.push(`staged: ${toHex(s.staged.kesVk)}, ${o === null ? 'no opcert yet' : `opcert counter ${o.counter}, start period ${o.kesPeriod}`}`);
-  }
-  if (s.active === null) lines.push('active: none');
-  else {
-    const a = s.active;
-    lines.push(`active: ${toHex(a.kesVk)}, opcert counter ${a.opcert.counter}, start period ${a.opcert.kesPeriod}`);
-    lines.push(`  evolution ${a.evolution} of ${s.maxKesEvolutions}, ${a.periodsRemaining} periods remaining, expires ${isoTime(a.expiresAtMs)} (in ${formatDuration(a.expiresAtMs - now)})`);
-  }
-  if (s.expired !== null) lines.push(`expired: ${toHex(s.expired.kesVk)}, counter ${s.expired.counter}, expired ${isoTime(s.expired.expiredAtMs)}`);
-  lines.push(`nodes connected: ${s.serviceClients}`);
-  for (const w of s.warnings) lines.push(`warning: ${w}`);
-  return lines.join('\n');
-}
