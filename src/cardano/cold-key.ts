@@ -8,7 +8,7 @@ import { KesError } from '../errors';
 import { assertBytes, bytesEqual, wipe } from '../crypto/bytes';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ed25519PublicKey } from '../crypto/ed25519';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
-import { sodium } from '../crypto/sodium';
+import { heapRandomBytes } from '../crypto/sodium-heap';
 import { decodeCbor, encodeCbor, expectBytes } from './cbor';
 import {
   ENVELOPE_DESCRIPTIONS,
@@ -41,12 +41,7 @@ export class ColdSigningKey {
   /** A fresh key from libsodium's CSPRNG. */
   static generate(): ColdSigningKey {
     const own = allocSecret(ED25519_SEED_BYTES);
-    const fresh = sodium().randombytes_buf(ED25519_SEED_BYTES);
-    try {
-      own.set(fresh);
-    } finally {
-      wipe(fresh);
-    }
+    heapRandomBytes(own);
     return new ColdSigningKey(own);
   }
 

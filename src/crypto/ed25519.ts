@@ -2,11 +2,13 @@
  * Ed25519 and Blake2b-256 exactly as cardano-base uses them (kes-spec.md §2).
  *
  * A sign key is the 32-byte RFC 8032 seed; libsodium's 64-byte `seed || pk` form exists only
- * for the duration of a call and is wiped after it. Verification is libsodium's
+ * inside libsodium's heap for the duration of a call and is wiped there (./sodium-heap).
+ * Verification is libsodium's
  * `crypto_sign_verify_detached`: its strict rules are the ledger's.
  */
-import { assertBytes, wipe } from './bytes';
+import { assertBytes } from './bytes';
 import { sodium } from './sodium';
+import { heapSeedPublicKey, heapSignSeed } from './sodium-heap';
 
 export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
@@ -20,20 +22,15 @@ export function blake2b256(data: Uint8Array): Uint8Array {
 
 export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
   assertBytes(seed, 'Ed25519 seed', ED25519_SEED_BYTES);
-  const kp = sodium().crypto_sign_seed_keypair(seed);
-  wipe(kp.privateKey);
-  return kp.publicKey;
+  const pk = new Uint8Array(ED25519_PUBLIC_KEY_BYTES);
+  heapSeedPublicKey(seed, pk);
+  return pk;
 }
 
 export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
   assertBytes(seed, 'Ed25519 seed', ED25519_SEED_BYTES);
   assertBytes(message, 'message');
-  const kp = sodium().crypto_sign_seed_keypair(seed);
-  try {
-    return sodium().crypto_sign_detached(message, kp.privateKey);
-  } finally {
-    wipe(kp.privateKey);
-  }
+  return heapSignSeed(message, seed);
 }
 
 /** Malformed arguments throw; a well-formed signature that does not verify returns false. */

@@ -1,14 +1,147 @@
 /**
  * Where secret bytes live.
  *
- * Every long-lived buffer that holds key material is allocated here and released here, so the
- * storage policy (plain ArrayBuffer today; locked, no-dump memory from a native addon later)
- * changes in one place. `releaseSecret` wipes before letting go.
+ * Every buffer that holds key material (KES keys and their workspace, cold seeds, KEY frames on
+ * the wire) is allocated here and released here. Two modes:
+ *
+ * - plain (default): ordinary ArrayBuffers, wiped on release. What kes-cold and the tests use,
+ *   and what the agent falls back to with --allow-unlocked-memory.
+ * - locked (useLockedSecretMemory): slices of arenas the kes_native addon maps with mmap +
+ *   mlock + MADV_DONTDUMP + MADV_WIPEONFORK: never swapped, never in a core dump, zeros in a
+ *   forked child. One mlock'ed page per secret would exhaust RLIMIT_MEMLOCK (8 MiB by default)
+ *   with a few thousand node pushes; arenas bound the locked total to what is live at peak.
+ *
+ * Arenas are never unmapped while the process runs (their addon finalizer would unmap them
+ * only after the last view is gone); freed slices are zeroed at once and reused.
  */
-export function allocSecret(length: number): Uint8Array {
-  return new Uint8Array(length);
+import { KesError } from '../errors';
+import type { NativeAddon } from '../native';
+
+/** One arena: 16 pages. A KEY frame (~0.7 KiB) takes 11 granules; ~90 fit in an arena. */
+export const SECRET_ARENA_BYTES = 64 * 1024;
+/** Allocation unit inside an arena. */
+export const SECRET_GRANULE_BYTES = 64;
+const GRANULES_PER_ARENA = SECRET_ARENA_BYTES / SECRET_GRANULE_BYTES;
+
+class Arena {
+  readonly buffer: ArrayBuffer;
+  /** 1 = granule in use. */
+  readonly #used = new Uint8Array(GRANULES_PER_ARENA);
+  /** byteOffset of each live slice → its granule count, so a release frees exactly what was allocated. */
+  readonly #live = new Map<number, number>();
+  #hint = 0;
+
+  constructor(buffer: ArrayBuffer) {
+    this.buffer = buffer;
+  }
+
+  get liveSlices(): number {
+    return this.#live.size;
+  }
+
+  /** First fit from the last allocation point (next fit); undefined when no run of `n` is free. */
+  take(n: number): Uint8Array | undefined {
+    for (let pass = 0; pass < 2; pass++) {
+      let run = 0;
+      const from = pass === 0 ? this.#hint : 0;
+      const to = pass === 0 ? GRANULES_PER_ARENA : this.#hint + n;
+      for (let g = from; g < Math.min(to, GRANULES_PER_ARENA); g++) {
+        run = this.#used[g] === 0 ? run + 1 : 0;
+        if (run === n) {
+          const start = g - n + 1;
+          this.#used.fill(1, start, g + 1);
+          this.#live.set(start * SECRET_GRANULE_BYTES, n);
+          this.#hint = (g + 1) % GRANULES_PER_ARENA;
+          return new Uint8Array(this.buffer, start * SECRET_GRANULE_BYTES, n * SECRET_GRANULE_BYTES);
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Zero the whole slice that contains `byteOffset` (not just the view passed in: a subarray
+   * release must not leave the rest of the secret behind) and mark it free.
+   */
+  give(byteOffset: number): boolean {
+    let start = byteOffset;
+    let n = this.#live.get(start);
+    if (n === undefined) {
+      for (const [s, count] of this.#live) {
+        if (byteOffset >= s && byteOffset < s + count * SECRET_GRANULE_BYTES) {
+          start = s;
+          n = count;
+          break;
+        }
+      }
+    }
+    if (n === undefined) return false;
+    new Uint8Array(this.buffer, start, n * SECRET_GRANULE_BYTES).fill(0);
+    this.#live.delete(start);
+    this.#used.fill(0, start / SECRET_GRANULE_BYTES, start / SECRET_GRANULE_BYTES + n);
+    return true;
+  }
 }
 
+let addon: NativeAddon | undefined;
+const arenas: Arena[] = [];
+const arenaOf = new WeakMap<ArrayBuffer, Arena>();
+
+function newArena(native: NativeAddon): Arena {
+  const arena = new Arena(native.secureBuffer(SECRET_ARENA_BYTES));
+  arenas.push(arena);
+  arenaOf.set(arena.buffer, arena);
+  return arena;
+}
+
+/**
+ * Switch to locked memory. Maps the first arena at once, so a too-low RLIMIT_MEMLOCK fails here,
+ * at start-up, with the addon's errno in `.code` (ENOMEM/EPERM), rather than at the first push.
+ * Idempotent. Buffers allocated before the switch stay plain until released.
+ */
+export function useLockedSecretMemory(native: NativeAddon): void {
+  if (addon !== undefined) return;
+  if (arenas.length === 0) newArena(native);
+  addon = native;
+}
+
+export interface SecretMemoryState {
+  readonly locked: boolean;
+  readonly arenas: number;
+  readonly lockedBytes: number;
+  readonly liveSlices: number;
+}
+
+export function secretMemoryState(): SecretMemoryState {
+  return {
+    locked: addon !== undefined,
+    arenas: arenas.length,
+    lockedBytes: arenas.length * SECRET_ARENA_BYTES,
+    liveSlices: arenas.reduce((n, a) => n + a.liveSlices, 0),
+  };
+}
+
+export function allocSecret(length: number): Uint8Array {
+  if (addon === undefined || length === 0) return new Uint8Array(length);
+  if (length > SECRET_ARENA_BYTES) {
+    throw new KesError('SECURE_MEMORY_EXHAUSTED', `a ${length}-byte secret buffer exceeds the ${SECRET_ARENA_BYTES}-byte secure arena`);
+  }
+  const granules = Math.ceil(length / SECRET_GRANULE_BYTES);
+  for (const arena of arenas) {
+    const slice = arena.take(granules);
+    if (slice !== undefined) return slice.subarray(0, length);
+  }
+  // A new arena can fail with ENOMEM at RLIMIT_MEMLOCK; that surfaces as the addon's error, and
+  // the caller's operation fails rather than putting a key in unlocked memory.
+  const slice = newArena(addon).take(granules);
+  if (slice === undefined) throw new KesError('SECURE_MEMORY_EXHAUSTED', 'a fresh secure arena has no room');
+  return slice.subarray(0, length);
+}
+
+/** Wipe `buffer`; if it is an arena slice, wipe the whole slice and free it. Safe to call twice. */
 export function releaseSecret(buffer: Uint8Array | undefined): void {
-  if (buffer) buffer.fill(0);
+  if (buffer === undefined) return;
+  buffer.fill(0);
+  const arena = arenaOf.get(buffer.buffer as ArrayBuffer);
+  if (arena !== undefined) arena.give(buffer.byteOffset);
 }

@@ -2,16 +2,17 @@
  * The only module through which KES secrets reach libsodium.
  *
  * Secret-taking calls: Ed25519 seed → keypair, Ed25519 sign with seed||pk, Blake2b-256 of a
- * prefixed seed (seed expansion), and fresh randomness. The hardening of exactly these calls
- * (libsodium-wrappers copies every argument into the WASM heap and frees it without wiping,
- * stack.md §2) happens here and nowhere else. Everything libsodium hands back that holds a secret
- * is copied into a caller-owned buffer and wiped.
+ * prefixed seed (seed expansion), and fresh randomness. They go through ../sodium-heap, which
+ * places the secret in libsodium's (locked) heap itself and zeroes it there after the call:
+ * libsodium-wrappers would leave a copy behind (stack.md §2). Public-only calls (pair hash,
+ * verify) use the wrapper.
  *
  * The call counters let tests prove that key generation and evolution cost exactly the
  * primitives kes-spec §4.2/§4.7 require and no more; they are plain integer increments.
  */
 import { wipe } from '../bytes';
 import { sodium } from '../sodium';
+import { heapGenericHash, heapRandomBytes, heapSeedPublicKey, heapSignSk64 } from '../sodium-heap';
 import { ED25519_SIGNATURE_BYTES, KES_SEED_BYTES, KES_VK_BYTES } from './params';
 
 /** kes-spec §4.1: r0 = H(0x01 || s), r1 = H(0x02 || s). */
@@ -51,12 +52,7 @@ export function resetPrimitiveCalls(): void {
 /** Write the Ed25519 public key of `seed` into `pkOut`. libsodium's 64-byte seed||pk is wiped. */
 export function seedPublicKey(seed: Uint8Array, pkOut: Uint8Array): void {
   calls.seedKeypair++;
-  const kp = sodium().crypto_sign_seed_keypair(seed);
-  try {
-    pkOut.set(kp.publicKey);
-  } finally {
-    wipe(kp.privateKey);
-  }
+  heapSeedPublicKey(seed, pkOut);
 }
 
 /**
@@ -64,21 +60,18 @@ export function seedPublicKey(seed: Uint8Array, pkOut: Uint8Array): void {
  * wiped before returning. The outputs may alias `seed`: it is copied into `input` first.
  */
 export function expandSeed(seed: Uint8Array, r0Out: Uint8Array, r1Out: Uint8Array, input: Uint8Array): void {
-  const s = sodium();
-  let h: Uint8Array | undefined;
   try {
     input.set(seed.subarray(0, KES_SEED_BYTES), 1);
     input[0] = EXPAND_PREFIX_R0;
     calls.expandHash++;
-    h = s.crypto_generichash(KES_SEED_BYTES, input, null);
-    r0Out.set(h);
-    wipe(h);
+    // r0 is written before r1's input is hashed, but `input` holds its own copy of the seed, so
+    // an r0Out aliasing `seed` is harmless.
+    heapGenericHash(input, r0Out.subarray(0, KES_SEED_BYTES));
     input[0] = EXPAND_PREFIX_R1;
     calls.expandHash++;
-    h = s.crypto_generichash(KES_SEED_BYTES, input, null);
-    r1Out.set(h);
+    heapGenericHash(input, r1Out.subarray(0, KES_SEED_BYTES));
   } finally {
-    wipe(h, input);
+    wipe(input);
   }
 }
 
@@ -94,7 +87,7 @@ export function hashPair(pair: Uint8Array): Uint8Array {
  */
 export function signWithSk64(message: Uint8Array, sk64: Uint8Array): Uint8Array {
   calls.sign++;
-  const sig = sodium().crypto_sign_detached(message, sk64);
+  const sig = heapSignSk64(message, sk64);
   if (sig.length !== ED25519_SIGNATURE_BYTES) throw new Error('libsodium returned a malformed signature');
   return sig;
 }
@@ -105,12 +98,7 @@ export function verifyEd25519(signature: Uint8Array, message: Uint8Array, public
   return sodium().crypto_sign_verify_detached(signature, message, publicKey);
 }
 
-/** 32 bytes from libsodium's CSPRNG into `out`; the wrapper's own result is wiped. */
+/** 32 bytes from libsodium's CSPRNG into `out`, through a wiped heap block. */
 export function randomSeed(out: Uint8Array): void {
-  const r = sodium().randombytes_buf(KES_SEED_BYTES);
-  try {
-    out.set(r);
-  } finally {
-    wipe(r);
-  }
+  heapRandomBytes(out.subarray(0, KES_SEED_BYTES));
 }
