@@ -81,8 +81,7 @@ export async function listenUnix(server: net.Server, socketPath: string, mode: n
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
     throw new KesError('SOCKET_PATH_TOO_LONG', `socket ${socketPath}: path is ${Buffer.byteLength(socketPath)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`);
   }
-  const parent = path.dirname(socketPath);
-  if (!fs.existsSync(parent)) throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} does not exist`);
+  assertSocketParentSafe(socketPath);
   await clearStaleSocket(socketPath);
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error): void => reject(new KesError('SOCKET_IN_USE', `socket ${socketPath}: cannot listen (${errnoOf(e)})`));
@@ -102,6 +101,26 @@ export async function listenUnix(server: net.Server, socketPath: string, mode: n
   if (!st.isSocket() || (st.mode & 0o777) !== mode) {
     server.close();
     throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: expected mode ${mode.toString(8)}, found ${(st.mode & 0o777).toString(8)}`);
+  }
+}
+
+/**
+ * The directory a socket lives in is the real gate (stack.md §7): whoever can write to it can
+ * replace our socket with theirs between restarts. Refuse a directory that is group- or
+ * world-writable, unless it has the sticky bit (like /tmp: others cannot remove our file).
+ */
+export function assertSocketParentSafe(socketPath: string): void {
+  const parent = path.dirname(socketPath);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(parent);
+  } catch {
+    throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} does not exist`);
+  }
+  if (!st.isDirectory()) throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: ${parent} is not a directory`);
+  const sticky = (st.mode & 0o1000) !== 0;
+  if ((st.mode & 0o022) !== 0 && !sticky) {
+    throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} is group- or world-writable (mode ${(st.mode & 0o7777).toString(8)}) without the sticky bit; expected 0750 or tighter`);
   }
 }
 

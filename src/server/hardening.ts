@@ -1,0 +1,100 @@
+/**
+ * Process hardening at agent start (issue 4 §1): core dumps off, key memory locked, libsodium's
+ * heap locked. Every step runs before any key exists, so refusing to start loses nothing.
+ *
+ * Never mlockall: V8 aborts when it cannot MADV_DONTNEED a locked page (stack.md §3). Only the
+ * pages that hold secrets are locked: our arenas and libsodium's WASM heap.
+ */
+import { KesError } from '../errors';
+import { secretMemoryState, useLockedSecretMemory } from '../crypto/secret-memory';
+import { lockSodiumHeap, sodiumHeapState } from '../crypto/sodium-heap';
+import { errnoOf, nativeLoadError, tryLoadNative, type NativeAddon } from '../native';
+
+/**
+ * RLIMIT_MEMLOCK the agent asks for: libsodium's 4 MiB heap, room for it to grow once, and
+ * arenas for KEY frames to every connected node (2,048 × ~0.7 KiB). The Linux default of 8 MiB
+ * is exactly this; systemd units should set LimitMEMLOCK=64M for headroom.
+ */
+export const REQUIRED_MEMLOCK_BYTES = 8 * 1024 * 1024;
+
+/** What is in force, read back from the kernel and the allocators whenever asked. */
+export interface ProtectionState {
+  keyMemoryLocked: boolean;
+  sodiumHeapLocked: boolean;
+  coreDumpsDisabled: boolean;
+  peerCredentialsChecked: boolean;
+  unlockedMemoryAllowed: boolean;
+}
+
+export interface Hardening {
+  /** The addon, when it loaded: the daemon needs it for SO_PEERCRED. */
+  readonly native: NativeAddon | undefined;
+  /** Why protection is partial, one line each; empty when everything is in force. */
+  readonly warnings: readonly string[];
+  protection(): ProtectionState;
+}
+
+export interface HardeningOptions {
+  /** Run even if memory cannot be locked (development, CI without a memlock limit). */
+  readonly allowUnlockedMemory: boolean;
+}
+
+const KIB = 1024;
+
+function describeLimit(bytes: number): string {
+  return bytes < 0 ? 'unlimited' : `${Math.floor(bytes / KIB)} KiB`;
+}
+
+function raiseHint(): string {
+  return `raise RLIMIT_MEMLOCK to at least ${REQUIRED_MEMLOCK_BYTES / KIB / KIB} MiB (systemd: LimitMEMLOCK=64M; shell: ulimit -l ${REQUIRED_MEMLOCK_BYTES / KIB}), or pass --allow-unlocked-memory (never in production)`;
+}
+
+/**
+ * Lock down this process. Throws a KesError (exit 11) when a protection cannot be had and
+ * `allowUnlockedMemory` is false; otherwise returns what is in force with a warning for each gap.
+ * libsodium must already be loaded (its heap is locked here).
+ */
+export function hardenProcess(opts: HardeningOptions): Hardening {
+  const warnings: string[] = [];
+  const fail = (e: KesError): void => {
+    if (!opts.allowUnlockedMemory) throw e;
+    warnings.push(e.message);
+  };
+
+  const native = tryLoadNative();
+  if (native === undefined) {
+    fail(new KesError('NATIVE_ADDON_MISSING', `memory protection unavailable: the kes_native addon cannot be loaded (${nativeLoadError() ?? 'unknown'}); run npm ci, which builds it (needs python3, make and a C compiler)`));
+  } else {
+    try {
+      native.disableCoreDumps();
+    } catch (e) {
+      fail(new KesError('CORE_DUMPS_NOT_DISABLED', `core dumps cannot be disabled (${errnoOf(e)}); set LimitCORE=0 in the unit or ulimit -c 0`));
+    }
+    const limits = native.processProtection();
+    if (limits.memlockLimit >= 0 && limits.memlockLimit < REQUIRED_MEMLOCK_BYTES) {
+      fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: RLIMIT_MEMLOCK is ${describeLimit(limits.memlockLimit)}; ${raiseHint()}`));
+    } else {
+      try {
+        useLockedSecretMemory(native);
+        lockSodiumHeap((heap) => void native.lockArrayBuffer(heap));
+      } catch (e) {
+        fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: mlock failed (${errnoOf(e)}) with RLIMIT_MEMLOCK ${describeLimit(limits.memlockLimit)}; ${raiseHint()}`));
+      }
+    }
+  }
+
+  return {
+    native,
+    warnings,
+    protection: () => {
+      const reading = native?.processProtection();
+      return {
+        keyMemoryLocked: secretMemoryState().locked,
+        sodiumHeapLocked: sodiumHeapState().locked,
+        coreDumpsDisabled: reading !== undefined && reading.coreLimit === 0 && !reading.dumpable,
+        peerCredentialsChecked: native !== undefined,
+        unlockedMemoryAllowed: opts.allowUnlockedMemory,
+      };
+    },
+  };
+}
