@@ -21,5 +21,11 @@ export const MAX_NODE_PENDING_WRITE_BYTES = 256 * 1024;
 export const BUSY_LINGER_MS = 1_000;
 /** Pushes a node may leave unconfirmed before it is disconnected. @default 8 */
 export const MAX_UNCONFIRMED_PUSHES = 8;
+/**
+ * A node that has not confirmed a push this long after it was written is disconnected: it has
+ * stopped reading (or is wedged), and keeping it would keep a key frame queued for it. It gets
+ * the current key again when it reconnects. @default 30000
+ */
+export const NODE_CONFIRM_DEADLINE_MS = 30_000;
 /** Default wait for node confirmations after upload / drop-active. @default 5000 */
 export const DEFAULT_CONFIRM_TIMEOUT_MS = 5_000;

@@ -19,7 +19,7 @@ import {
 import { carriesSecret, ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
 import { releaseSecret } from '../crypto/secret-memory';
 import type { Logger } from './logger';
-import { HANDSHAKE_TIMEOUT_MS, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES } from './limits';
+import { HANDSHAKE_TIMEOUT_MS, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from './limits';
 
 /** What one push to all nodes became. */
 export interface BroadcastOutcome {
@@ -29,6 +29,7 @@ export interface BroadcastOutcome {
 
 interface Pending {
   resolve: (accepted: boolean) => void;
+  deadline: NodeJS.Timeout;
 }
 
 class NodeSession {
@@ -37,8 +38,20 @@ class NodeSession {
 
   /** Settle every outstanding push as unconfirmed (the node went away). */
   abandon(): void {
-    for (const p of this.pending.values()) p.resolve(false);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.deadline);
+      p.resolve(false);
+    }
     this.pending.clear();
+  }
+
+  settle(seq: number, accepted: boolean): boolean {
+    const p = this.pending.get(seq);
+    if (p === undefined) return false;
+    this.pending.delete(seq);
+    clearTimeout(p.deadline);
+    p.resolve(accepted);
+    return true;
   }
 }
 
@@ -134,14 +147,11 @@ export class ServiceHub {
       wipeMessage(m);
       throw new UnexpectedFromNode(m.type);
     }
-    const pending = session.pending.get(m.seq);
-    if (pending === undefined) return; // a late confirmation of a push we stopped waiting for
-    session.pending.delete(m.seq);
+    // false: a late confirmation of a push we stopped waiting for.
+    if (!session.settle(m.seq, m.result === 0)) return;
     if (m.result === 0) {
-      pending.resolve(true);
       this.#log.debug('service: node confirmed', { node: session.id, seq: m.seq });
     } else {
-      pending.resolve(false);
       this.#log.warn('service: node refused the key', { node: session.id, seq: m.seq, code: wireErrorName(m.result) ?? m.result });
     }
   }
@@ -204,12 +214,17 @@ export class ServiceHub {
       session.conn.destroy();
       return Promise.resolve(false);
     }
-    const confirmed = new Promise<boolean>((resolve) => session.pending.set(seq, { resolve }));
-    // A failed write settles the push as unconfirmed (and never becomes an unhandled rejection).
-    session.conn.sendEncoded(frame).catch(() => {
-      session.pending.get(seq)?.resolve(false);
-      session.pending.delete(seq);
+    const confirmed = new Promise<boolean>((resolve) => {
+      const deadline = setTimeout(() => {
+        if (!session.settle(seq, false)) return;
+        this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq, deadlineMs: NODE_CONFIRM_DEADLINE_MS });
+        session.conn.destroy();
+      }, NODE_CONFIRM_DEADLINE_MS);
+      deadline.unref();
+      session.pending.set(seq, { resolve, deadline });
     });
+    // A failed write settles the push as unconfirmed (and never becomes an unhandled rejection).
+    session.conn.sendEncoded(frame).catch(() => session.settle(seq, false));
     return confirmed;
   }
 }
