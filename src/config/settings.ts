@@ -1,0 +1,197 @@
+/**
+ * Every setting of `kes-agent run`, in ONE table: its TOML key, flag, environment variable,
+ * kind, default, documentation, and whether SIGHUP may change it while keys are held.
+ *
+ * TOML keys follow the Haskell agent's agent.toml where it has the setting (cold-vkey,
+ * genesis-file, control-path, service-path, log-level; haskell-kes-agent.md §1.2, §1.5), so an
+ * operator's existing file keeps working for those keys. Flags are the ones `kes-agent run` has
+ * always had. Environment variables are KES_AGENT_<NAME>; the two socket variables predate this
+ * table and kes-ctl reads them too, so they keep their names.
+ */
+import { LOG_LEVELS, type LogFormat, type LogLevel } from '../server/logger';
+import { CONTROL_SOCKET_ENV, SERVICE_SOCKET_ENV, defaultControlSocket, defaultServiceSocket } from '../server/socket-paths';
+import { DEFAULT_NETWORK, NETWORK_NAMES, type NetworkName } from '../time';
+import { BOOL_KIND, ID_LIST_KIND, PATH_KIND, choiceKind, type ValueKind } from './value-kinds';
+
+/** Who may connect to a socket besides the agent's own uid (checked with SO_PEERCRED). */
+export interface PeerAccess {
+  readonly uids: readonly number[];
+  readonly gids: readonly number[];
+}
+
+export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+
+export interface SettingSpec<T> {
+  readonly toml: string;
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: ValueKind<T>;
+  /** The value when no source sets it; `undefined` = no value (optional, or `required`). */
+  readonly fallback: (env: NodeJS.ProcessEnv) => T | undefined;
+  /** Shown by check-config and the example file when the default depends on the machine. */
+  readonly fallbackDoc: string;
+  readonly required: boolean;
+  /** May SIGHUP change it while the agent runs? */
+  readonly reloadable: boolean;
+  readonly doc: string;
+}
+
+function setting<T>(s: SettingSpec<T>): SettingSpec<T> {
+  return s;
+}
+
+const none = (): undefined => undefined;
+
+export const SETTINGS = {
+  coldVkey: setting<string>({
+    toml: 'cold-vkey',
+    flag: '--cold-vkey',
+    env: 'KES_AGENT_COLD_VKEY',
+    kind: PATH_KIND,
+    fallback: none,
+    fallbackDoc: '(required)',
+    required: true,
+    reloadable: false,
+    doc: "The pool's cold verification key (StakePoolVerificationKey_ed25519 envelope); every opcert must be signed by it",
+  }),
+  network: setting<NetworkName>({
+    toml: 'network',
+    flag: '--network',
+    env: 'KES_AGENT_NETWORK',
+    kind: choiceKind(NETWORK_NAMES, 'network'),
+    fallback: () => DEFAULT_NETWORK,
+    fallbackDoc: `${DEFAULT_NETWORK} (unless genesis-file is set)`,
+    required: false,
+    reloadable: false,
+    doc: 'Which chain\'s KES periods to follow; mutually exclusive with genesis-file',
+  }),
+  genesis: setting<string>({
+    toml: 'genesis-file',
+    flag: '--genesis',
+    env: 'KES_AGENT_GENESIS_FILE',
+    kind: PATH_KIND,
+    fallback: none,
+    fallbackDoc: '(none)',
+    required: false,
+    reloadable: false,
+    doc: 'Shelley genesis file, for private testnets (mainnet and preprod files are refused: use network)',
+  }),
+  controlSocket: setting<string>({
+    toml: 'control-path',
+    flag: '--control-socket',
+    env: CONTROL_SOCKET_ENV,
+    kind: PATH_KIND,
+    fallback: (env) => defaultControlSocket(env),
+    fallbackDoc: 'control.sock in /run/kes-agent (root), $XDG_RUNTIME_DIR/kes-agent, or a per-user temp dir',
+    required: false,
+    reloadable: true,
+    doc: 'Control socket for kes-ctl (mode 0600)',
+  }),
+  serviceSocket: setting<string>({
+    toml: 'service-path',
+    flag: '--service-socket',
+    env: SERVICE_SOCKET_ENV,
+    kind: PATH_KIND,
+    fallback: (env) => defaultServiceSocket(env),
+    fallbackDoc: 'service.sock next to the default control socket',
+    required: false,
+    reloadable: true,
+    doc: 'Service socket for block producers (mode 0660)',
+  }),
+  logLevel: setting<LogLevel>({
+    toml: 'log-level',
+    flag: '--log-level',
+    env: 'KES_AGENT_LOG_LEVEL',
+    kind: choiceKind(LOG_LEVELS, 'log level'),
+    fallback: () => 'info',
+    fallbackDoc: 'info',
+    required: false,
+    reloadable: true,
+    doc: 'Lowest level logged',
+  }),
+  logFormat: setting<LogFormat>({
+    toml: 'log-format',
+    flag: '--log-format',
+    env: 'KES_AGENT_LOG_FORMAT',
+    kind: choiceKind(LOG_FORMATS, 'log format'),
+    fallback: () => 'text',
+    fallbackDoc: 'text',
+    required: false,
+    reloadable: true,
+    doc: 'One line per event: text (key=value) or json (one object)',
+  }),
+  allowUnlockedMemory: setting<boolean>({
+    toml: 'allow-unlocked-memory',
+    flag: '--allow-unlocked-memory',
+    env: 'KES_AGENT_ALLOW_UNLOCKED_MEMORY',
+    kind: BOOL_KIND,
+    fallback: () => false,
+    fallbackDoc: 'false',
+    required: false,
+    reloadable: false,
+    doc: 'Run even if key memory cannot be locked (RLIMIT_MEMLOCK too low); keys may then reach swap. Warned at every start and in status',
+  }),
+  controlUids: setting<readonly number[]>({
+    toml: 'control-uids',
+    flag: '--control-uid',
+    env: 'KES_AGENT_CONTROL_UIDS',
+    kind: ID_LIST_KIND,
+    fallback: () => [],
+    fallbackDoc: '(none: only the agent\'s own uid)',
+    required: false,
+    reloadable: true,
+    doc: 'Extra uids allowed on the control socket besides the agent\'s own',
+  }),
+  serviceUids: setting<readonly number[]>({
+    toml: 'service-uids',
+    flag: '--service-uid',
+    env: 'KES_AGENT_SERVICE_UIDS',
+    kind: ID_LIST_KIND,
+    fallback: () => [],
+    fallbackDoc: '(none: only the agent\'s own uid)',
+    required: false,
+    reloadable: true,
+    doc: 'Extra uids allowed on the service socket besides the agent\'s own (the node\'s user)',
+  }),
+  serviceGids: setting<readonly number[]>({
+    toml: 'service-gids',
+    flag: '--service-gid',
+    env: 'KES_AGENT_SERVICE_GIDS',
+    kind: ID_LIST_KIND,
+    fallback: () => [],
+    fallbackDoc: '(none)',
+    required: false,
+    reloadable: true,
+    doc: 'Extra gids allowed on the service socket (the gid SO_PEERCRED reports for the peer, i.e. its process\'s gid)',
+  }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+type ValueOf<S> = S extends SettingSpec<infer T> ? T : never;
+/** A value for each setting (`undefined`: an optional setting nobody set). */
+export type SettingValues = { readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> | undefined };
+
+/** The settings as the agent uses them, after precedence and the cross-setting checks. */
+export interface AgentSettings {
+  readonly coldVkey: string;
+  /** Unset when genesis is set. */
+  readonly network: NetworkName | undefined;
+  readonly genesis: string | undefined;
+  readonly controlSocket: string;
+  readonly serviceSocket: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly allowUnlockedMemory: boolean;
+  readonly controlAccess: PeerAccess;
+  readonly serviceAccess: PeerAccess;
+}
+
+/** Settings the Haskell agent's agent.toml has and we do not, with what to do instead. */
+export const HASKELL_ONLY_KEYS: Readonly<Record<string, string>> = {
+  'bootstrap-paths': 'this agent does not connect to other agents',
+  'log-target': 'logs always go to stdout (the journal under systemd)',
+  user: 'run the agent as the user you want (systemd User=)',
+  group: 'run the agent with the group you want (systemd Group=); list node users in service-uids/service-gids',
+};

@@ -1,0 +1,110 @@
+/** The TOML file: every key of the table, unknown keys, wrong types, bad TOML, limits. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MAX_CONFIG_FILE_BYTES, SETTINGS, SETTING_NAMES, parseConfigText, readConfigFile } from '../../src/config';
+import { KesError } from '../../src/errors';
+
+let dir: string;
+beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-config-file-'))));
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const FULL = `
+cold-vkey = "keys/cold.vkey"
+network = "preview"
+genesis-file = "/etc/kes-agent/genesis.json"
+control-path = "/run/kes-agent/control.sock"
+service-path = "service.sock"
+log-level = "debug"
+log-format = "json"
+allow-unlocked-memory = false
+control-uids = [1000]
+service-uids = [1001, 1002]
+service-gids = []
+`;
+
+test('reads every key of the table; relative paths are relative to the file', () => {
+  const f = path.join(dir, 'agent.toml');
+  fs.writeFileSync(f, FULL);
+  const { values } = readConfigFile(f);
+  expect(Object.keys(values).sort()).toEqual([...SETTING_NAMES].sort());
+  expect(values).toEqual({
+    coldVkey: path.join(dir, 'keys', 'cold.vkey'),
+    network: 'preview',
+    genesis: '/etc/kes-agent/genesis.json',
+    controlSocket: '/run/kes-agent/control.sock',
+    serviceSocket: path.join(dir, 'service.sock'),
+    logLevel: 'debug',
+    logFormat: 'json',
+    allowUnlockedMemory: false,
+    controlUids: [1000],
+    serviceUids: [1001, 1002],
+    serviceGids: [],
+  });
+});
+
+test('the Haskell agent\'s shipped agent.toml reads as is (haskell-kes-agent.md §1.5)', () => {
+  const text = 'cold-vkey="/etc/kes-agent/cold.vkey"\ngenesis-file="/etc/kes-agent/mainnet-shelley-genesis.json"\nservice-path="/tmp/kes-agent-service.socket"\ncontrol-path="/tmp/kes-agent-control.socket"\n';
+  expect(parseConfigText(text, '/etc/kes-agent/agent.toml').values).toEqual({
+    coldVkey: '/etc/kes-agent/cold.vkey',
+    genesis: '/etc/kes-agent/mainnet-shelley-genesis.json',
+    serviceSocket: '/tmp/kes-agent-service.socket',
+    controlSocket: '/tmp/kes-agent-control.socket',
+  });
+});
+
+describe('refused, with the file and key named', () => {
+  const F = '/etc/kes-agent/agent.toml';
+  test.each<[string, string]>([
+    ['log-levle = "debug"', 'config file /etc/kes-agent/agent.toml: unknown key "log-levle" (known keys: cold-vkey, network, genesis-file, control-path, service-path, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids)'],
+    ['log-target = "syslog"', 'unknown key "log-target" (a Haskell kes-agent setting this agent does not have: logs always go to stdout'],
+    ['bootstrap-paths = ["/x"]', 'unknown key "bootstrap-paths" (a Haskell kes-agent setting this agent does not have'],
+    ['[agent]\ncold-vkey = "x"', 'unknown key "agent"'],
+    ['log-level = 3', 'key log-level: expected one of debug, info, warn, error, got integer 3'],
+    ['log-level = "notice"', 'key log-level: unknown log level "notice"; expected one of debug, info, warn, error'],
+    ['network = "testnet"', 'key network: unknown network "testnet"'],
+    ['cold-vkey = 1', 'key cold-vkey: expected a non-empty path string, got integer 1'],
+    ['cold-vkey = ""', 'key cold-vkey: expected a non-empty path string, got ""'],
+    ['control-path = ["a"]', 'key control-path: expected a non-empty path string, got ["a"]'],
+    ['allow-unlocked-memory = "true"', 'key allow-unlocked-memory: expected true or false, got "true"'],
+    ['allow-unlocked-memory = 1', 'key allow-unlocked-memory: expected true or false, got integer 1'],
+    ['control-uids = 1000', 'key control-uids: expected a list of uids/gids'],
+    ['control-uids = [1000.0]', 'got [float 1000]'],
+    ['service-uids = ["1000"]', 'key service-uids: expected a list of uids/gids'],
+    ['service-gids = [-1]', 'key service-gids: expected a list of uids/gids'],
+    ['service-gids = [4294967295]', 'key service-gids: expected a list of uids/gids'],
+    ['log-format = 1979-05-27', 'key log-format: expected one of text, json, got a date'],
+    ['log-format = { a = 1 }', 'key log-format: expected one of text, json, got a table'],
+  ])('%s', (text, message) => {
+    expect(() => parseConfigText(text, F)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) }));
+  });
+
+  test('bad TOML: line and column, one line', () => {
+    expect(() => parseConfigText('log-level = "info"\nlog-level = "debug"\n', F)).toThrow(
+      new KesError('CONFIG_INVALID', 'config file /etc/kes-agent/agent.toml: not valid TOML at line 2, column 1: trying to redefine an already defined table or value'),
+    );
+    expect(() => parseConfigText('cold-vkey = "unterminated\n', F)).toThrow(/not valid TOML at line 1/);
+  });
+
+  test('__proto__ keys are refused by the parser, not merged into objects', () => {
+    expect(() => parseConfigText('__proto__ = 1\n', F)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+
+  test('a file larger than the limit is refused before parsing', () => {
+    const f = path.join(dir, 'big.toml');
+    fs.writeFileSync(f, '#'.repeat(MAX_CONFIG_FILE_BYTES + 1));
+    expect(() => readConfigFile(f)).toThrow(expect.objectContaining({ code: 'FILE_TOO_LARGE' }));
+  });
+
+  test('a file that is not UTF-8 is refused', () => {
+    const f = path.join(dir, 'latin1.toml');
+    fs.writeFileSync(f, Buffer.from([0x23, 0xe9, 0x0a]));
+    expect(() => readConfigFile(f)).toThrow(new KesError('CONFIG_INVALID', `config file ${f}: is not valid UTF-8 text`));
+  });
+});
+
+test('every TOML key, flag and env var is unique, and env vars are KES_AGENT_*', () => {
+  const specs = SETTING_NAMES.map((n) => SETTINGS[n]);
+  for (const field of ['toml', 'flag', 'env'] as const) expect(new Set(specs.map((s) => s[field])).size).toBe(specs.length);
+  for (const s of specs) expect(s.env).toMatch(/^KES_AGENT_[A-Z_]+$/);
+});
