@@ -1,0 +1,253 @@
+/**
+ * `kes-ctl status`, `--check` and `--watch` through the built binaries against a real agent on
+ * real sockets: each key state, the next-step hints, the exit codes monitoring relies on, colour
+ * only on a terminal, and a live view that follows changes made by another process.
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { EXIT } from '../../src/cli/exit-codes';
+import { ctl, ctlJson, currentPeriod, makeAgentEnv, shortPeriodGenesis, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { BIN, Proc, run } from '../helpers/processes';
+
+jest.setTimeout(60_000);
+
+const ESC = '\u001b';
+const PROTECTION_KEYS = ['keyMemoryLocked', 'sodiumHeapLocked', 'coreDumpsDisabled', 'peerCredentialsChecked', 'unlockedMemoryAllowed'];
+
+interface StatusJson {
+  protection: Record<string, boolean>;
+  staged: { kesVkey: string } | null;
+  active: { kesVkey: string; periodsRemaining: number } | null;
+  expired: { kesVkey: string } | null;
+}
+
+/** The env of `e` without NO_COLOR: piped output must have no escapes on its own merits. */
+function colourEnv(e: AgentEnv): NodeJS.ProcessEnv {
+  const env = { ...e.env, TERM: 'xterm-256color' };
+  delete env['NO_COLOR'];
+  return env;
+}
+
+function ctlRaw(e: AgentEnv, ...args: string[]): ReturnType<typeof run> {
+  return run(BIN.ctl, args, { env: colourEnv(e) });
+}
+
+/** kes-ctl under `script`, so its stdout is a pseudo-terminal, as for a person at a shell. */
+function onTerminal(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; out: string }> {
+  const cmd = [process.execPath, BIN.ctl, ...args].map((a) => `'${a}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+async function waitForStatus(e: AgentEnv, ok: (s: StatusJson) => boolean, timeoutMs: number): Promise<StatusJson> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await ctlJson<StatusJson>(e, 'status');
+    if (ok(s)) return s;
+    if (Date.now() > until) throw new Error(`status did not reach the expected state: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('kes-ctl status against an agent on mainnet time', () => {
+  let e: AgentEnv;
+
+  beforeAll(async () => {
+    e = await makeAgentEnv();
+    await startAgent(e);
+  });
+  afterAll(async () => {
+    await stopAgentEnv(e);
+  });
+
+  test('no key: "none", the next step is keygen, --check is critical (8); protection in --json and in the view agree', async () => {
+    const r = await ctlRaw(e, 'status');
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stdout).not.toContain(ESC);
+    expect(r.stdout).toMatch(/^kes-agent \S+ \(protocol 1\), network mainnet$/m);
+    expect(r.stdout).toMatch(/^KES period: \d+, started \S+Z \(\d+[dhm][0-9dhm ]* ago\)$/m);
+    expect(r.stdout).toMatch(/^ {12}ends \S+Z \(in [0-9dhm ]+\)$/m);
+    expect(r.stdout).toMatch(/^active: +none$/m);
+    expect(r.stdout).toMatch(/^staged: +none$/m);
+    expect(r.stdout).toMatch(/^nodes: +0 connected$/m);
+    expect(r.stdout).toMatch(/^next step: +no active key: run kes-ctl keygen and export-verkey, issue the opcert on the cold host, then kes-ctl import-opcert and upload$/m);
+
+    const s = await ctlJson<StatusJson>(e, 'status');
+    expect(Object.keys(s.protection)).toEqual(PROTECTION_KEYS);
+    for (const k of PROTECTION_KEYS) expect(typeof s.protection[k]).toBe('boolean');
+    const yn = (b: boolean | undefined): string => (b ? 'yes' : 'no');
+    const p = s.protection;
+    expect(r.stdout).toContain(
+      `protection: key memory locked: ${yn(p['keyMemoryLocked'])}, sodium heap locked: ${yn(p['sodiumHeapLocked'])}, core dumps off: ${yn(p['coreDumpsDisabled'])}, peer credentials checked: ${yn(p['peerCredentialsChecked'])}`,
+    );
+    expect(r.stdout.includes('warning:    key memory is NOT locked')).toBe(!p['keyMemoryLocked']);
+
+    const c = await ctlRaw(e, 'status', '--check');
+    expect(c.code).toBe(EXIT.NOT_READY);
+    expect(c.stdout).toBe('critical: no active key: the node cannot forge\n');
+    const cj = await ctlRaw(e, 'status', '--check', '--json');
+    expect(cj.code).toBe(EXIT.NOT_READY);
+    expect(JSON.parse(cj.stdout)).toEqual({ check: 'not-ready', exitCode: EXIT.NOT_READY, message: 'no active key: the node cannot forge' });
+  });
+
+  test('staged, then certified, then active: each view and its next step', async () => {
+    const vkey = path.join(e.dir, 'first.vkey');
+    const k = await ctlJson<{ kesVkey: string }>(e, 'keygen', '--out', vkey);
+    const short = `${k.kesVkey.slice(0, 16)}…`;
+    let r = await ctlRaw(e, 'status');
+    expect(r.stdout).toContain(`staged:     ${short}, waiting for an opcert\n`);
+    expect(r.stdout).toMatch(/^next step: +staged key waiting for an opcert: run kes-ctl export-verkey, issue the opcert on the cold host \(kes-cold issue-opcert or cardano-cli node issue-op-cert\), then kes-ctl import-opcert$/m);
+    expect((await ctlRaw(e, 'status', '--check')).code).toBe(EXIT.NOT_READY);
+
+    const period = await currentPeriod(e);
+    const opcert = path.join(e.dir, 'first.opcert');
+    const issued = await run(BIN.cold, ['issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', e.counter, `--kes-period=${period}`, '--out', opcert]);
+    expect(issued.code).toBe(0);
+    await ctlJson(e, 'import-opcert', opcert);
+    r = await ctlRaw(e, 'status');
+    expect(r.stdout).toContain(`staged:     ${short}, certified: opcert counter 0, start period ${period}\n`);
+    expect(r.stdout).toMatch(/^next step: +staged key certified: run kes-ctl upload to hand it to the nodes$/m);
+
+    await ctlJson(e, 'upload');
+    r = await ctlRaw(e, 'status');
+    expect(r.stdout).not.toContain(ESC);
+    expect(r.stdout).toContain(`active:     ${short}, opcert counter 0, start period ${period}\n`);
+    expect(r.stdout).toMatch(/^ {12}evolution 0 of 62, 62 periods remaining$/m);
+    expect(r.stdout).toMatch(/^ {12}expires \S+Z \(in 9\dd [0-9dhm ]+\)$/m);
+    expect(r.stdout).toMatch(/^staged: +none$/m);
+    expect(r.stdout).toMatch(/^next step: +nothing to do; rotate the key by \S+Z \(in \d+d [0-9dhm ]+\), 10 KES periods before it expires$/m);
+  });
+
+  test('--check with an active key: 0 while more than --warn-periods remain, EXPIRING_SOON (10) within', async () => {
+    const ok = await ctlRaw(e, 'status', '--check');
+    expect(ok.code).toBe(EXIT.OK);
+    expect(ok.stdout).toMatch(/^ok: active key \(opcert counter 0\): \d+ KES periods remaining, expires \S+Z \(in [0-9dhm ]+\)\n$/);
+
+    const left = (await ctlJson<StatusJson>(e, 'status')).active!.periodsRemaining;
+    const warn = await ctlRaw(e, 'status', '--check', '--warn-periods', String(left));
+    expect(warn.code).toBe(EXIT.EXPIRING_SOON);
+    expect(warn.stdout).toMatch(new RegExp(`^warning: the active key expires soon: ${left} KES periods remaining, .*; rotate now\\n$`));
+    expect((await ctlRaw(e, 'status', '--check', `--warn-periods=${left - 1}`)).code).toBe(EXIT.OK);
+    // The human view's next step follows the same threshold.
+    expect((await ctlRaw(e, 'status', '--warn-periods', String(left))).stdout).toMatch(/^next step: +expires in \d+ KES periods: rotate now: run kes-ctl keygen/m);
+  });
+
+  test('usage errors: --check with --watch, a bad --warn-periods', async () => {
+    const both = await ctlRaw(e, 'status', '--check', '--watch');
+    expect(both.code).toBe(EXIT.USAGE);
+    expect(both.stderr).toMatch(/--check and --watch cannot be used together/);
+    for (const bad of ['abc', '-1', '256', '1.5']) {
+      const r = await ctlRaw(e, 'status', '--check', `--warn-periods=${bad}`);
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    }
+  });
+
+  test('on a terminal the view has colour; with NO_COLOR it has none', async () => {
+    const tty = await onTerminal(colourEnv(e), ['status']);
+    expect(tty.code).toBe(EXIT.OK);
+    expect(tty.out).toContain(`${ESC}[1mactive:`);
+    expect(tty.out).toContain(`${ESC}[32mevolution 0 of 62`);
+    const plain = await onTerminal({ ...colourEnv(e), NO_COLOR: '1' }, ['status']);
+    expect(plain.code).toBe(EXIT.OK);
+    expect(plain.out).toContain('active:');
+    expect(plain.out).not.toContain(ESC);
+  });
+
+  test('--watch prints the view, a new one after a keygen in another process, and exits 0 on SIGTERM', async () => {
+    const w = new Proc(BIN.ctl, ['status', '--watch'], colourEnv(e));
+    try {
+      await w.waitFor(/^next step:/m);
+      expect(w.stdout).toMatch(/^staged: +none$/m);
+      const k = await ctlJson<{ kesVkey: string }>(e, 'keygen', '--force');
+      await w.waitFor(`staged:     ${k.kesVkey.slice(0, 16)}…, waiting for an opcert`);
+      await w.waitFor(/^next step:/m, { count: 2 });
+    } finally {
+      expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    }
+    const blocks = w.stdout.trimEnd().split('\n\n');
+    expect(blocks).toHaveLength(2);
+    for (const b of blocks) expect(b).toMatch(/^kes-agent \S+ \(protocol 1\), network mainnet, at \S+Z\n[\s\S]*\nnext step: .*$/);
+    expect(w.stdout).not.toContain(ESC);
+    expect(w.stderr).toBe('');
+    expect((await ctlJson(e, 'drop-staged'))).toEqual({ hadKey: true });
+  });
+
+  test('an opcert that starts in a later period: --check is critical and the next step says why', async () => {
+    const { opcert } = await stageAndCertify(e, { kesPeriod: (await currentPeriod(e)) + 2, name: 'future' });
+    await ctlJson(e, 'import-opcert', opcert);
+    await ctlJson(e, 'upload');
+    const c = await ctlRaw(e, 'status', '--check');
+    expect(c.code).toBe(EXIT.NOT_READY);
+    expect(c.stdout).toMatch(/^critical: the active key's opcert starts at KES period \d+ \(current \d+\): the node cannot forge yet\n$/);
+    expect((await ctlRaw(e, 'status')).stdout).toMatch(/^next step: +the node cannot forge until KES period \d+ starts/m);
+  });
+});
+
+describe('kes-ctl status on short KES periods', () => {
+  test('an expired key: shown with its expiry, the next step, --check critical (8)', async () => {
+    const e = await makeAgentEnv();
+    e.timingArgs = shortPeriodGenesis(e.dir, { periodMs: 1_500, maxKESEvolutions: 2 });
+    try {
+      await startAgent(e);
+      const { opcert, kesVkey } = await stageAndCertify(e);
+      await ctlJson(e, 'import-opcert', opcert);
+      await ctlJson(e, 'upload');
+      await waitForStatus(e, (s) => s.active === null && s.expired !== null, 10_000);
+      const r = await ctlRaw(e, 'status');
+      expect(r.stdout).toMatch(new RegExp(`^expired: +${kesVkey.slice(0, 16)}…, opcert counter 0, start period \\d+, expired \\S+Z \\([0-9dhm ]+ ago\\)$`, 'm'));
+      expect(r.stdout).toMatch(/^active: +none$/m);
+      expect(r.stdout).toMatch(/^next step: +the active key expired: run kes-ctl keygen/m);
+      const c = await ctlRaw(e, 'status', '--check');
+      expect(c.code).toBe(EXIT.NOT_READY);
+      expect(c.stdout).toMatch(/^critical: the active key \(opcert counter 0\) expired at \S+Z: the node cannot forge\n$/);
+    } finally {
+      await stopAgentEnv(e);
+    }
+  });
+});
+
+describe('kes-ctl status when the agent is away', () => {
+  test('--check exits 5 (unreachable) with one stderr line', async () => {
+    const e = await makeAgentEnv();
+    try {
+      const r = await ctlRaw(e, 'status', '--check');
+      expect(r.code).toBe(EXIT.UNREACHABLE);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^kes-ctl: error: .*control\.sock.* \[AGENT_SOCKET_MISSING\]\n$/);
+    } finally {
+      await stopAgentEnv(e);
+    }
+  });
+
+  test('--watch --json: one line per change; the agent going away is one line; it carries on when the agent is back', async () => {
+    const e = await makeAgentEnv();
+    let w: Proc | undefined;
+    try {
+      await startAgent(e);
+      w = new Proc(BIN.ctl, ['status', '--watch', '--json'], colourEnv(e));
+      await w.waitFor('"event":"status"');
+      await e.agent!.stop();
+      await w.waitFor('"event":"unreachable"');
+      // Several retries pass while the agent is away: still one line.
+      await new Promise((r) => setTimeout(r, 2_500));
+      await startAgent(e);
+      await w.waitFor('"event":"status"', { count: 2, timeoutMs: 20_000 });
+      expect(await w.stop('SIGINT')).toEqual({ code: 0, signal: null });
+      const lines = w.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => l['event'])).toEqual(['status', 'unreachable', 'status']);
+      const first = lines[0] as { time: string; status: StatusJson };
+      expect(Object.keys(first.status.protection)).toEqual(PROTECTION_KEYS);
+      expect(lines[1]).toMatchObject({ code: expect.stringMatching(/^AGENT_/), retryInMs: 1000 });
+      expect(w.stderr).toBe('');
+    } finally {
+      await w?.stop();
+      await stopAgentEnv(e);
+    }
+  });
+});
