@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
-import { ctl, ctlJson, currentPeriod, makeAgentEnv, shortPeriodGenesis, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { ctlJson, currentPeriod, makeAgentEnv, shortPeriodGenesis, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 import { BIN, Proc, run } from '../helpers/processes';
 
 jest.setTimeout(60_000);
@@ -23,7 +23,7 @@ interface StatusJson {
 
 /** The env of `e` without NO_COLOR: piped output must have no escapes on its own merits. */
 function colourEnv(e: AgentEnv): NodeJS.ProcessEnv {
-  const env = { ...e.env, TERM: 'xterm-256color' };
+  const env: NodeJS.ProcessEnv = { ...e.env, TERM: 'xterm-256color' };
   delete env['NO_COLOR'];
   return env;
 }
