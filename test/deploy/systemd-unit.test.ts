@@ -116,13 +116,16 @@ describe('kes-agent.service: the key stays in RAM and the agent stays boxed in',
     expect(text).toMatch(/PrivateUsers= is deliberately NOT set/);
   });
 
-  test('hibernation stops the agent first: conflicts with every target that writes RAM to disk, ordered before sleep.target', () => {
+  test('hibernation stops the agent first: conflicts with every target that writes RAM to disk, ordered before the image writers', () => {
     const conflicts = values(unit, 'Unit', 'Conflicts').flatMap((v) => v.split(/\s+/));
     expect(conflicts).toEqual(expect.arrayContaining(['hibernate.target', 'hybrid-sleep.target', 'suspend-then-hibernate.target']));
     // Plain suspend keeps RAM powered and writes nothing: the key may stay.
     expect(conflicts).not.toContain('suspend.target');
     expect(conflicts).not.toContain('sleep.target');
-    expect(values(unit, 'Unit', 'Before').flatMap((v) => v.split(/\s+/))).toContain('sleep.target');
+    // Ordered before the services that write the image (and sleep.target, which they follow).
+    expect(values(unit, 'Unit', 'Before').flatMap((v) => v.split(/\s+/))).toEqual(
+      expect.arrayContaining(['sleep.target', 'systemd-hibernate.service', 'systemd-hybrid-sleep.service', 'systemd-suspend-then-hibernate.service']),
+    );
   });
 
   test('no restart when a restart cannot help: bad usage, bad input, unsafe host (exit codes from the code)', () => {
