@@ -19,6 +19,7 @@
  * members is rejected, since cardano-cli never writes one and a key file is no place for surprises.
  * Like cardano-api, the reader checks `type`, requires `description` to be a string, ignores its value.
  */
+import { isUtf8 } from 'node:buffer';
 import { KesError } from '../errors';
 import { decodeCbor, encodeCbor, expectBytes } from './cbor';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
@@ -63,6 +64,30 @@ export const MAX_ENVELOPE_FILE_BYTES = 64 * 1024;
 
 /** File content echoed in an error message (a member name, a type) is cut to keep it one short line. */
 const MAX_ECHOED_CHARS = 80;
+/**
+ * A run of this many hex digits in a member name or type is never echoed: a damaged key file can
+ * put its cborHex where a name belongs, and the error must not print the key.
+ */
+const MAX_ECHOED_HEX_RUN = 8;
+
+const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+/** Letters, digits, space and _ ^ . - : nothing a terminal or a log parser could act on (no C0/C1 controls). */
+const isEchoable = (c: number): boolean => isHexDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x20 || c === 0x5f || c === 0x5e || c === 0x2e || c === 0x2d;
+
+/** `text` for an error message, or undefined when it must not be shown (see MAX_ECHOED_HEX_RUN, isEchoable). */
+function echoable(text: string): string | undefined {
+  if (text.length === 0 || text.length > MAX_ECHOED_CHARS) return undefined;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!isEchoable(c)) return undefined;
+    run = isHexDigit(c) ? run + 1 : 0;
+    if (run >= MAX_ECHOED_HEX_RUN) return undefined;
+  }
+  return text;
+}
+
+const MEMBER_NAMES = ['type', 'description', 'cborHex'] as const;
 
 export interface Envelope<T extends EnvelopeType = EnvelopeType> {
   type: T;
@@ -218,6 +243,27 @@ class Scanner {
     }
   }
 
+  /**
+   * One of the three member names, or fail. A name without escapes is compared as bytes, so a
+   * damaged key file whose hex landed in a name position never becomes a JS string.
+   */
+  memberName(t: StringToken): (typeof MEMBER_NAMES)[number] {
+    let shown: string | undefined;
+    if (t.hasEscape) {
+      const key = this.text(t, 'in a member name');
+      if ((MEMBER_NAMES as readonly string[]).includes(key)) return key as (typeof MEMBER_NAMES)[number];
+      shown = echoable(key);
+    } else {
+      const raw = this.buf.subarray(t.start, t.end);
+      for (const name of MEMBER_NAMES) {
+        if (raw.length === name.length && raw.every((c, i) => c === name.charCodeAt(i))) return name;
+      }
+      if (!isUtf8(raw)) this.fail('invalid UTF-8 in a member name');
+      if (raw.length <= MAX_ECHOED_CHARS && raw.every(isEchoable)) shown = echoable(String.fromCharCode(...raw));
+    }
+    this.fail(`unexpected member ${shown === undefined ? '(name not shown)' : JSON.stringify(shown)}, expected only type, description, cborHex`);
+  }
+
   envelope(): ScannedEnvelope {
     this.ws();
     if (this.i >= this.buf.length) this.fail('the file is empty');
@@ -230,10 +276,7 @@ class Scanner {
     this.ws();
     if (this.buf[this.i] === 0x7d /* } */) this.fail('empty object, expected members type, description, cborHex');
     for (;;) {
-      const key = this.text(this.string('as a member name'), 'in a member name');
-      if (key !== 'type' && key !== 'description' && key !== 'cborHex') {
-        this.fail(`unexpected member ${JSON.stringify(key.slice(0, MAX_ECHOED_CHARS))}, expected only type, description, cborHex`);
-      }
+      const key = this.memberName(this.string('as a member name'));
       if (seen.has(key)) this.fail(`duplicate member "${key}"`);
       seen.add(key);
       this.expect(':', `after "${key}"`);
@@ -268,9 +311,11 @@ class Scanner {
   }
 }
 
-/** A type string for an error message: one line, bounded, quoted unless it is a plain name. */
+/** A type string for an error message: bare if a plain name, quoted if it has spaces, else not shown. */
 function showType(type: string): string {
-  return type.length <= MAX_ECHOED_CHARS && /^[A-Za-z0-9_^.-]+$/.test(type) ? type : JSON.stringify(type.slice(0, MAX_ECHOED_CHARS));
+  const shown = echoable(type);
+  if (shown === undefined) return '(not shown)';
+  return /^[A-Za-z0-9_^.-]+$/.test(shown) ? shown : JSON.stringify(shown);
 }
 
 function article(type: string): string {
