@@ -1,0 +1,79 @@
+/**
+ * What a process has open, from /proc (Linux): every fd's target and access mode. Used to show
+ * that the agent never holds a regular file open for writing.
+ */
+import * as fs from 'node:fs';
+
+/** O_ACCMODE bits of fdinfo's octal `flags:` (open(2)). */
+const O_ACCMODE = 0o3;
+const O_WRONLY = 0o1;
+const O_RDWR = 0o2;
+
+export interface OpenFd {
+  fd: number;
+  /** readlink of /proc/<pid>/fd/<fd>: a path, `socket:[n]`, `pipe:[n]`, `anon_inode:[...]`... */
+  target: string;
+  /** A regular file on some filesystem (stat through the fd, so a deleted file still counts). */
+  regular: boolean;
+  /** memfd_create memory: a "regular file" that lives in RAM only. */
+  memfd: boolean;
+  writable: boolean;
+}
+
+/** The process's open fds now; undefined once it has exited. Fds that close mid-read are skipped. */
+export function openFds(pid: number): OpenFd[] | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  const out: OpenFd[] = [];
+  for (const name of names) {
+    try {
+      const target = fs.readlinkSync(`/proc/${pid}/fd/${name}`);
+      const regular = fs.statSync(`/proc/${pid}/fd/${name}`).isFile();
+      const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${name}`, 'utf8'));
+      const mode = flags ? parseInt(flags[1]!, 8) & O_ACCMODE : 0;
+      out.push({ fd: Number(name), target, regular, memfd: target.startsWith('/memfd:'), writable: mode === O_WRONLY || mode === O_RDWR });
+    } catch {
+      // The fd was closed between readdir and now.
+    }
+  }
+  return out;
+}
+
+/** Sample a process's fds every `intervalMs` until stop(); collects what was seen. */
+export class FdSampler {
+  readonly seen = new Map<string, { regular: boolean; memfd: boolean; writable: boolean }>();
+  /** Regular on-disk files seen open for writing (the finding this exists to catch). */
+  readonly violations: OpenFd[] = [];
+  samples = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(readonly pid: number, intervalMs = 2) {
+    this.#timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  sample(): void {
+    const fds = openFds(this.pid);
+    if (fds === undefined) return;
+    this.samples++;
+    for (const f of fds) {
+      // Collapse per-instance numbers (socket:[123]) so the summary lists kinds, not inodes.
+      const kind = f.target.replace(/\[\d+\]$/, '[n]');
+      const key = `${kind} ${f.writable ? 'rw' : 'r'}`;
+      if (!this.seen.has(key)) this.seen.set(key, { regular: f.regular, memfd: f.memfd, writable: f.writable });
+      if (f.regular && !f.memfd && f.writable) this.violations.push(f);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** One line per kind of fd seen, for the test log. */
+  summary(): string {
+    return [...this.seen.entries()].map(([k, v]) => `${k}${v.regular ? (v.memfd ? ' (memfd)' : ' (regular file)') : ''}`).sort().join('\n');
+  }
+}
