@@ -148,6 +148,16 @@ describe('kes-ctl status against an agent on mainnet time', () => {
     }
   });
 
+  test('--help documents --check with its exit codes, --warn-periods, --watch and the protection field', async () => {
+    const h = await ctlRaw(e, 'status', '--help');
+    expect(h.code).toBe(EXIT.OK);
+    for (const flag of ['--json', '--check', '--watch', '--warn-periods']) expect(h.stdout).toContain(flag);
+    const details = h.stdout.replace(/\s+/g, ' ');
+    expect(details).toContain(`${EXIT.EXPIRING_SOON} when it expires within --warn-periods`);
+    expect(details).toContain(`${EXIT.NOT_READY} when there is no active key`);
+    expect(details).toContain('protection {keyMemoryLocked, sodiumHeapLocked, coreDumpsDisabled, peerCredentialsChecked, unlockedMemoryAllowed}');
+  });
+
   test('on a terminal the view has colour; with NO_COLOR it has none', async () => {
     const tty = await onTerminal(colourEnv(e), ['status']);
     expect(tty.code).toBe(EXIT.OK);

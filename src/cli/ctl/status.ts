@@ -7,7 +7,7 @@ import * as t from 'typanion';
 import { toHex } from '../../crypto/bytes';
 import type { Status } from '../../protocol';
 import { EXIT } from '../exit-codes';
-import { ANSI_PAINT, NO_PAINT, colourEnabled } from '../common/format';
+import { ANSI_PAINT, NO_PAINT, colourEnabled, type Paint } from '../common/format';
 import { isoTime, toJsonLine } from '../common/json-output';
 import { CtlCommand, opcertJson } from './base';
 import { DEFAULT_WARN_PERIODS, MAX_WARN_PERIODS, checkStatus } from './status-assess';
@@ -33,18 +33,18 @@ export class StatusCommand extends CtlCommand {
       periodsRemaining, expiresAt, installedAt, opcert}), expired (null or {kesVkey, counter,
       startKesPeriod, expiredAt}), warnings.
 
-      --check (for cron and monitoring) prints one line and exits 0 when an active key can sign
-      now and more than --warn-periods KES periods remain; ${EXIT.EXPIRING_SOON} when it expires within
-      --warn-periods (warning: rotate now); ${EXIT.NOT_READY} when there is no active key, it expired, or
-      its opcert starts in the future (critical); ${EXIT.CHAIN_NOT_STARTED} before the chain starts;
-      ${EXIT.UNREACHABLE} when the agent cannot be reached. With --json the line is
+      For cron and monitoring, --check prints one line and exits 0 when an active key can
+      sign now and more than --warn-periods KES periods remain; ${EXIT.EXPIRING_SOON} when it expires
+      within --warn-periods (warning: rotate now); ${EXIT.NOT_READY} when there is no active key, it
+      expired, or its opcert starts in the future (critical); ${EXIT.CHAIN_NOT_STARTED} before the chain
+      starts; ${EXIT.UNREACHABLE} when the agent cannot be reached. With --json that line is
       {check, exitCode, message}.
 
-      --watch keeps one connection and asks every ${WATCH_INTERVAL_MS} ms; it prints only when
-      something changed (on a terminal it redraws the screen; piped, each new view follows a blank
-      line; with --json one line per change: {"event":"status","time",status} or
-      {"event":"unreachable","time",code,message,retryInMs}). When the agent goes away it says so
-      once and reconnects until it is back. SIGINT or SIGTERM ends it with exit 0.
+      The live view, --watch, keeps one connection and asks every ${WATCH_INTERVAL_MS} ms; it prints
+      only when something changed (on a terminal it redraws the screen; piped, each new view
+      follows a blank line; with --json one line per change: {"event":"status", time, status}
+      or {"event":"unreachable", time, code, message, retryInMs}). When the agent goes away it
+      says so once and reconnects until it is back. SIGINT or SIGTERM ends it with exit 0.
     `,
     examples: [
       ['Human-readable', '$0 status'],
@@ -78,7 +78,7 @@ export class StatusCommand extends CtlCommand {
     return EXIT.OK;
   }
 
-  #paint(): typeof ANSI_PAINT {
+  #paint(): Paint {
     return colourEnabled(this.context.stdout as { isTTY?: boolean }, this.context.env) ? ANSI_PAINT : NO_PAINT;
   }
 
