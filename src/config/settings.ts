@@ -11,13 +11,11 @@
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../server/logger';
 import { CONTROL_SOCKET_ENV, SERVICE_SOCKET_ENV, defaultControlSocket, defaultServiceSocket } from '../server/socket-paths';
 import { DEFAULT_NETWORK, NETWORK_NAMES, type NetworkName } from '../time';
+import type { PeerAccess } from '../server/peer-access';
 import { BOOL_KIND, ID_LIST_KIND, PATH_KIND, choiceKind, type ValueKind } from './value-kinds';
 
-/** Who may connect to a socket besides the agent's own uid (checked with SO_PEERCRED). */
-export interface PeerAccess {
-  readonly uids: readonly number[];
-  readonly gids: readonly number[];
-}
+// Who may connect to a socket besides the agent's own uid; the SO_PEERCRED check owns the type.
+export type { PeerAccess } from '../server/peer-access';
 
 export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 

@@ -3,17 +3,23 @@
  *
  * Start-up order matters: every check that can fail (cold key file, socket paths, a live agent
  * already there) runs before any key exists, so a failed start loses nothing.
+ *
+ * A reload (SIGHUP) changes only what is safe to change under held keys: socket paths and who may
+ * connect. Which settings those are is decided in src/config/reload.ts; here they are applied
+ * without touching the Agent, so the staged and active keys are never at risk.
  */
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { readColdVerificationKeyFile } from '../cardano';
 import { KesSignKey } from '../crypto/kes';
 import { toHex } from '../crypto/bytes';
+import { KesError } from '../errors';
 import { Agent } from '../machine/agent';
 import type { ChainTiming } from '../time';
 import { encodeMessage, errorReply } from '../protocol';
 import { ControlHandler } from './control-handler';
 import type { Logger } from './logger';
+import type { PeerAccess } from './peer-access';
 import { BUSY_LINGER_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
 import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
 import { ServiceHub } from './service-hub';
@@ -24,14 +30,43 @@ export interface DaemonOptions {
   timing: ChainTiming;
   controlSocket: string;
   serviceSocket: string;
+  /** Uids (besides the agent's own) allowed on the control socket. */
+  controlAccess: PeerAccess;
+  /** Uids/gids (besides the agent's own uid) allowed on the service socket. */
+  serviceAccess: PeerAccess;
   logger: Logger;
   agentVersion: string;
   /** Unix ms. @default Date.now */
   now?: () => number;
 }
 
+/** What a reload may change while the agent holds keys. */
+export interface LiveSettings {
+  readonly controlSocket: string;
+  readonly serviceSocket: string;
+  readonly controlAccess: PeerAccess;
+  readonly serviceAccess: PeerAccess;
+}
+
+export type LiveSettingName = keyof LiveSettings;
+
+export interface ReloadOutcome {
+  /** Settings now in force with their new value. */
+  readonly applied: readonly LiveSettingName[];
+  /** Sockets left where they were (the new path could not be bound), with why. */
+  readonly failed: readonly { readonly setting: 'controlSocket' | 'serviceSocket'; readonly code: string; readonly message: string }[];
+}
+
 export interface Daemon {
   readonly agent: Agent;
+  /** The socket paths and access lists in force now. */
+  live(): LiveSettings;
+  /**
+   * Apply new socket paths and access lists. A moved socket is bound at its new path first and
+   * the old one closed only after that succeeded: if the bind fails the old socket stays, the
+   * failure is logged and reported, and the rest still applies. Open connections are kept.
+   */
+  reload(next: LiveSettings): Promise<ReloadOutcome>;
   /** Wipe every key, close every connection, remove both sockets. Idempotent. */
   stop(): Promise<void>;
   /** Resolves when the daemon has stopped (by stop() or a fatal error). */
@@ -67,14 +102,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const controlSockets = new Set<net.Socket>();
   const serviceSockets = new Set<net.Socket>();
-  const controlServer = net.createServer(
-    { allowHalfOpen: false },
-    admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, (s) => void control.serve(s)),
-  );
-  const serviceServer = net.createServer(
-    { allowHalfOpen: false },
-    admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, (s) => void hub.serve(s)),
-  );
+  // One handler per socket kind, shared by the listener at the old and the new path during a
+  // move, so the connection limits count both.
+  const onControl = admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, (s) => void control.serve(s));
+  const onService = admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, (s) => void hub.serve(s));
+  let controlServer = net.createServer({ allowHalfOpen: false }, onControl);
+  let serviceServer = net.createServer({ allowHalfOpen: false }, onService);
+  let live: LiveSettings = {
+    controlSocket: opts.controlSocket,
+    serviceSocket: opts.serviceSocket,
+    controlAccess: opts.controlAccess,
+    serviceAccess: opts.serviceAccess,
+  };
 
   agent.onActiveChange((c) => {
     if (c.type === 'installed') log.info('agent: key installed', { kesVk: toHex(c.kesVk), counter: c.counter, startKesPeriod: c.startKesPeriod, evolution: c.evolution });
@@ -111,7 +150,60 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return stopping;
   }
 
-  return { agent, stop, stopped };
+  /** Bind `next` for one socket kind; returns the new listener, or undefined if stopping meanwhile. */
+  async function bindMoved(kind: 'control' | 'service', next: string): Promise<net.Server | undefined> {
+    const server = net.createServer({ allowHalfOpen: false }, kind === 'control' ? onControl : onService);
+    if (path.dirname(next) === defaultDir) ensureSocketDir(defaultDir, SOCKET_DIR_MODE);
+    await listenUnix(server, next, kind === 'control' ? CONTROL_SOCKET_MODE : SERVICE_SOCKET_MODE);
+    if (stopping !== undefined) {
+      await closeServer(server);
+      return undefined;
+    }
+    return server;
+  }
+
+  async function reload(next: LiveSettings): Promise<ReloadOutcome> {
+    const applied: LiveSettingName[] = [];
+    const failed: { setting: 'controlSocket' | 'serviceSocket'; code: string; message: string }[] = [];
+    if (stopping !== undefined) return { applied, failed };
+    for (const [kind, setting] of [['control', 'controlSocket'], ['service', 'serviceSocket']] as const) {
+      const from = live[setting];
+      const to = next[setting];
+      if (path.resolve(to) === path.resolve(from)) continue;
+      let server: net.Server | undefined;
+      try {
+        server = await bindMoved(kind, to);
+      } catch (e) {
+        const code = e instanceof KesError ? e.code : 'INTERNAL';
+        const message = e instanceof Error ? e.message : String(e);
+        log.error(`${kind}: cannot move the socket; still listening at the old path`, { from, to, code, error: message });
+        failed.push({ setting, code, message });
+        continue;
+      }
+      if (server === undefined) break; // stopping: stop() closes what is current
+      const old = kind === 'control' ? controlServer : serviceServer;
+      if (kind === 'control') controlServer = server;
+      else serviceServer = server;
+      // Closing the listener removes its socket file at once; connections made through it stay.
+      void closeServer(old);
+      live = { ...live, [setting]: to };
+      applied.push(setting);
+      log.info(`${kind}: socket moved`, { from, to });
+    }
+    for (const setting of ['controlAccess', 'serviceAccess'] as const) {
+      if (sameAccess(live[setting], next[setting])) continue;
+      live = { ...live, [setting]: next[setting] };
+      applied.push(setting);
+    }
+    return { applied, failed };
+  }
+
+  return { agent, stop, stopped, live: () => live, reload };
+}
+
+function sameAccess(a: PeerAccess, b: PeerAccess): boolean {
+  const same = (x: readonly number[], y: readonly number[]): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+  return same(a.uids, b.uids) && same(a.gids, b.gids);
 }
 
 /**

@@ -1,22 +1,18 @@
 /** `kes-agent run`: the daemon in the foreground (systemd runs it this way). */
-import { Command, Option, UsageError } from 'clipanion';
+import { Command } from 'clipanion';
+import { LiveLogger, describeSource, logFieldsFor, planReload, SETTINGS, type AgentSettings, type ResolvedConfig, type SettingName } from '../../config';
 import { loadSodium } from '../../crypto/sodium';
-import { createLogger, isLogLevel, LOG_LEVELS, type LogFormat } from '../../server/logger';
-import { startDaemon } from '../../server/daemon';
-import {
-  CONTROL_SOCKET_ENV,
-  SERVICE_SOCKET_ENV,
-  defaultControlSocket,
-  defaultServiceSocket,
-  resolveSocketPath,
-} from '../../server/socket-paths';
+import { isKesError } from '../../errors';
+import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../server/logger';
+import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
 import { EXIT } from '../exit-codes';
-import { KesCommand } from '../common/base-command';
+import { oneLine } from '../common/report';
 import { resolveTiming } from '../common/timing';
 import { packageVersion } from '../common/version';
 import { refuseDebuggingFlags } from './process-guards';
+import { AgentSettingsCommand } from './settings-command';
 
-export class RunCommand extends KesCommand {
+export class RunCommand extends AgentSettingsCommand {
   static override paths = [['run']];
   static override usage = Command.Usage({
     description: 'Run the agent in the foreground',
@@ -25,60 +21,169 @@ export class RunCommand extends KesCommand {
       (kes-ctl import-opcert), then served to block producers (kes-ctl upload). It evolves the
       key at every KES period boundary and wipes each old evolution. Nothing is written to disk.
 
+      Settings come from flags, then KES_AGENT_* environment variables, then the TOML config
+      file (--config, KES_AGENT_CONFIG, or /etc/kes-agent/agent.toml if it exists), then
+      defaults; \`kes-agent check-config\` shows the result and where each value came from.
+      Unknown keys in the file are an error. Relative paths in the file are relative to the
+      file's directory. Uid/gid lists: repeat the flag or give a comma list (env: comma list);
+      a higher source replaces a list, it does not add to it.
+
       Two Unix sockets: control (kes-ctl; mode 0600) and service (nodes; mode 0660). By default
       they live in a directory the agent creates with mode 0750: /run/kes-agent for root,
       otherwise $XDG_RUNTIME_DIR/kes-agent or a per-user directory in the temp dir. A leftover
       socket file is replaced only if nothing answers on it.
 
+      SIGHUP reloads the settings (the file, with the same flags and environment) and keeps the
+      staged and active keys: log level and format, socket paths (the new socket is bound before
+      the old one is closed; if it cannot be bound the old one stays) and the uid/gid lists
+      change live. A change to cold-vkey, network, genesis-file or allow-unlocked-memory needs a
+      restart: such a reload, or an invalid file, is refused whole with one error line and the
+      agent carries on unchanged.
+
       Logs go to stdout, one line per event, never key material. SIGTERM or SIGINT wipes every
       key, removes the sockets and exits 0.
     `,
     examples: [
-      ['Run on mainnet', '$0 run --cold-vkey /etc/kes-agent/cold.vkey'],
+      ['Run with /etc/kes-agent/agent.toml', '$0 run'],
+      ['Run on mainnet without a config file', '$0 run --cold-vkey /etc/kes-agent/cold.vkey'],
       ['Run on preview with explicit sockets', '$0 run --cold-vkey cold.vkey --network preview --control-socket /run/kes-agent/control.sock --service-socket /run/kes-agent/service.sock'],
+      ['Let the cardano-node user (uid 1001) use the service socket', '$0 run --config agent.toml --service-uid 1001'],
       ['Run a private testnet', '$0 run --cold-vkey cold.vkey --genesis shelley-genesis.json'],
     ],
   });
 
-  coldVkey = Option.String('--cold-vkey', { required: true, description: 'The pool\'s cold verification key (StakePoolVerificationKey_ed25519 envelope)' });
-  network = Option.String('--network', { description: 'mainnet (default), preprod or preview' });
-  genesis = Option.String('--genesis', { description: 'Shelley genesis file (private testnets, preview)' });
-  controlSocket = Option.String('--control-socket', { description: `Control socket path (env ${CONTROL_SOCKET_ENV})` });
-  serviceSocket = Option.String('--service-socket', { description: `Service socket path (env ${SERVICE_SOCKET_ENV})` });
-  logLevel = Option.String('--log-level', 'info', { description: `One of ${LOG_LEVELS.join(', ')}` });
-  logFormat = Option.String('--log-format', 'text', { description: 'text or json' });
-
   async execute(): Promise<number> {
     refuseDebuggingFlags(process.execArgv, this.context.env['NODE_OPTIONS']);
-    if (!isLogLevel(this.logLevel)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${this.logLevel}"`);
-    if (this.logFormat !== 'text' && this.logFormat !== 'json') throw new UsageError(`--log-format: expected text or json, got "${this.logFormat}"`);
-    const timing = resolveTiming(this.network, this.genesis);
-    const env = this.context.env;
-    const controlSocket = resolveSocketPath(this.controlSocket, CONTROL_SOCKET_ENV, defaultControlSocket(env), env);
-    const serviceSocket = resolveSocketPath(this.serviceSocket, SERVICE_SOCKET_ENV, defaultServiceSocket(env), env);
-    if (controlSocket === serviceSocket) throw new UsageError('the control and service sockets must be different paths');
+    const resolved = this.resolveSettings();
+    const settings = resolved.settings;
+    const timing = resolveTiming(settings.network, settings.genesis);
 
     await loadSodium();
-    const logger = createLogger({ out: this.context.stdout, level: this.logLevel, format: this.logFormat as LogFormat, now: this.context.now });
-    const daemon = await startDaemon({
-      coldVkFile: this.coldVkey,
-      timing,
-      controlSocket,
-      serviceSocket,
-      logger,
-      agentVersion: packageVersion(),
-      now: this.context.now,
-    });
+    const logger = new LiveLogger(this.createLogger(settings));
+    logger.info('config: settings resolved', { file: resolved.file.read ? resolved.file.path : null });
+    let current = resolved;
+    let daemon: Daemon | undefined;
+    // Installed before the daemon starts: SIGHUP's default action would end the process.
+    let reloads = Promise.resolve();
+    const onHangup = (): void => {
+      reloads = reloads
+        .then(async () => {
+          if (daemon === undefined) return logger.warn('config: reload ignored: the agent is still starting');
+          current = await this.reload(daemon, logger, current);
+        })
+        // A reload must never take the keys down with it: report the bug and carry on.
+        .catch((e: unknown) => logger.error('config: reload failed; running settings unchanged', { code: 'INTERNAL', error: oneLine(String(e)) }));
+    };
+    process.on('SIGHUP', onHangup);
+    try {
+      daemon = await startDaemon({
+        coldVkFile: settings.coldVkey,
+        timing,
+        controlSocket: settings.controlSocket,
+        serviceSocket: settings.serviceSocket,
+        controlAccess: settings.controlAccess,
+        serviceAccess: settings.serviceAccess,
+        logger,
+        agentVersion: packageVersion(),
+        now: this.context.now,
+      });
+    } catch (e) {
+      process.off('SIGHUP', onHangup);
+      throw e;
+    }
 
+    const d = daemon;
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info('agent: stopping', { signal });
-      void daemon.stop();
+      void d.stop();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    await daemon.stopped;
+    await d.stopped;
+    await reloads;
+    logger.flush();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHangup);
     return EXIT.OK;
   }
+
+  private createLogger(s: AgentSettings): AgentLogger {
+    const out = this.context.stdout;
+    const fd = (out as { fd?: unknown }).fd;
+    return createLogger({
+      out,
+      level: s.logLevel,
+      format: s.logFormat,
+      now: this.context.now,
+      journald: typeof fd === 'number' && detectJournald(this.context.env, fd),
+    });
+  }
+
+  /**
+   * One SIGHUP: re-resolve (same flags and environment, the file as it is now) and apply what
+   * may change live. Returns the settings in force afterwards. Every outcome is one log line
+   * from here (plus one per socket the daemon could not move).
+   */
+  private async reload(daemon: Daemon, logger: LiveLogger, current: ResolvedConfig): Promise<ResolvedConfig> {
+    let next: ResolvedConfig;
+    try {
+      next = this.resolveSettings();
+    } catch (e) {
+      const code = isKesError(e) ? e.code : 'INTERNAL';
+      logger.error('config: reload failed; running settings unchanged', { code, error: oneLine(e instanceof Error ? e.message : String(e)) });
+      return current;
+    }
+    const plan = planReload(current, next);
+    if (plan.needRestart.length > 0) {
+      const keys = plan.needRestart.map((n) => SETTINGS[n].toml);
+      logger.error('config: reload refused; running settings unchanged', {
+        code: 'CONFIG_NOT_RELOADABLE',
+        setting: keys.join(','),
+        error: `${keys.join(', ')} changed (${plan.needRestart.map((n) => describeSource(n, next.sources[n], next.file)).join(', ')}) and cannot change while the agent holds keys: restart the agent to apply it`,
+      });
+      return current;
+    }
+    if (plan.changed.length === 0) {
+      logger.info('config: reloaded; nothing changed');
+      return next;
+    }
+    const outcome = await daemon.reload(liveSettings(next.settings));
+    const kept = new Set<SettingName>(outcome.failed.map((f) => f.setting));
+    const inForce = keepValues(next, current, kept);
+    const applied = plan.changed.filter((n) => !kept.has(n));
+    const report = (): void => logger.info('config: reloaded', { changed: applied.map((n) => SETTINGS[n].toml).join(','), ...logFieldsFor(inForce, applied) });
+    if (!applied.includes('logLevel') && !applied.includes('logFormat')) {
+      report();
+      return inForce;
+    }
+    // Say it in the new level and format, unless the new level hides info lines and the old one did not.
+    const oldShowsInfo = logsInfo(current.settings.logLevel);
+    if (!logsInfo(inForce.settings.logLevel) && oldShowsInfo) report();
+    logger.replace(this.createLogger(inForce.settings));
+    if (logsInfo(inForce.settings.logLevel)) report();
+    return inForce;
+  }
+}
+
+function logsInfo(level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf('info');
+}
+
+function liveSettings(s: AgentSettings): LiveSettings {
+  return { controlSocket: s.controlSocket, serviceSocket: s.serviceSocket, controlAccess: s.controlAccess, serviceAccess: s.serviceAccess };
+}
+
+/** `next`, except that the settings in `kept` keep their value (and source) from `prev`. */
+function keepValues(next: ResolvedConfig, prev: ResolvedConfig, kept: ReadonlySet<SettingName>): ResolvedConfig {
+  if (kept.size === 0) return next;
+  const values = { ...next.values };
+  const sources = { ...next.sources };
+  const settings = { ...next.settings };
+  for (const n of kept) {
+    (values as Record<string, unknown>)[n] = prev.values[n];
+    sources[n] = prev.sources[n];
+    if (n === 'controlSocket' || n === 'serviceSocket') settings[n] = prev.settings[n];
+  }
+  return { ...next, values, sources, settings };
 }

@@ -1,0 +1,78 @@
+/**
+ * `kes-agent check-config`: the settings `kes-agent run` would use with the same flags and
+ * environment, and where each came from. Run it before `systemctl reload kes-agent`.
+ */
+import { Command, Option } from 'clipanion';
+import { readColdVerificationKeyFile } from '../../cardano';
+import { describeConfig, type ResolvedConfig, type SettingRow } from '../../config';
+import { KesError } from '../../errors';
+import { MAX_SOCKET_PATH_BYTES } from '../../server/unix-listener';
+import { EXIT } from '../exit-codes';
+import { resolveTiming } from '../common/timing';
+import { AgentSettingsCommand } from './settings-command';
+
+/** Width of the key column in the text output (the longest key is allow-unlocked-memory). */
+const KEY_COLUMN = 23;
+
+export class CheckConfigCommand extends AgentSettingsCommand {
+  static override paths = [['check-config']];
+  static override usage = Command.Usage({
+    description: 'Print the effective settings and where each came from',
+    details: `
+      Resolves the settings exactly as \`kes-agent run\` would with the same flags and
+      environment (flags, then KES_AGENT_* variables, then the config file, then defaults) and
+      prints each with its source. It also reads the cold verification key and the genesis file,
+      so a setting that would stop the agent at start-up is caught here.
+
+      Exit 0 when the settings are valid; otherwise one line on stderr naming the setting (and the
+      file, flag or variable it came from) and exit 2 (a flag) or 3 (the file, an environment
+      variable, or a file it points to). Nothing in the configuration is secret.
+    `,
+    examples: [
+      ['Check /etc/kes-agent/agent.toml', '$0 check-config'],
+      ['Check another file, as JSON', '$0 check-config --config ./agent.toml --json'],
+    ],
+  });
+
+  json = Option.Boolean('--json', false, { description: 'One JSON object on stdout' });
+
+  async execute(): Promise<number> {
+    const resolved = this.resolveSettings();
+    checkWhatRunWouldRead(resolved);
+    const rows = describeConfig(resolved);
+    if (this.json) {
+      this.printJson({
+        configFile: resolved.file,
+        settings: Object.fromEntries(rows.map((r) => [r.key, { value: r.value, source: r.source, from: r.from, reloadable: r.reloadable }])),
+      });
+    } else {
+      this.print(formatText(resolved, rows));
+    }
+    return EXIT.OK;
+  }
+}
+
+/** The files and paths `run` would touch before it holds a key. */
+function checkWhatRunWouldRead(r: ResolvedConfig): void {
+  const s = r.settings;
+  resolveTiming(s.network, s.genesis);
+  readColdVerificationKeyFile(s.coldVkey);
+  for (const [key, p] of [['control-path', s.controlSocket], ['service-path', s.serviceSocket]] as const) {
+    if (Buffer.byteLength(p) > MAX_SOCKET_PATH_BYTES) {
+      throw new KesError('SOCKET_PATH_TOO_LONG', `${key} ${p}: ${Buffer.byteLength(p)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`);
+    }
+  }
+}
+
+function formatText(r: ResolvedConfig, rows: readonly SettingRow[]): string {
+  const file = r.file.read
+    ? `${r.file.path} (${r.file.source === 'default' ? 'default path' : r.file.source === 'flag' ? '--config' : 'KES_AGENT_CONFIG'})`
+    : `${r.file.path} (default path; no file there, none read)`;
+  const lines = [`${'config file'.padEnd(KEY_COLUMN)}${file}`];
+  const valueColumn = Math.max(...rows.map((row) => row.shown.length)) + 2;
+  for (const row of rows) {
+    const from = row.source === 'flag' ? `flag ${row.from}` : row.source === 'env' ? `env ${row.from}` : row.source;
+    lines.push(`${row.key.padEnd(KEY_COLUMN)}${row.shown.padEnd(valueColumn)}${from}${row.reloadable ? '' : '  (restart to change)'}`);
+  }
+  return lines.join('\n') + '\n';
+}
