@@ -189,7 +189,7 @@ export interface AgentSettings {
 /** Settings the Haskell agent's agent.toml has and we do not, with what to do instead. */
 export const HASKELL_ONLY_KEYS: Readonly<Record<string, string>> = {
   'bootstrap-paths': 'this agent does not connect to other agents',
-  'log-target': 'logs always go to stdout (the journal under systemd)',
-  user: 'run the agent as the user you want (systemd User=)',
-  group: 'run the agent with the group you want (systemd Group=); list node users in service-uids/service-gids',
+  'log-target': 'logs always go to stdout, which systemd sends to the journal',
+  user: 'run the agent as the user you want, e.g. with systemd User=',
+  group: 'run the agent with the group you want, e.g. with systemd Group=; list node users in service-uids or service-gids',
 };
