@@ -19,7 +19,7 @@ import type { ChainTiming } from '../time';
 import { encodeMessage, errorReply } from '../protocol';
 import { ControlHandler } from './control-handler';
 import type { Logger } from './logger';
-import type { PeerAccess } from './peer-access';
+import { NO_EXTRA_PEERS, type PeerAccess } from './peer-access';
 import { BUSY_LINGER_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
 import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
 import { ServiceHub } from './service-hub';
@@ -30,10 +30,10 @@ export interface DaemonOptions {
   timing: ChainTiming;
   controlSocket: string;
   serviceSocket: string;
-  /** Uids (besides the agent's own) allowed on the control socket. */
-  controlAccess: PeerAccess;
-  /** Uids/gids (besides the agent's own uid) allowed on the service socket. */
-  serviceAccess: PeerAccess;
+  /** Uids (besides the agent's own) allowed on the control socket. @default NO_EXTRA_PEERS */
+  controlAccess?: PeerAccess;
+  /** Uids/gids (besides the agent's own uid) allowed on the service socket. @default NO_EXTRA_PEERS */
+  serviceAccess?: PeerAccess;
   logger: Logger;
   agentVersion: string;
   /** Unix ms. @default Date.now */
@@ -111,8 +111,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let live: LiveSettings = {
     controlSocket: opts.controlSocket,
     serviceSocket: opts.serviceSocket,
-    controlAccess: opts.controlAccess,
-    serviceAccess: opts.serviceAccess,
+    controlAccess: opts.controlAccess ?? NO_EXTRA_PEERS,
+    serviceAccess: opts.serviceAccess ?? NO_EXTRA_PEERS,
   };
 
   agent.onActiveChange((c) => {
