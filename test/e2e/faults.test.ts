@@ -248,7 +248,7 @@ describe('faults against the built agent', () => {
     });
     // Each upload and each drop is one push; the stuck node confirms none of them. The confirm
     // wait is short because the stuck node makes every step wait it out in full (see the report).
-    const wait = '2000';
+    const wait = '3000';
     const uploaded: string[] = [];
     let cycles = 0;
     while (!e.agent!.stdout.includes('service: node is not keeping up')) {

@@ -28,7 +28,7 @@ import { plant, SecretWindows, type LeakForm } from '../helpers/leak-scan';
 /** Long enough for the steps between issuing the opcert and the upload to fit in one period on a loaded machine. */
 const PERIOD_MS = 2_000;
 /** The opcert starts this many periods ahead, so the node receives the key at evolution 0 (the staged key's bytes). */
-const START_AHEAD = 2;
+const START_AHEAD = 3;
 /** Evolutions to watch happen in each round. */
 const EVOLUTIONS = 2;
 
@@ -117,13 +117,13 @@ test('no 16-byte window of any secret appears in any output or file of the whole
         await both(BIN.ctl, 'export-verkey');
         await ok(BIN.ctl, 'export-verkey', '--out', path.join(dir, `exported-${format}.vkey`));
         await ok(BIN.cold, 'issue-opcert', '--kes-vkey', vkey, '--cold-skey', coldSkey, '--counter', counter, `--kes-period=${(await period()) + START_AHEAD}`, '--out', opcert);
-        await both(BIN.cold, 'inspect', opcert, '--cold-vkey', coldVkey);
-        await both(BIN.cold, 'inspect', counter);
         await ok(BIN.ctl, 'import-opcert', opcert, ...json);
         await ok(BIN.ctl, 'upload', ...json);
         const first = await takeKey(serviceSocket);
         // Evolution 0: the very bytes the agent generated and held staged (the opcert has not started).
         expect(first.evolution).toBe(0);
+        await both(BIN.cold, 'inspect', opcert, '--cold-vkey', coldVkey);
+        await both(BIN.cold, 'inspect', counter);
         await node.waitForKey(START_AHEAD * PERIOD_MS + 10_000);
 
         // Let the key evolve at real period boundaries, in the agent, the watcher and the node.
