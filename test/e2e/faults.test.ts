@@ -18,7 +18,7 @@ import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
 import { encodeMessage, FramedSocket, WIRE_ERROR_CODES, type KeyMessage } from '../../src/protocol';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
-import { MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES } from '../../src/server/limits';
+import { DEFAULT_CONFIRM_TIMEOUT_MS, MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES } from '../../src/server/limits';
 import { createLogger } from '../../src/server/logger';
 import { networkTiming, type ChainTiming } from '../../src/time';
 import {
@@ -278,6 +278,32 @@ describe('faults against the built agent', () => {
     await eventually('the stuck socket was closed by the agent', () => stuckClosed);
     stuck.destroy();
   }, 120_000);
+
+  // FINDING (issue 4 §3: "drop the node after a timeout"), reported to the lead, not fixed here:
+  // a node that stops reading is dropped only at its push number MAX_UNCONFIRMED_PUSHES + 1. With
+  // fewer pushes it stays connected for ever, is counted in status and in every upload's
+  // nodesConnected, and makes every upload / drop-active wait out its full --timeout.
+  // When the service hub drops a node whose push stays unconfirmed past a named timeout (here
+  // assumed DEFAULT_CONFIRM_TIMEOUT_MS), change `test.failing` to `test`.
+  test.failing('REPRODUCER: a stuck node with one unconfirmed key push is dropped after the confirm timeout', async () => {
+    const stuck = await connectRaw(e.serviceSocket);
+    stuck.on('error', () => undefined);
+    try {
+      await new Promise<void>((resolve) => {
+        stuck.once('data', () => {
+          stuck.pause();
+          resolve();
+        });
+        stuck.write(helloFrame('service'));
+      });
+      const up = await stageAndUpload(e, 'stuck', 1000);
+      expect(up).toMatchObject({ nodesConnected: 1, nodesConfirmed: 0 });
+      await new Promise((r) => setTimeout(r, DEFAULT_CONFIRM_TIMEOUT_MS + 2_000));
+      expect((await ctlJson<StatusJson>(e, 'status')).serviceClients).toBe(0);
+    } finally {
+      stuck.destroy();
+    }
+  });
 
   test('agent SIGKILL with a staged and an active key: a kes-node watch process and an in-process node keep their key, reconnect, take a fresh upload', async () => {
     const watch = new Proc(BIN.node, ['watch', '--json', '--socket', e.serviceSocket, '--cold-vkey', e.coldVkey], cleanEnv());
