@@ -1,0 +1,86 @@
+/**
+ * What the agent must do with one connection's bytes, worked out with the same decoder and
+ * handshake code the agent runs (src/server/control-handler.ts, service-hub.ts), so the fuzzer
+ * can check every connection's outcome, not only that the agent survived:
+ *
+ *   - the first frame must be a HELLO for this socket (answerHello), else ERROR and close;
+ *   - control: each request gets one reply; anything that is not a control request is ERROR
+ *     UNEXPECTED_MESSAGE; service: CONFIRM gets nothing back, anything else is UNEXPECTED_MESSAGE;
+ *   - the first bad frame (framing or body) is ERROR with its wire code, and close.
+ *
+ * The model also finds control requests that would change key state (keygen, import-opcert,
+ * upload, drops): the fuzzer replaces those, since the control socket is the operator's and a
+ * valid DROP_ACTIVE is not an attack on the parser.
+ */
+import { FrameDecoder } from '../../src/protocol/frame';
+import { decodeFrame, type Message } from '../../src/protocol/messages';
+import { ProtocolError, WIRE_ERROR_CODES } from '../../src/protocol/errors';
+import { answerHello, type SocketRole } from '../../src/protocol/handshake';
+import { releaseSecret } from '../../src/crypto/secret-memory';
+
+/** Control requests the agent answers without changing any key. */
+const READ_ONLY_REQUESTS: ReadonlySet<Message['type']> = new Set(['status', 'export_verkey']);
+/** Control requests that change key state: never sent by the fuzzer in decodable form. */
+const STATE_CHANGING_REQUESTS: ReadonlySet<Message['type']> = new Set(['keygen', 'import_opcert', 'upload', 'drop_staged', 'drop_active']);
+
+export interface Expectation {
+  /** Frames (or length fields) the agent decodes and acts on before it stops, the refused one included. */
+  decodedFrames: number;
+  /** Frames the agent sends back before its ERROR (WELCOME, replies, the service socket's first push). */
+  replies: number;
+  /** The ERROR code the agent closes with, or undefined when it keeps the connection open. */
+  closeCode: number | undefined;
+  /** Index of the unit whose bytes completed a state-changing control request. */
+  hazardUnit: number | undefined;
+  /** A decoder failure that was not a ProtocolError (a bug: the agent would mask it as MALFORMED_FRAME). */
+  escaped: string | undefined;
+}
+
+export function expectAgent(role: SocketRole, units: readonly Uint8Array[]): Expectation {
+  const d = new FrameDecoder();
+  const x: Expectation = { decodedFrames: 0, replies: 0, closeCode: undefined, hazardUnit: undefined, escaped: undefined };
+  let greeted = false;
+  try {
+    for (let u = 0; u < units.length; u++) {
+      d.push(units[u]!.slice()); // push wipes its input
+      for (;;) {
+        let m: Message;
+        try {
+          const f = d.next(); // a bad length field throws here, after the frames before it
+          if (f === undefined) break;
+          m = decodeFrame(f);
+          x.decodedFrames++;
+        } catch (e) {
+          x.decodedFrames++;
+          if (e instanceof ProtocolError) x.closeCode = e.wireCode;
+          else x.escaped = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+          return x;
+        }
+        if (m.type === 'key') releaseSecret(m.secret);
+        if (!greeted) {
+          const answer = answerHello(m, role, 'fuzz');
+          if (answer.type === 'error') {
+            x.closeCode = answer.code;
+            return x;
+          }
+          greeted = true;
+          x.replies += role === 'service' ? 2 : 1; // WELCOME, and on the service socket KEY or NO_KEY
+          continue;
+        }
+        if (role === 'control' && STATE_CHANGING_REQUESTS.has(m.type)) {
+          x.hazardUnit = u;
+          return x;
+        }
+        if (role === 'control' ? READ_ONLY_REQUESTS.has(m.type) : m.type === 'confirm') {
+          if (role === 'control') x.replies++;
+          continue;
+        }
+        x.closeCode = WIRE_ERROR_CODES.UNEXPECTED_MESSAGE;
+        return x;
+      }
+    }
+    return x;
+  } finally {
+    d.destroy();
+  }
+}
