@@ -18,6 +18,7 @@ export const WIRE_ERROR_CODES = Object.freeze({
   HANDSHAKE_TIMEOUT: 7,
   INTERNAL: 8,
   BUSY: 9,
+  PEER_NOT_ALLOWED: 10,
   // Control requests
   NO_STAGED_KEY: 16,
   STAGED_KEY_EXISTS: 17,

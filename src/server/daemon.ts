@@ -19,7 +19,8 @@ import type { ChainTiming } from '../time';
 import { encodeMessage, errorReply } from '../protocol';
 import { ControlHandler } from './control-handler';
 import type { Logger } from './logger';
-import { NO_EXTRA_PEERS, type PeerAccess } from './peer-access';
+import type { Hardening } from './hardening';
+import { NO_EXTRA_PEERS, checkPeer, type PeerAccess, type PeerVerdict } from './peer-access';
 import { BUSY_LINGER_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
 import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
 import { ServiceHub } from './service-hub';
@@ -36,6 +37,12 @@ export interface DaemonOptions {
   serviceAccess?: PeerAccess;
   logger: Logger;
   agentVersion: string;
+  /**
+   * The process hardening in force (hardenProcess). With its addon, every connection's
+   * SO_PEERCRED is checked against the access lists, and STATUS reports the protections.
+   * Without it (in-process tests), neither happens.
+   */
+  hardening?: Hardening;
   /** Unix ms. @default Date.now */
   now?: () => number;
 }
@@ -98,14 +105,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
   const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion });
-  const control = new ControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion });
+  const hardening = opts.hardening;
+  const control = new ControlHandler({
+    agent,
+    hub,
+    logger: log,
+    agentVersion: opts.agentVersion,
+    ...(hardening === undefined ? {} : { protection: () => hardening.protection() }),
+  });
 
   const controlSockets = new Set<net.Socket>();
   const serviceSockets = new Set<net.Socket>();
   // One handler per socket kind, shared by the listener at the old and the new path during a
   // move, so the connection limits count both.
-  const onControl = admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, (s) => void control.serve(s));
-  const onService = admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, (s) => void hub.serve(s));
+  // The access lists are read at each connection, so a reload applies to the next one.
+  const native = hardening?.native;
+  const selfUid = process.getuid?.() ?? -1;
+  const gate = (setting: 'controlAccess' | 'serviceAccess'): PeerGate | undefined =>
+    native === undefined ? undefined : (s) => checkPeer(s, native, live[setting], selfUid);
+  const onControl = admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, (s) => void control.serve(s), gate('controlAccess'));
+  const onService = admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, (s) => void hub.serve(s), gate('serviceAccess'));
   let controlServer = net.createServer({ allowHalfOpen: false }, onControl);
   let serviceServer = net.createServer({ allowHalfOpen: false }, onService);
   let live: LiveSettings = {
@@ -206,9 +225,13 @@ function sameAccess(a: PeerAccess, b: PeerAccess): boolean {
   return same(a.uids, b.uids) && same(a.gids, b.gids);
 }
 
+type PeerGate = (s: net.Socket) => PeerVerdict;
+
 /**
- * Count connections per socket and turn away those over the limit with ERROR BUSY, so a flood of
- * connections costs the agent one small write each and never reaches the handlers.
+ * Check who is connecting (SO_PEERCRED), then count connections per socket and turn away those
+ * over the limit with ERROR BUSY, so a flood of connections costs the agent one small write each
+ * and never reaches the handlers. A refused peer never reaches a handler either, and does not
+ * take a connection slot.
  */
 function admit(
   open: Set<net.Socket>,
@@ -216,10 +239,20 @@ function admit(
   name: string,
   log: Logger,
   serve: (s: net.Socket) => void,
+  gate: PeerGate | undefined,
 ): (s: net.Socket) => void {
   let refusedSinceLastLog = 0;
   return (s) => {
     s.on('error', () => undefined); // EPIPE/ECONNRESET end this connection only
+    if (gate !== undefined) {
+      const verdict = gate(s);
+      if (!verdict.allowed) {
+        log.warn(`${name}: peer refused`, { uid: verdict.cred?.uid ?? null, gid: verdict.cred?.gid ?? null, pid: verdict.cred?.pid ?? null, reason: verdict.reason });
+        s.end(encodeMessage(errorReply('PEER_NOT_ALLOWED', `this user may not use the agent's ${name} socket`)));
+        setTimeout(() => s.destroy(), BUSY_LINGER_MS).unref();
+        return;
+      }
+    }
     if (open.size >= limit) {
       if (refusedSinceLastLog++ === 0) log.warn(`${name}: connection limit reached; refusing new connections`, { limit });
       // Half-close after the ERROR and let the client's HELLO land, so it reads BUSY rather than a

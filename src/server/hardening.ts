@@ -9,6 +9,7 @@ import { KesError } from '../errors';
 import { secretMemoryState, useLockedSecretMemory } from '../crypto/secret-memory';
 import { lockSodiumHeap, sodiumHeapState } from '../crypto/sodium-heap';
 import { errnoOf, nativeLoadError, tryLoadNative, type NativeAddon } from '../native';
+import type { Protection } from '../protocol';
 
 /**
  * RLIMIT_MEMLOCK the agent asks for: libsodium's 4 MiB heap, room for it to grow once, and
@@ -17,21 +18,14 @@ import { errnoOf, nativeLoadError, tryLoadNative, type NativeAddon } from '../na
  */
 export const REQUIRED_MEMLOCK_BYTES = 8 * 1024 * 1024;
 
-/** What is in force, read back from the kernel and the allocators whenever asked. */
-export interface ProtectionState {
-  keyMemoryLocked: boolean;
-  sodiumHeapLocked: boolean;
-  coreDumpsDisabled: boolean;
-  peerCredentialsChecked: boolean;
-  unlockedMemoryAllowed: boolean;
-}
 
 export interface Hardening {
   /** The addon, when it loaded: the daemon needs it for SO_PEERCRED. */
   readonly native: NativeAddon | undefined;
   /** Why protection is partial, one line each; empty when everything is in force. */
   readonly warnings: readonly string[];
-  protection(): ProtectionState;
+  /** What is in force, read back from the kernel and the allocators whenever asked (STATUS). */
+  protection(): Protection;
 }
 
 export interface HardeningOptions {

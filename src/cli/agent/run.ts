@@ -5,6 +5,7 @@ import { loadSodium } from '../../crypto/sodium';
 import { isKesError } from '../../errors';
 import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../server/logger';
 import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
+import { hardenProcess } from '../../server/hardening';
 import { EXIT } from '../exit-codes';
 import { oneLine } from '../common/report';
 import { resolveTiming } from '../common/timing';
@@ -59,8 +60,12 @@ export class RunCommand extends AgentSettingsCommand {
     const timing = resolveTiming(settings.network, settings.genesis);
 
     await loadSodium();
+    // Before any key exists and before the sockets: refusing to start here loses nothing.
+    const hardening = hardenProcess({ allowUnlockedMemory: settings.allowUnlockedMemory });
     const logger = new LiveLogger(this.createLogger(settings));
     logger.info('config: settings resolved', { file: resolved.file.read ? resolved.file.path : null });
+    for (const warning of hardening.warnings) logger.warn('agent: running WITHOUT full memory protection (--allow-unlocked-memory)', { reason: warning });
+    logger.info('agent: memory protection', { ...hardening.protection() });
     let current = resolved;
     let daemon: Daemon | undefined;
     // Installed before the daemon starts: SIGHUP's default action would end the process.
@@ -85,6 +90,7 @@ export class RunCommand extends AgentSettingsCommand {
         serviceAccess: settings.serviceAccess,
         logger,
         agentVersion: packageVersion(),
+        hardening,
         now: this.context.now,
       });
     } catch (e) {

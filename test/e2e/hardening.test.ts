@@ -1,0 +1,153 @@
+/**
+ * Process hardening through the built agent: what it locks and disables, read back from /proc;
+ * a too-low RLIMIT_MEMLOCK refuses to start (or, allowed, warns and says so in status); a peer
+ * with another uid is refused by SO_PEERCRED even when file modes would let it in; an unsafe
+ * socket directory is refused.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BIN, run } from '../helpers/processes';
+import { ctl, ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+const hasPrlimit = spawnSync('prlimit', ['--version']).status === 0;
+const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+
+interface ProtectionJson {
+  keyMemoryLocked: boolean;
+  sodiumHeapLocked: boolean;
+  coreDumpsDisabled: boolean;
+  peerCredentialsChecked: boolean;
+  unlockedMemoryAllowed: boolean;
+}
+
+function procStatus(pid: number, field: string): string {
+  const m = new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m?.[1]?.trim() ?? '';
+}
+
+/** Run a command as nobody (setpriv), for the processes a stranger on the host would start. */
+function asNobody(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('a hardened agent', () => {
+  let e: AgentEnv;
+  beforeAll(async () => {
+    e = await makeAgentEnv({ timingArgs: ['--network', 'preview'] });
+    await startAgent(e);
+  });
+  afterAll(async () => stopAgentEnv(e));
+
+  it('reports every protection in force in status, and the kernel agrees', async () => {
+    const s = await ctlJson<{ protection: ProtectionJson }>(e, 'status', '--json');
+    expect(s.protection).toEqual({ keyMemoryLocked: true, sodiumHeapLocked: true, coreDumpsDisabled: true, peerCredentialsChecked: true, unlockedMemoryAllowed: false });
+    const pid = e.agent!.child.pid!;
+    // libsodium's 4 MiB heap plus one 64 KiB arena, at least.
+    expect(Number(procStatus(pid, 'VmLck').replace(' kB', ''))).toBeGreaterThanOrEqual(4096 + 64);
+    expect(fs.readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(/^Max core file size\s+0\s+0\s+bytes/m);
+    expect(e.agent!.stdout).toContain('agent: memory protection keyMemoryLocked=true sodiumHeapLocked=true coreDumpsDisabled=true');
+    const human = await ctl(e, 'status');
+    expect(human.stdout).toMatch(/key memory locked: yes/);
+  });
+
+  (isRoot && hasSetpriv ? it : it.skip)('refuses another uid on both sockets by SO_PEERCRED, logging its uid and pid, even with loose file modes', async () => {
+    // Simulate an operator loosening the modes by mistake: the kernel would now let nobody in.
+    fs.chmodSync(e.dir, 0o755);
+    fs.chmodSync(e.controlSocket, 0o666);
+    fs.chmodSync(e.serviceSocket, 0o666);
+    const control = await asNobody([BIN.ctl, 'status', '--socket', e.controlSocket]);
+    expect(control.code).toBe(5);
+    expect(control.stderr).toContain('PEER_NOT_ALLOWED');
+    await e.agent!.waitFor(/control: peer refused uid=65534 gid=65534 pid=\d+/);
+
+    const probe = `
+      const { FramedSocket, encodeMessage, buildHello } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'src', 'protocol'))});
+      const s = require('net').connect(${JSON.stringify(e.serviceSocket)}, async () => {
+        const conn = new FramedSocket(s);
+        s.write(encodeMessage(buildHello('service')));
+        const m = await conn.receive(5000);
+        console.log(JSON.stringify({ type: m.type, code: m.code }));
+        s.destroy();
+      });`;
+    const service = await asNobody(['-e', probe]);
+    expect(JSON.parse(service.stdout)).toEqual({ type: 'error', code: 10 });
+    await e.agent!.waitFor(/service: peer refused uid=65534 gid=65534 pid=\d+/);
+    // And the agent carries on for its own user.
+    expect((await ctl(e, 'status')).code).toBe(0);
+  });
+});
+
+(hasPrlimit ? describe : describe.skip)('RLIMIT_MEMLOCK too low (prlimit --memlock=64 KiB)', () => {
+  let e: AgentEnv;
+  beforeAll(async () => {
+    e = await makeAgentEnv({ timingArgs: ['--network', 'preview'] });
+  });
+  afterAll(async () => stopAgentEnv(e));
+
+  it('refuses to start with exit 11, naming the limit and how to raise it, and binds nothing', async () => {
+    const r = spawnSync('prlimit', ['--memlock=65536:65536', process.execPath, BIN.agent, 'run', '--cold-vkey', e.coldVkey, '--network', 'preview'], { env: e.env, encoding: 'utf8' });
+    expect(r.status).toBe(11);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/RLIMIT_MEMLOCK is 64 KiB; raise RLIMIT_MEMLOCK to at least 8 MiB \(systemd: LimitMEMLOCK=64M; shell: ulimit -l 8192\), or pass --allow-unlocked-memory/);
+    expect(r.stderr).toContain('[MEMORY_LOCK_FAILED]');
+    expect(fs.existsSync(e.controlSocket)).toBe(false);
+  });
+
+  it('with --allow-unlocked-memory it runs, warns at start, and status says memory is not locked', async () => {
+    const agent = spawn('prlimit', ['--memlock=65536:65536', process.execPath, BIN.agent, 'run', '--cold-vkey', e.coldVkey, '--network', 'preview', '--allow-unlocked-memory'], { env: e.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<void>((resolve) => agent.on('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`agent did not start:\n${out}`)), 15_000);
+        agent.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('agent: started')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect(out).toMatch(/warn {2}agent: running WITHOUT full memory protection \(--allow-unlocked-memory\) reason=.*RLIMIT_MEMLOCK is 64 KiB/);
+      const s = await ctlJson<{ protection: ProtectionJson }>(e, 'status', '--json');
+      expect(s.protection).toMatchObject({ keyMemoryLocked: false, sodiumHeapLocked: false, coreDumpsDisabled: true, unlockedMemoryAllowed: true });
+      const human = await ctl(e, 'status');
+      expect(human.stdout).toMatch(/NOT locked/);
+    } finally {
+      agent.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+
+describe('socket directory checks', () => {
+  it('refuses a group/world-writable socket directory without the sticky bit (exit 3), and accepts a sticky one', async () => {
+    const e = await makeAgentEnv({ timingArgs: ['--network', 'preview'] });
+    try {
+      const open = path.join(e.dir, 'open');
+      fs.mkdirSync(open);
+      fs.chmodSync(open, 0o777);
+      const r = await run(BIN.agent, ['run', '--cold-vkey', e.coldVkey, '--network', 'preview', '--control-socket', path.join(open, 'c.sock'), '--service-socket', path.join(open, 's.sock')], { env: e.env });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/directory .*open is group- or world-writable \(mode 777\) without the sticky bit/);
+      expect(r.stderr).toContain('[SOCKET_DIR_UNSAFE]');
+
+      // A sticky world-writable directory (like /tmp) is fine: others cannot remove our socket.
+      fs.chmodSync(open, 0o1777);
+      await startAgent(e, ['--control-socket', path.join(open, 'c.sock'), '--service-socket', path.join(open, 's.sock')]);
+      expect((await ctl(e, 'status', '--socket', path.join(open, 'c.sock'))).code).toBe(0);
+    } finally {
+      await stopAgentEnv(e);
+    }
+  });
+});
