@@ -23,9 +23,11 @@ export const BUSY_LINGER_MS = 1_000;
 export const MAX_UNCONFIRMED_PUSHES = 8;
 /**
  * A node that has not confirmed a push this long after it was written is disconnected: it has
- * stopped reading (or is wedged), and keeping it would keep a key frame queued for it. It gets
- * the current key again when it reconnects. @default 30000
+ * stopped reading (or is wedged), and keeping it would keep a key frame queued for it, count it
+ * as connected, and make every later upload wait for it. A working node confirms in
+ * milliseconds; it gets the current key again when it reconnects. Twice the default upload wait,
+ * so an upload reports such a node as unconfirmed before it is cut. @default 10000
  */
-export const NODE_CONFIRM_DEADLINE_MS = 30_000;
+export const NODE_CONFIRM_DEADLINE_MS = 10_000;
 /** Default wait for node confirmations after upload / drop-active. @default 5000 */
 export const DEFAULT_CONFIRM_TIMEOUT_MS = 5_000;

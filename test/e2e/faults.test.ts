@@ -18,7 +18,7 @@ import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
 import { encodeMessage, FramedSocket, WIRE_ERROR_CODES, type KeyMessage } from '../../src/protocol';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
-import { DEFAULT_CONFIRM_TIMEOUT_MS, MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES } from '../../src/server/limits';
+import { MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from '../../src/server/limits';
 import { createLogger } from '../../src/server/logger';
 import { networkTiming, type ChainTiming } from '../../src/time';
 import {
@@ -279,13 +279,10 @@ describe('faults against the built agent', () => {
     stuck.destroy();
   }, 120_000);
 
-  // FINDING (issue 4 §3: "drop the node after a timeout"), reported to the lead, not fixed here:
-  // a node that stops reading is dropped only at its push number MAX_UNCONFIRMED_PUSHES + 1. With
-  // fewer pushes it stays connected for ever, is counted in status and in every upload's
-  // nodesConnected, and makes every upload / drop-active wait out its full --timeout.
-  // When the service hub drops a node whose push stays unconfirmed past a named timeout (here
-  // assumed DEFAULT_CONFIRM_TIMEOUT_MS), change `test.failing` to `test`.
-  test.failing('REPRODUCER: a stuck node with one unconfirmed key push is dropped after the confirm timeout', async () => {
+  // Issue 4 §3, "drop the node after a timeout": without a deadline, a node that stops reading
+  // after a single push stayed connected for ever (found by this test), was counted in status
+  // and in every upload's nodesConnected, and made every upload wait out its --timeout.
+  test('a stuck node with one unconfirmed key push is dropped after NODE_CONFIRM_DEADLINE_MS', async () => {
     const stuck = await connectRaw(e.serviceSocket);
     stuck.on('error', () => undefined);
     try {
@@ -298,7 +295,7 @@ describe('faults against the built agent', () => {
       });
       const up = await stageAndUpload(e, 'stuck', 1000);
       expect(up).toMatchObject({ nodesConnected: 1, nodesConfirmed: 0 });
-      await new Promise((r) => setTimeout(r, DEFAULT_CONFIRM_TIMEOUT_MS + 2_000));
+      await e.agent!.waitFor(/service: node did not confirm in time; disconnecting it node=\d+ seq=\d+ deadlineMs=10000/, { timeoutMs: NODE_CONFIRM_DEADLINE_MS + 5_000 });
       expect((await ctlJson<StatusJson>(e, 'status')).serviceClients).toBe(0);
     } finally {
       stuck.destroy();
