@@ -251,7 +251,10 @@ describe('faults against the built agent', () => {
     const wait = '3000';
     const uploaded: string[] = [];
     let cycles = 0;
-    while (!e.agent!.stdout.includes('service: node is not keeping up')) {
+    // Whichever bound trips first: NODE_CONFIRM_DEADLINE_MS after its first unconfirmed push, or
+    // MAX_UNCONFIRMED_PUSHES unconfirmed pushes.
+    const droppedStuck = (): boolean => /service: node is not keeping up|service: node did not confirm in time/.test(e.agent!.stdout);
+    while (!droppedStuck()) {
       cycles++;
       expect(cycles).toBeLessThanOrEqual(MAX_UNCONFIRMED_PUSHES); // bounded: it must be dropped
       const up = await stageAndUpload(e, `cycle${cycles}`, Number(wait));
@@ -263,8 +266,8 @@ describe('faults against the built agent', () => {
       expect(dropped.nodesConfirmed).toBe(3);
       for (const n of good) expect(n.hasKey()).toBe(false);
     }
-    // Dropped after MAX_UNCONFIRMED_PUSHES unconfirmed pushes (the first was sent on connect).
-    expect(cycles * 2).toBe(MAX_UNCONFIRMED_PUSHES);
+    // Dropped no later than MAX_UNCONFIRMED_PUSHES unconfirmed pushes (the first was sent on connect).
+    expect(cycles * 2).toBeLessThanOrEqual(MAX_UNCONFIRMED_PUSHES);
     await eventually('the stuck node is gone', async () => (await ctlJson<StatusJson>(e, 'status')).serviceClients === 3);
     // Every good node received every key and every drop, in order.
     for (let i = 0; i < good.length; i++) {
