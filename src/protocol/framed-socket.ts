@@ -142,7 +142,14 @@ export class FramedSocket {
     try {
       this.#decoder.push(chunk); // copies, then wipes the chunk
       for (let f = this.#decoder.next(); f !== undefined; f = this.#decoder.next()) {
-        this.#deliver(decodeFrame(f));
+        try {
+          this.#deliver(decodeFrame(f));
+        } finally {
+          // The payload is ours once next() returns it, and the decoded message holds copies. A
+          // KEY-kind payload is a slice of a locked arena: without this, every KEY-kind frame a
+          // peer sends (valid or not) would keep up to 64 KiB of locked memory for good.
+          releaseSecret(f.payload);
+        }
       }
     } catch (e) {
       this.#fail(e instanceof ProtocolError ? e : new ProtocolError('MALFORMED_FRAME', 'undecodable frame'));
