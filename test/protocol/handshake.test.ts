@@ -174,7 +174,7 @@ describe('error code tables', () => {
   test('the codes are the stable numbers of the design (never renumber)', () => {
     expect(WIRE_ERROR_CODES).toEqual({
       MALFORMED_FRAME: 1, UNKNOWN_KIND: 2, VERSION_MISMATCH: 3, PROTOCOL_MISMATCH: 4, UNEXPECTED_MESSAGE: 5,
-      FRAME_TOO_LARGE: 6, HANDSHAKE_TIMEOUT: 7, INTERNAL: 8, BUSY: 9,
+      FRAME_TOO_LARGE: 6, HANDSHAKE_TIMEOUT: 7, INTERNAL: 8, BUSY: 9, PEER_NOT_ALLOWED: 10,
       NO_STAGED_KEY: 16, STAGED_KEY_EXISTS: 17, NO_OPCERT: 18, OPCERT_WRONG_COLD_KEY: 19, OPCERT_BAD_SIGNATURE: 20,
       OPCERT_WRONG_KES_KEY: 21, OPCERT_EXPIRED: 22, OPCERT_COUNTER_TOO_LOW: 23, NO_ACTIVE_KEY: 24,
       CHAIN_NOT_STARTED: 25, KEY_EXHAUSTED: 26,
@@ -182,7 +182,7 @@ describe('error code tables', () => {
     });
   });
 
-  test.each([0, 10, 43, 65535, -1, 1.5])('wireErrorName(%p) is undefined', (code) => {
+  test.each([0, 11, 43, 65535, -1, 1.5])('wireErrorName(%p) is undefined', (code) => {
     expect(wireErrorName(code)).toBeUndefined();
   });
 
