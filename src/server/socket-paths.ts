@@ -5,6 +5,7 @@
  * refuses strangers), so the default sockets live in a directory the agent owns and creates
  * 0750: the agent's group (a node's user) may enter, others may not.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -19,16 +20,43 @@ export const CONTROL_SOCKET_MODE = 0o600;
 /** Service socket: the operator and the node's group. */
 export const SERVICE_SOCKET_MODE = 0o660;
 
+/** systemd's `RuntimeDirectory=kes-agent` (deploy/systemd/kes-agent.service). */
+export const SYSTEM_SOCKET_DIR = '/run/kes-agent';
+
 /**
- * `/run/kes-agent` for root (systemd's RuntimeDirectory), otherwise `$XDG_RUNTIME_DIR/kes-agent`,
+ * The agent's default: `/run/kes-agent` for root, or for the user that owns it (the unit's
+ * `User=kes-agent` with `RuntimeDirectory=kes-agent`); otherwise `$XDG_RUNTIME_DIR/kes-agent`,
  * otherwise a per-user directory under the temp dir.
  */
-export function defaultSocketDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (typeof process.getuid === 'function' && process.getuid() === 0) return '/run/kes-agent';
+export function defaultSocketDir(env: NodeJS.ProcessEnv = process.env, systemDir: string = SYSTEM_SOCKET_DIR): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid === 0) return systemDir;
+  if (uid !== undefined && ownedDir(systemDir, uid)) return systemDir;
   const xdg = env['XDG_RUNTIME_DIR'];
   if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'kes-agent');
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  return path.join(os.tmpdir(), `kes-agent-${uid}`);
+  return path.join(os.tmpdir(), `kes-agent-${uid ?? 'user'}`);
+}
+
+function ownedDir(dir: string, uid: number): boolean {
+  try {
+    const st = fs.lstatSync(dir);
+    return st.isDirectory() && st.uid === uid;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where a client (kes-ctl, kes-node) looks by default: the agent's default for this user if a
+ * socket is there, else the system agent's socket if one is there (a node user in the
+ * kes-agent group, or an operator running kes-ctl as another user), else the user default (so
+ * the "no socket" error names the path this user's agent would use).
+ */
+export function clientDefaultSocket(name: string, env: NodeJS.ProcessEnv = process.env, systemDir: string = SYSTEM_SOCKET_DIR): string {
+  const own = path.join(defaultSocketDir(env, systemDir), name);
+  if (fs.existsSync(own)) return own;
+  const system = path.join(systemDir, name);
+  return fs.existsSync(system) ? system : own;
 }
 
 export function defaultControlSocket(env: NodeJS.ProcessEnv = process.env): string {

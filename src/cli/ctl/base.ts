@@ -3,7 +3,7 @@ import { Option } from 'clipanion';
 import { ControlClient } from '../../client/control-client';
 import { toHex } from '../../crypto/bytes';
 import type { Opcert } from '../../protocol';
-import { CONTROL_SOCKET_ENV, defaultControlSocket, resolveSocketPath } from '../../server/socket-paths';
+import { CONTROL_SOCKET_ENV, CONTROL_SOCKET_NAME, clientDefaultSocket, resolveSocketPath } from '../../server/socket-paths';
 import { KesCommand } from '../common/base-command';
 
 export abstract class CtlCommand extends KesCommand {
@@ -11,7 +11,7 @@ export abstract class CtlCommand extends KesCommand {
 
   protected socketPath(): string {
     const env = this.context.env;
-    return resolveSocketPath(this.socket, CONTROL_SOCKET_ENV, defaultControlSocket(env), env);
+    return resolveSocketPath(this.socket, CONTROL_SOCKET_ENV, clientDefaultSocket(CONTROL_SOCKET_NAME, env), env);
   }
 
   /** One connection for one step: scripts run each step as its own command. */

@@ -8,7 +8,7 @@ import { Option } from 'clipanion';
 import { readColdVerificationKeyFile } from '../../cardano/cold-key';
 import { loadSodium } from '../../crypto/sodium';
 import { KesNodeClient } from '../../client/node-client';
-import { SERVICE_SOCKET_ENV, defaultServiceSocket, resolveSocketPath } from '../../server/socket-paths';
+import { SERVICE_SOCKET_ENV, SERVICE_SOCKET_NAME, clientDefaultSocket, defaultServiceSocket, resolveSocketPath } from '../../server/socket-paths';
 import { refuseDebuggingFlags } from '../agent/process-guards';
 import { KesCommand } from '../common/base-command';
 import { resolveTiming } from '../common/timing';
@@ -21,7 +21,7 @@ export abstract class NodeCommand extends KesCommand {
 
   protected socketPath(): string {
     const env = this.context.env;
-    return resolveSocketPath(this.socket, SERVICE_SOCKET_ENV, defaultServiceSocket(env), env);
+    return resolveSocketPath(this.socket, SERVICE_SOCKET_ENV, clientDefaultSocket(SERVICE_SOCKET_NAME, env), env);
   }
 
   /** Check every flag and file first, then build the (not yet started) client. */
