@@ -18,8 +18,9 @@
  *
  * Afterwards: the agent is alive, `kes-ctl status` answers with the key active, the node still
  * holds the key and signs, a fresh node gets the key, the agent logged no error and wrote nothing
- * to stderr, and its RSS (VmRSS) ended within MAX_RSS_GROWTH_MIB of where it started (and, on
- * long runs, within MAX_RSS_STEADY_GROWTH_MIB of where it stood after the first quarter).
+ * to stderr, its RSS (VmRSS) ended within MAX_RSS_GROWTH_MIB of where it started (and, on long
+ * runs, within MAX_RSS_STEADY_GROWTH_MIB of where it stood after the first quarter), and its
+ * locked memory (VmLck) within MAX_LOCKED_GROWTH_MIB.
  * Exits 1 naming every failed check. --strict also fails on ERROR_DROPPED (a known agent issue).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -60,6 +61,13 @@ const WARM_FRACTION = 0.25;
  * frame, or 5 KiB per connection, passes it over the last 75% of a million frames. @default 48
  */
 export const MAX_RSS_STEADY_GROWTH_MIB = 48;
+/**
+ * How far the agent's locked memory (VmLck: key arenas, libsodium's heap) may grow. Live secret
+ * buffers are bounded by the connections: each may hold one partial KEY-kind payload (64 KiB) at
+ * a time, and MAX_CONCURRENCY × 2 sockets × 64 KiB is 3 MiB. A payload that is never released
+ * (the bug fixed in FramedSocket) passes this within a few thousand KEY-kind frames. @default 4
+ */
+export const MAX_LOCKED_GROWTH_MIB = 4;
 /** Runs shorter than this skip the steady check: the heap is still finding its size. @default 200000 */
 const MIN_FRAMES_FOR_STEADY_RSS_CHECK = 200_000;
 /** How long the agent has to answer or close one connection. @default 20000 */
@@ -235,15 +243,17 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** VmRSS of `pid` in KiB, or undefined when the process is gone. */
-function rssKib(pid: number): number | undefined {
+/** A `Vm*: N kB` line of /proc/<pid>/status in KiB, or undefined when the process is gone. */
+function procStatusKib(pid: number, field: 'VmRSS' | 'VmLck'): number | undefined {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
   }
 }
+
+const rssKib = (pid: number): number | undefined => procStatusKib(pid, 'VmRSS');
 
 // ---------------------------------------------------------------------------------------------
 // One connection
@@ -301,7 +311,12 @@ function exchange(socketPath: string, batch: Uint8Array, expected: Expectation):
       decoder.push(chunk); // copies, then wipes the chunk: the service socket's KEY push is in it
       try {
         for (let f = decoder.next(); f !== undefined; f = decoder.next()) {
-          const m = decodeFrame(f);
+          let m;
+          try {
+            m = decodeFrame(f);
+          } finally {
+            releaseSecret(f.payload);
+          }
           o.frames++;
           o.lastErrorCode = m.type === 'error' ? m.code : undefined;
           if (m.type === 'key') releaseSecret(m.secret);
@@ -367,8 +382,9 @@ interface Stats {
   errorsDropped: number;
 }
 
-async function worker(role: SocketRole, socketPath: string, o: Options, stats: Stats, next: () => number): Promise<void> {
-  while (stats.framesReserved < o.frames) {
+async function worker(role: SocketRole, socketPath: string, o: Options, stats: Stats, next: () => number, agentRunning: () => boolean): Promise<void> {
+  // A dead agent ends the run (reported by the checks after it), rather than a loop of refused connects.
+  while (stats.framesReserved < o.frames && agentRunning()) {
     const index = next();
     const rng = new Rng(deriveSeed(o.seed, role === 'control' ? 1 : 2, index));
     const plan = buildPlan(rng, role, o.frames - stats.framesReserved);
@@ -459,6 +475,7 @@ async function main(): Promise<void> {
     // The fuzz itself, with the agent's RSS sampled throughout.
     const pid = agent.pid;
     const rss = { start: rssKib(pid) ?? 0, warm: 0, peak: 0, end: 0 };
+    const locked = { start: procStatusKib(pid, 'VmLck') ?? 0, end: 0 };
     rss.peak = rss.start;
     const stats: Stats = {
       framesSent: 0,
@@ -491,7 +508,7 @@ async function main(): Promise<void> {
     const next = (): number => index++;
     await Promise.all(
       (['control', 'service'] as const).flatMap((role) =>
-        Array.from({ length: o.concurrency }, () => worker(role, role === 'control' ? control : service, o, stats, next)),
+        Array.from({ length: o.concurrency }, () => worker(role, role === 'control' ? control : service, o, stats, next, () => agent!.running)),
       ),
     );
     clearInterval(progress);
@@ -502,6 +519,7 @@ async function main(): Promise<void> {
     await sleep(SETTLE_MS);
     clearInterval(sampler);
     rss.end = rssKib(pid) ?? 0;
+    locked.end = procStatusKib(pid, 'VmLck') ?? 0;
     rss.peak = Math.max(rss.peak, rss.end);
 
     say(
@@ -520,6 +538,7 @@ async function main(): Promise<void> {
         `peak ${mib(rss.peak)}, end ${mib(rss.end)} (limits: start + ${MAX_RSS_GROWTH_MIB} MiB` +
         `${steadyChecked ? `; after ${WARM_FRACTION * 100}% + ${MAX_RSS_STEADY_GROWTH_MIB} MiB` : ''})`,
     );
+    say(`fuzz: agent locked memory (VmLck) start ${mib(locked.start)}, end ${mib(locked.end)} (limit: start + ${MAX_LOCKED_GROWTH_MIB} MiB)`);
     say(`fuzz: agent log lines by level: ${[...agent.levels].map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
 
     if (stats.framesSent < o.frames) failures.push(`only ${fmt(stats.framesSent)} of ${fmt(o.frames)} frames were sent`);
@@ -534,6 +553,9 @@ async function main(): Promise<void> {
       say(`fuzz: known agent issue: ${fmt(stats.errorsDropped)} connection(s) ${ERROR_DROPPED} (a failure with --strict)`);
     }
     if (rss.end > rss.start + MAX_RSS_GROWTH_MIB * 1024) failures.push(`agent RSS grew from ${mib(rss.start)} to ${mib(rss.end)}, more than ${MAX_RSS_GROWTH_MIB} MiB`);
+    if (locked.end > locked.start + MAX_LOCKED_GROWTH_MIB * 1024) {
+      failures.push(`agent locked memory grew from ${mib(locked.start)} to ${mib(locked.end)}, more than ${MAX_LOCKED_GROWTH_MIB} MiB: secret buffers are not released`);
+    }
     if (steadyChecked && rss.end > rss.warm + MAX_RSS_STEADY_GROWTH_MIB * 1024) {
       failures.push(`agent RSS kept growing: ${mib(rss.warm)} after ${WARM_FRACTION * 100}% of the frames, ${mib(rss.end)} at the end (limit + ${MAX_RSS_STEADY_GROWTH_MIB} MiB)`);
     }

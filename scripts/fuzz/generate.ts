@@ -42,6 +42,8 @@ export const MAX_BATCH_BYTES = 64 * 1024;
 const MAX_LOOSE_BYTES = 64;
 /** Longest random payload. @default 512 */
 const MAX_RANDOM_PAYLOAD_BYTES = 512;
+/** Longest KEY-kind payload in largeKeyKindFrame (half a batch). @default 32768 */
+const MAX_KEY_KIND_PAYLOAD_BYTES = 32 * 1024;
 
 const ALL_KINDS: readonly number[] = Object.values(KIND);
 const TEXT_POOL = ['a', 'Z', '0', ' ', '-', '/', 'é', 'ß', '✓', '漢', '😀', 'kes-agent', 'kes-agent/control', 'kes-agent/service'];
@@ -226,6 +228,17 @@ export function looseBytes(rng: Rng): Uint8Array {
   return rng.bytes(rng.range(1, MAX_LOOSE_BYTES));
 }
 
+/**
+ * A large frame of the kind that carries a key (KEY is agent → node only): the agent assembles
+ * its payload in locked memory before it can tell the frame is misdirected or malformed, so these
+ * are what would show a secret buffer that is not released (VmLck).
+ */
+export function largeKeyKindFrame(rng: Rng): Uint8Array {
+  const payload = rng.bytes(rng.range(KES_SECRET_BYTES, MAX_KEY_KIND_PAYLOAD_BYTES));
+  payload[0] = KIND.KEY;
+  return encodeFrame(payload);
+}
+
 /** One unit that is probably not a valid frame for this socket. */
 export function hostileUnit(rng: Rng, role: SocketRole): Uint8Array {
   return rng.weighted<() => Uint8Array>([
@@ -233,6 +246,7 @@ export function hostileUnit(rng: Rng, role: SocketRole): Uint8Array {
     [2, () => validFrame(rng)],
     [2, () => randomFrame(rng)],
     [1, () => looseBytes(rng)],
+    [2, () => largeKeyKindFrame(rng)],
   ])();
 }
 

@@ -48,7 +48,11 @@ export function expectAgent(role: SocketRole, units: readonly Uint8Array[]): Exp
         try {
           const f = d.next(); // a bad length field throws here, after the frames before it
           if (f === undefined) break;
-          m = decodeFrame(f);
+          try {
+            m = decodeFrame(f);
+          } finally {
+            releaseSecret(f.payload);
+          }
           x.decodedFrames++;
         } catch (e) {
           x.decodedFrames++;

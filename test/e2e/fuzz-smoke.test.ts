@@ -5,7 +5,10 @@
  * The full million-frame run is `npm run fuzz`; its numbers are in the session note.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
+import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol';
+import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 import { ROOT, run } from '../helpers/processes';
 
 const FUZZ = path.join(ROOT, 'dist', 'scripts', 'fuzz.js');
@@ -42,4 +45,59 @@ test('a bad option is refused with one line and exit 1, before anything starts',
   expect(r.code).toBe(1);
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).toContain('--frames: expected an integer');
+});
+
+/** VmLck of `pid` in KiB (0 when nothing is locked). */
+function lockedKib(pid: number): number {
+  const m = /^VmLck:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmLck line for pid ${pid}`);
+  return Number(m[1]);
+}
+
+/** Connect, send `bytes`, read until the agent closes (it refuses the frame with ERROR). */
+function sendUntilClosed(socketPath: string, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`the agent did not close ${socketPath}`));
+    }, 10_000);
+    s.on('connect', () => s.write(bytes));
+    s.on('data', () => undefined);
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Frames sent: well past what the 8 MiB default RLIMIT_MEMLOCK holds at 64 KiB each. */
+const KEY_KIND_FRAMES = 300;
+/** Locked memory the agent may add while refusing them: a few arenas for what is in flight. */
+const MAX_LOCKED_GROWTH_KIB = 1024;
+
+describe('found by the fuzzer', () => {
+  let e: AgentEnv;
+  beforeAll(async () => {
+    e = await makeAgentEnv();
+    await startAgent(e);
+  });
+  afterAll(() => stopAgentEnv(e));
+
+  test(`${KEY_KIND_FRAMES} KEY-kind frames of 64 KiB sent to the agent leave its locked memory where it was`, async () => {
+    // The agent assembles a KEY-kind payload in a locked arena before it can tell the frame is
+    // misdirected; FramedSocket must release it after decoding, or each one keeps 64 KiB locked.
+    const frame = new Uint8Array(4 + MAX_FRAME_PAYLOAD_BYTES);
+    new DataView(frame.buffer).setUint32(0, MAX_FRAME_PAYLOAD_BYTES, false);
+    frame[4] = KIND.KEY;
+    const pid = e.agent!.child.pid!;
+    const before = lockedKib(pid);
+    for (let i = 0; i < KEY_KIND_FRAMES; i++) await sendUntilClosed(i % 2 === 0 ? e.serviceSocket : e.controlSocket, frame);
+    const after = lockedKib(pid);
+    expect(after - before).toBeLessThanOrEqual(MAX_LOCKED_GROWTH_KIB);
+    // The agent refused every one and carries on (kes-ctl status answers).
+    expect(e.agent!.child.exitCode).toBeNull();
+    await ctlJson(e, 'status');
+  });
 });
