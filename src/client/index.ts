@@ -26,3 +26,9 @@ export {
   type BackoffOptions,
 } from './backoff';
 export { TypedEvents, type Listener } from './typed-events';
+/**
+ * Call once, after loadSodium() and before starting a KesNodeClient, to receive keys into locked,
+ * no-dump memory with core dumps off: `hardenProcess({ allowUnlockedMemory: true })` returns
+ * the warnings for whatever the host did not allow; `allowUnlockedMemory: false` makes a gap fatal.
+ */
+export { hardenProcess, type Hardening, type HardeningOptions } from '../server/hardening';

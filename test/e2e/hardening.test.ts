@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, run } from '../helpers/processes';
+import { BIN, cleanEnv, Proc, run } from '../helpers/processes';
 import { ctl, ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 
 const NOBODY = 65534;
@@ -58,6 +58,19 @@ describe('a hardened agent', () => {
     expect(e.agent!.stdout).toContain('agent: memory protection keyMemoryLocked=true sodiumHeapLocked=true coreDumpsDisabled=true');
     const human = await ctl(e, 'status');
     expect(human.stdout).toMatch(/key memory locked: yes/);
+  });
+
+  it('kes-node receives keys into locked memory too: its VmLck covers libsodium\'s heap and an arena, core dumps are off', async () => {
+    const watch = new Proc(BIN.node, ['watch', '--json', '--socket', e.serviceSocket, '--network', 'preview'], cleanEnv());
+    try {
+      await watch.waitFor('"event":"connected"');
+      const pid = watch.child.pid!;
+      expect(Number(procStatus(pid, 'VmLck').replace(' kB', ''))).toBeGreaterThanOrEqual(4096 + 64);
+      expect(fs.readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(/^Max core file size\s+0\s+0\s+bytes/m);
+      expect(watch.stderr).toBe('');
+    } finally {
+      await watch.stop();
+    }
   });
 
   (isRoot && hasSetpriv ? it : it.skip)('refuses another uid on both sockets by SO_PEERCRED, logging its uid and pid, even with loose file modes', async () => {

@@ -8,13 +8,14 @@ import { Option } from 'clipanion';
 import { readColdVerificationKeyFile } from '../../cardano/cold-key';
 import { loadSodium } from '../../crypto/sodium';
 import { KesNodeClient } from '../../client/node-client';
-import { SERVICE_SOCKET_ENV, SERVICE_SOCKET_NAME, clientDefaultSocket, defaultServiceSocket, resolveSocketPath } from '../../server/socket-paths';
+import { SERVICE_SOCKET_ENV, SERVICE_SOCKET_NAME, clientDefaultSocket, resolveSocketPath } from '../../server/socket-paths';
+import { hardenProcess } from '../../server/hardening';
 import { refuseDebuggingFlags } from '../agent/process-guards';
 import { KesCommand } from '../common/base-command';
 import { resolveTiming } from '../common/timing';
 
 export abstract class NodeCommand extends KesCommand {
-  socket = Option.String('--socket', { description: `The agent's service socket (env ${SERVICE_SOCKET_ENV}; default ${defaultServiceSocket()})` });
+  socket = Option.String('--socket', { description: `The agent's service socket (env ${SERVICE_SOCKET_ENV}; default ${clientDefaultSocket(SERVICE_SOCKET_NAME)})` });
   coldVkey = Option.String('--cold-vkey', { description: 'The pool\'s cold verification key: refuse keys whose opcert it did not sign' });
   network = Option.String('--network', { description: 'mainnet (default), preprod or preview' });
   genesis = Option.String('--genesis', { description: 'Shelley genesis file (private testnets, preview)' });
@@ -30,6 +31,9 @@ export abstract class NodeCommand extends KesCommand {
     const timing = resolveTiming(this.network, this.genesis);
     const socketPath = this.socketPath();
     await loadSodium();
+    // The key this process receives goes into locked, no-dump memory when the host allows it;
+    // kes-node is a tool, so a gap is a warning here, not a refusal as in the agent.
+    for (const warning of hardenProcess({ allowUnlockedMemory: true }).warnings) this.context.stderr.write(`kes-node: warning: ${warning}\n`);
     const coldVk = this.coldVkey === undefined ? undefined : readColdVerificationKeyFile(this.coldVkey);
     return new KesNodeClient({ socketPath, timing, coldVk, now: this.context.now });
   }
