@@ -68,12 +68,20 @@ export function opcertExpiresAtMs(timing: ChainTiming, startKesPeriod: number): 
 }
 
 /**
- * Delay until the key state can next change: the next KES period boundary, or the chain start.
- * Recomputed from the clock every time it is armed (never a fixed period: a late timer must not
- * make the next one late too). At least 1 ms, at most MAX_TIMER_DELAY_MS.
+ * The longest the agent sleeps without looking at the wall clock. Timers run on the monotonic
+ * clock, which stops while the host is suspended and ignores a wall-clock step; without this
+ * bound a 36 h timer armed before a suspend would leave an old evolution in memory (and served)
+ * for up to a period after resume. @default 60000
+ */
+export const WALL_CLOCK_RECHECK_MS = 60_000;
+
+/**
+ * Delay until the key state can next change: the next KES period boundary, or the chain start,
+ * but at most WALL_CLOCK_RECHECK_MS. Recomputed from the clock every time it is armed (never a
+ * fixed period: a late timer must not make the next one late too). At least 1 ms.
  */
 export function msUntilNextCheck(timing: ChainTiming, nowMs: number): number {
   const t = kesTimeAt(timing, nowMs);
   const ms = t.started ? t.msToNextPeriod : t.msUntilStart;
-  return Math.min(Math.max(ms, 1), MAX_TIMER_DELAY_MS);
+  return Math.min(Math.max(ms, 1), WALL_CLOCK_RECHECK_MS, MAX_TIMER_DELAY_MS);
 }

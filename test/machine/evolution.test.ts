@@ -8,7 +8,7 @@
 import { SimulatedClock } from 'xstate';
 import { loadSodium } from '../../src/crypto/sodium';
 import { bytesEqual } from '../../src/crypto/bytes';
-import { MAX_TIMER_DELAY_MS } from '../../src/machine/rules';
+import { MAX_TIMER_DELAY_MS, WALL_CLOCK_RECHECK_MS } from '../../src/machine/rules';
 import { kesTimeAt, networkTiming, periodStartMs } from '../../src/time';
 import { Harness, periodMs, signsAt, testTiming } from './harness';
 
@@ -173,6 +173,16 @@ describe('clock jumps', () => {
     expect(key.evolution).toBe(3);
   });
 
+  test('a wall-clock jump with no command after it (a resumed host) is applied within WALL_CLOCK_RECHECK_MS', () => {
+    const mainnet = networkTiming('mainnet');
+    h = Harness.at(mainnet, 400);
+    const key = h.install(1, 400);
+    h.jump = 3 * periodMs(mainnet); // 36 h periods: the boundary timer alone would wait a day or more
+    h.clock.increment(WALL_CLOCK_RECHECK_MS);
+    expect(key.evolution).toBe(3);
+    expect(h.changes.at(-1)).toMatchObject({ type: 'evolved', evolution: 3 });
+  });
+
   test('withActiveKey also catches up first, so a node is never sent a stale evolution', () => {
     h = Harness.at(timing, KP);
     h.install(1, KP);
@@ -253,14 +263,14 @@ describe('before the chain starts', () => {
     const t0 = START - 40 * 24 * 3600 * 1000; // 40 days ≫ 2^31 − 1 ms (24.8 days)
     h = new Harness(future, t0, { clock });
     const key = h.install(0, 0);
-    expect(Math.max(...clock.delays)).toBe(MAX_TIMER_DELAY_MS);
-    clock.increment(MAX_TIMER_DELAY_MS); // first hop: nothing to do yet, re-armed
+    expect(Math.max(...clock.delays)).toBe(WALL_CLOCK_RECHECK_MS);
+    clock.increment(WALL_CLOCK_RECHECK_MS); // first hop: nothing to do yet, re-armed
     expect(key.evolution).toBe(0);
-    clock.increment(START - h.now()); // the chain starts
+    h.advance(START - h.now()); // the chain starts
     expect(key.evolution).toBe(0);
-    clock.increment(PERIOD);
+    h.advance(PERIOD);
     expect(key.evolution).toBe(1);
-    expect(clock.delays.every((d) => d >= 1 && d <= MAX_TIMER_DELAY_MS)).toBe(true);
+    expect(clock.delays.every((d) => d >= 1 && d <= WALL_CLOCK_RECHECK_MS && d <= MAX_TIMER_DELAY_MS)).toBe(true);
   });
 });
 
