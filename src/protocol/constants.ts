@@ -66,6 +66,13 @@ export const MAX_WARNING_BYTES = 256;
  */
 export const MAX_CONFIRM_TIMEOUT_MS = 30_000;
 
+/**
+ * After sending a closing ERROR, how long the connection stays open for the peer to read it
+ * (and any earlier replies still queued) before it is destroyed. A peer that has stopped reading
+ * cannot hold the connection longer than this. @default 1000
+ */
+export const ERROR_LINGER_MS = 1_000;
+
 /** KES verification key: a Blake2b-256 hash at the Sum6 root (kes-spec.md §1). @default 32 */
 export const KES_VK_BYTES = CRYPTO_KES_VK_BYTES;
 

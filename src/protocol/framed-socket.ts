@@ -6,7 +6,7 @@
  */
 import type * as net from 'node:net';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
-import { FRAME_HEADER_BYTES, KINDS_WITH_SECRET } from './constants';
+import { ERROR_LINGER_MS, FRAME_HEADER_BYTES, KINDS_WITH_SECRET } from './constants';
 import { ProtocolError } from './errors';
 import { FrameDecoder } from './frame';
 import { decodeFrame, encodeMessage, type Message, type OutgoingMessage } from './messages';
@@ -39,6 +39,7 @@ export class FramedSocket {
   readonly #inbox: Message[] = [];
   #waiter: Waiter | undefined;
   #failure: Error | undefined;
+  #lingering = false;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
@@ -116,22 +117,33 @@ export class FramedSocket {
     return this.socket.writableLength;
   }
 
-  /** Send ERROR (best effort) and close our side. */
-  async closeWithError(code: number, message: string): Promise<void> {
+  /**
+   * Send ERROR after whatever is still queued, half-close, and destroy the socket after
+   * ERROR_LINGER_MS. A destroy() meanwhile is left to that timer: destroying at once would
+   * throw away the ERROR (and earlier replies) whenever the peer had not read them yet.
+   */
+  closeWithError(code: number, message: string): Promise<void> {
+    if (this.#lingering) return Promise.resolve();
+    this.#lingering = true;
+    const timer = setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
     try {
-      await this.send({ type: 'error', code, message });
+      if (this.socket.writable) this.socket.end(encodeMessage({ type: 'error', code, message }));
+      else this.socket.destroy();
     } catch {
-      // The peer is gone already; nothing to tell it.
+      this.socket.destroy(); // the peer is gone already; nothing to tell it
     }
-    this.socket.end();
+    return Promise.resolve();
   }
 
   close(): void {
     this.socket.end();
   }
 
+  /** Close now, unless a closing ERROR is on its way (closeWithError destroys after its linger). */
   destroy(): void {
-    this.socket.destroy();
+    if (!this.#lingering) this.socket.destroy();
   }
 
   #onData(chunk: Buffer): void {
