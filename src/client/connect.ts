@@ -163,7 +163,7 @@ export function connectFailure(socketPath: string, e: unknown): KesError {
     case 'ENOENT':
       return new KesError(
         'AGENT_SOCKET_MISSING',
-        `${socketPath}: no such socket file; is kes-agent running, and is this its service socket path?`,
+        `${socketPath}: no such socket file; is kes-agent running, and is this the socket path it listens on?`,
       );
     case 'ENOTDIR':
       return new KesError('AGENT_SOCKET_MISSING', `${socketPath}: a parent of this path is not a directory; check the socket path`);
@@ -172,7 +172,7 @@ export function connectFailure(socketPath: string, e: unknown): KesError {
       const uid = process.getuid?.();
       return new KesError(
         'AGENT_SOCKET_DENIED',
-        `${socketPath}: permission denied${uid === undefined ? '' : ` for uid ${uid}`}; this user needs to be in the agent's socket group and able to enter its directory`,
+        `${socketPath}: permission denied${uid === undefined ? '' : ` for uid ${uid}`}; the socket's mode or its directory's keeps this user out (the control socket is for the agent's user only; the service socket needs the agent's group)`,
       );
     }
     case 'ECONNREFUSED':

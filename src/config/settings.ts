@@ -138,7 +138,7 @@ export const SETTINGS = {
     fallbackDoc: '(none: only the agent\'s own uid)',
     required: false,
     reloadable: true,
-    doc: 'Extra uids allowed on the control socket besides the agent\'s own',
+    doc: 'Extra uids allowed on the control socket besides the agent\'s own. The socket is mode 0600, so only root gets past the file mode: in practice, list 0 to let root run kes-ctl',
   }),
   serviceUids: setting<readonly number[]>({
     toml: 'service-uids',

@@ -39,8 +39,9 @@ function describeLimit(bytes: number): string {
   return bytes < 0 ? 'unlimited' : `${Math.floor(bytes / KIB)} KiB`;
 }
 
-function raiseHint(): string {
-  return `raise RLIMIT_MEMLOCK to at least ${REQUIRED_MEMLOCK_BYTES / KIB / KIB} MiB (systemd: LimitMEMLOCK=64M; shell: ulimit -l ${REQUIRED_MEMLOCK_BYTES / KIB}), or pass --allow-unlocked-memory (never in production)`;
+function raiseHint(allowed: boolean): string {
+  const raise = `raise RLIMIT_MEMLOCK to at least ${REQUIRED_MEMLOCK_BYTES / KIB / KIB} MiB (systemd: LimitMEMLOCK=64M; shell: ulimit -l ${REQUIRED_MEMLOCK_BYTES / KIB})`;
+  return allowed ? `${raise} to protect the key` : `${raise}, or pass --allow-unlocked-memory (never in production)`;
 }
 
 /**
@@ -66,13 +67,13 @@ export function hardenProcess(opts: HardeningOptions): Hardening {
     }
     const limits = native.processProtection();
     if (limits.memlockLimit >= 0 && limits.memlockLimit < REQUIRED_MEMLOCK_BYTES) {
-      fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: RLIMIT_MEMLOCK is ${describeLimit(limits.memlockLimit)}; ${raiseHint()}`));
+      fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: RLIMIT_MEMLOCK is ${describeLimit(limits.memlockLimit)}; ${raiseHint(opts.allowUnlockedMemory)}`));
     } else {
       try {
         useLockedSecretMemory(native);
         lockSodiumHeap((heap) => void native.lockArrayBuffer(heap));
       } catch (e) {
-        fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: mlock failed (${errnoOf(e)}) with RLIMIT_MEMLOCK ${describeLimit(limits.memlockLimit)}; ${raiseHint()}`));
+        fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: mlock failed (${errnoOf(e)}) with RLIMIT_MEMLOCK ${describeLimit(limits.memlockLimit)}; ${raiseHint(opts.allowUnlockedMemory)}`));
       }
     }
   }

@@ -36,7 +36,7 @@ export class ImportOpcertCommand extends CtlCommand {
     }
     this.print(`opcert imported for staged key ${toHex(r.kesVk)}: counter ${r.counter}, start KES period ${r.startKesPeriod}`);
     if (r.startsInFuture) {
-      this.print(`note: its start period ${r.startKesPeriod} is after the current period ${r.currentKesPeriod}; nodes cannot forge with it until then`);
+      this.print(`note: it becomes valid at KES period ${r.startKesPeriod}, which has not started yet; nodes cannot forge with it until then`);
     }
     this.print('next: kes-ctl upload');
     return EXIT.OK;
