@@ -30,6 +30,8 @@ class Arena {
   /** byteOffset of each live slice → its granule count, so a release frees exactly what was allocated. */
   readonly #live = new Map<number, number>();
   #hint = 0;
+  /** Free granules: an arena without enough is skipped without a scan. */
+  #free = GRANULES_PER_ARENA;
 
   constructor(buffer: ArrayBuffer) {
     this.buffer = buffer;
@@ -41,6 +43,7 @@ class Arena {
 
   /** First fit from the last allocation point (next fit); undefined when no run of `n` is free. */
   take(n: number): Uint8Array | undefined {
+    if (this.#free < n) return undefined;
     for (let pass = 0; pass < 2; pass++) {
       let run = 0;
       const from = pass === 0 ? this.#hint : 0;
@@ -50,6 +53,7 @@ class Arena {
         if (run === n) {
           const start = g - n + 1;
           this.#used.fill(1, start, g + 1);
+          this.#free -= n;
           this.#live.set(start * SECRET_GRANULE_BYTES, n);
           this.#hint = (g + 1) % GRANULES_PER_ARENA;
           return new Uint8Array(this.buffer, start * SECRET_GRANULE_BYTES, n * SECRET_GRANULE_BYTES);
@@ -78,6 +82,7 @@ class Arena {
     if (n === undefined) return false;
     new Uint8Array(this.buffer, start, n * SECRET_GRANULE_BYTES).fill(0);
     this.#live.delete(start);
+    this.#free += n;
     this.#used.fill(0, start / SECRET_GRANULE_BYTES, start / SECRET_GRANULE_BYTES + n);
     return true;
   }
