@@ -170,7 +170,7 @@ describe('kes-node sign', () => {
       r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', '300']);
     }
     expect(r.code).toBe(EXIT.UNREACHABLE);
-    expectOneStderrLine(r, /service\.sock: permission denied.*socket group.*\[AGENT_SOCKET_DENIED\]/);
+    expectOneStderrLine(r, /service\.sock: permission denied.*the service socket needs the agent.s group\) \[AGENT_SOCKET_DENIED\]/);
     expect(agent.connections).toHaveLength(0);
   });
 
