@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
-import { KesNodeClient, type KesNodeClientEvents } from '../../src/client';
+import { KesNodeClient } from '../../src/client';
+import { nextEvent } from '../helpers/node-events';
 import { readColdVerificationKeyFile } from '../../src/cardano';
 import { fromHex } from '../../src/crypto/bytes';
 import { KesSignKey, verifyKes } from '../../src/crypto/kes';
@@ -44,16 +45,6 @@ interface StatusJson {
   staged: null | { kesVkey: string };
   active: null | { kesVkey: string; counter: number; startKesPeriod: number; evolution: number; periodsRemaining: number };
   expired: null | { kesVkey: string };
-}
-
-function nextEvent<K extends keyof KesNodeClientEvents>(c: KesNodeClient, name: K, timeoutMs = 10_000): Promise<KesNodeClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${String(name)} event within ${timeoutMs} ms`)), timeoutMs);
-    c.once(name, (ev) => {
-      clearTimeout(timer);
-      resolve(ev);
-    });
-  });
 }
 
 function startNode(socketPath: string, timing: ChainTiming, coldVk: Uint8Array, now?: () => number): KesNodeClient {

@@ -3,7 +3,8 @@
  * (the src/client library, as a block producer embeds it). Uploads, restarts on both sides,
  * drops, evolution at a real period boundary, expiry at maxKESEvolutions.
  */
-import { KesNodeClient, type KesNodeClientEvents } from '../../src/client';
+import { KesNodeClient } from '../../src/client';
+import { nextEvent } from '../helpers/node-events';
 import { readColdVerificationKeyFile } from '../../src/cardano';
 import { fromHex } from '../../src/crypto/bytes';
 import { verifyKes } from '../../src/crypto/kes';
@@ -20,16 +21,6 @@ import {
 } from '../helpers/agent-env';
 
 const MESSAGE = new TextEncoder().encode('a block header body');
-
-function nextEvent<K extends keyof KesNodeClientEvents>(c: KesNodeClient, name: K, timeoutMs = 10_000): Promise<KesNodeClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${String(name)} event within ${timeoutMs} ms`)), timeoutMs);
-    c.once(name, (ev) => {
-      clearTimeout(timer);
-      resolve(ev);
-    });
-  });
-}
 
 function node(e: AgentEnv, timing: ChainTiming): KesNodeClient {
   const c = new KesNodeClient({
