@@ -7,6 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const DIST = path.join(__dirname, '..');
+/** The unit operators deploy; the bench launches the agent with its NODE_OPTIONS. */
+export const SYSTEMD_UNIT = path.join(DIST, '..', 'deploy', 'systemd', 'kes-agent.service');
+
+/** The node flags `Environment=NODE_OPTIONS=...` in the systemd unit gives the agent. */
+export function unitNodeOptions(unitFile: string = SYSTEMD_UNIT): string[] {
+  const m = /^Environment=NODE_OPTIONS=(.*)$/m.exec(fs.readFileSync(unitFile, 'utf8'));
+  return m?.[1] === undefined ? [] : m[1].trim().split(/\s+/).filter((f) => f !== '');
+}
 export const BIN = {
   agent: path.join(DIST, 'src', 'bin', 'kes-agent.js'),
   ctl: path.join(DIST, 'src', 'bin', 'kes-ctl.js'),

@@ -13,6 +13,8 @@
  *    keygen --force, kes-cold issue-opcert, kes-ctl import-opcert; not timed).
  *  - agent.rss_1000_nodes: the agent's VmRSS with the nodes connected, after the uploads, vs the
  *    bare server's with as many connections, after its broadcasts.
+ * The agent runs with the node flags of deploy/systemd/kes-agent.service (NODE_OPTIONS), as
+ * operators run it; the baselines run with none.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -21,7 +23,7 @@ import * as path from 'node:path';
 import { ControlClient } from '../src/client/control-client';
 import { KES_SECRET_BYTES, MAX_CONFIRM_TIMEOUT_MS, encodeMessage } from '../src/protocol';
 import { TRIGGER_BROADCAST, TRIGGER_COUNT } from './agent-bare-server';
-import { BIN, Child, median, rssKiB, runOk } from './agent-procs';
+import { BIN, Child, median, rssKiB, runOk, unitNodeOptions } from './agent-procs';
 import type { BenchRow } from './harness';
 
 /** Nodes connected to the agent (and sockets to the bare server). @default 1000 */
@@ -162,10 +164,12 @@ export async function runAgentBench(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-bench-'));
   const p = (name: string): string => path.join(dir, name);
   const children: Child[] = [];
+  const nodeFlags = unitNodeOptions();
   let trigger: BareTrigger | undefined;
   try {
     await runOk('kes-cold keygen', [BIN.cold, 'keygen', '--cold-vkey', p('cold.vkey'), '--cold-skey', p('cold.skey'), '--counter', p('cold.counter')]);
-    const agent = new Child('kes-agent', [BIN.agent, 'run', '--cold-vkey', p('cold.vkey'), '--control-socket', p('control.sock'), '--service-socket', p('service.sock')], { fds: NODES + FD_HEADROOM });
+    // Launched as the systemd unit launches it (its NODE_OPTIONS): what operators run.
+    const agent = new Child('kes-agent', [...nodeFlags, BIN.agent, 'run', '--cold-vkey', p('cold.vkey'), '--control-socket', p('control.sock'), '--service-socket', p('service.sock')], { fds: NODES + FD_HEADROOM });
     children.push(agent);
     await agent.waitFor('agent: started');
 
@@ -256,7 +260,7 @@ export async function runAgentBench(): Promise<BenchRow[]> {
       name: 'agent.rss_1000_nodes',
       ratio: round3(a / b),
       target: TARGETS.rss,
-      detail: `${(a / 1024).toFixed(1)} MiB vs ${(b / 1024).toFixed(1)} MiB for the bare server, each with ${NODES} connections (VmRSS)`,
+      detail: `${(a / 1024).toFixed(1)} MiB vs ${(b / 1024).toFixed(1)} MiB for the bare server, each with ${NODES} connections (VmRSS; agent launched with the unit's node flags: ${nodeFlags.join(' ') || 'none'})`,
     });
 
     trigger.close();
