@@ -54,9 +54,9 @@ export class InspectCommand extends KesCommand {
       certificates and issue counters. For a signing key it shows the type and the verification
       key, never the secret.
 
-      For an opcert, the signature is checked under the cold vk the certificate carries; with
-      --cold-vkey, the certificate must also carry that key. With --cold-vkey, a counter or cold
-      key must belong to that key. Anything that does not check out exits with 4.
+      For an opcert, the signature is checked under the cold vk the certificate carries. Given a
+      cold vk (--cold-vkey), the certificate must also carry that key, and a counter or cold key
+      must belong to that key. Anything that does not check out exits with 4.
     `,
     examples: [
       ['Inspect an opcert and check it against the cold vk', '$0 inspect opcert.cert --cold-vkey cold.vkey'],

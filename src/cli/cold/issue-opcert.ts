@@ -25,7 +25,7 @@ export class IssueOpcertCommand extends KesCommand {
       Same semantics and byte-identical output as \`cardano-cli node issue-op-cert\`.
 
       The counter must belong to the same cold key. The certificate is written first: if that
-      fails the counter is left as it was. Use \`$0 period\` for the current KES period.
+      fails the counter is left as it was. Use \`kes-cold period\` for the current KES period.
     `,
     examples: [
       [

@@ -17,8 +17,8 @@ export class PeriodCommand extends KesCommand {
       history; mainnet and preprod began with Byron slots) divided by slotsPerKESPeriod.
       Use it as --kes-period when issuing an operational certificate.
 
-      --network takes mainnet (the default), preprod or preview. --genesis reads a Shelley
-      genesis file instead, for private testnets and preview; it is refused for the mainnet and
+      The network is mainnet (the default), preprod or preview (--network). --genesis reads a
+      Shelley genesis file instead, for private testnets and preview; it is refused for the mainnet and
       preprod genesis files, which cannot describe their Byron era. With --json the output is
       \`{"kesPeriod": n, "slot": s, "periodStart": iso, "periodEnd": iso}\`, or
       \`{"started": false, "startsAt": iso}\` (exit 9) before the chain starts.

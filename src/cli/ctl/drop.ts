@@ -27,7 +27,7 @@ export class DropActiveCommand extends CtlCommand {
   static override usage = Command.Usage({
     description: 'Wipe the active key and tell every node to drop it',
     details: `
-      Every connected node is told to drop its copy; reports how many confirmed within
+      Every connected node is told to drop its copy; reports how many confirmed within the
       --timeout. The staged key is not touched. Nodes stop forging until a new key is uploaded.
     `,
     examples: [['Revoke the active key everywhere', '$0 drop-active']],
