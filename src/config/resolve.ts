@@ -57,6 +57,9 @@ export interface ResolvedConfig {
  *   settings when a flag is involved), CONFIG_INVALID (a bad env value or file content,
  *   conflicting settings from env/file), FILE_UNREADABLE / FILE_TOO_LARGE (the config file).
  */
+/** haskell-kes-agent's cold-key variable; not ours, but worth naming when cold-vkey is missing. */
+const HASKELL_COLD_VK_ENV = 'KES_AGENT_COLD_VK';
+
 export function resolveConfig(input: ConfigInput): ResolvedConfig {
   const located = locateConfigFile(input);
   const { values: fileValues, read } = readFileValues(located);
@@ -94,7 +97,9 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   if (v.coldVkey === undefined) {
     throw new KesError(
       'SETTING_INVALID',
-      `cold-vkey is not set: pass ${SETTINGS.coldVkey.flag} FILE, set ${SETTINGS.coldVkey.env}, or set cold-vkey in ${file.path}`,
+      `cold-vkey is not set: pass ${SETTINGS.coldVkey.flag} FILE, set ${SETTINGS.coldVkey.env}, or set cold-vkey in ${file.path}` +
+        // The Haskell agent's variable: an operator migrating may have it set and expect it to work.
+        (input.env[HASKELL_COLD_VK_ENV] ? ` (${HASKELL_COLD_VK_ENV} is the Haskell agent's variable and is not read)` : ''),
     );
   }
   if (v.genesis !== undefined) {

@@ -201,6 +201,12 @@ describe('bad values name their place and what was expected', () => {
       new KesError('SETTING_INVALID', `cold-vkey is not set: pass --cold-vkey FILE, set KES_AGENT_COLD_VKEY, or set cold-vkey in ${missingDefault}`),
     );
   });
+
+  test('a missing cold key names the Haskell agent\'s KES_AGENT_COLD_VK when it is set (it is not read)', () => {
+    expect(() => resolveConfig({ flags: {}, env: { KES_AGENT_COLD_VK: '/etc/cold.vkey' }, defaultConfigPath: missingDefault })).toThrow(
+      /cold-vkey is not set: .* \(KES_AGENT_COLD_VK is the Haskell agent's variable and is not read\)$/,
+    );
+  });
 });
 
 describe('settings that must agree', () => {
