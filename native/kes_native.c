@@ -145,17 +145,21 @@ static napi_value lock_array_buffer(napi_env env, napi_callback_info info) {
   void *data;
   size_t len;
   CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &len));
-  if (len == 0) return make_u32(env, 0);
-  long page = sysconf(_SC_PAGESIZE);
-  uintptr_t start = (uintptr_t)data & ~((uintptr_t)page - 1);
-  uintptr_t end = ((uintptr_t)data + len + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-  if (mlock((void *)start, end - start) != 0) return throw_errno(env, "mlock", errno);
-  /* DONTDUMP needs whole pages of one mapping; a WASM memory is its own mapping. Failure here
-   * is not fatal (core dumps are off anyway), so it is reported, not thrown. */
-  int dontdump = madvise((void *)start, end - start, MADV_DONTDUMP) == 0;
+  double locked = 0;
+  int dontdump = 0;
+  if (len > 0) {
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)data & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)data + len + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    if (mlock((void *)start, end - start) != 0) return throw_errno(env, "mlock", errno);
+    locked = (double)(end - start);
+    /* DONTDUMP needs whole pages of one mapping; a WASM memory is its own mapping. Failure here
+     * is not fatal (core dumps are off anyway), so it is reported, not thrown. */
+    dontdump = madvise((void *)start, end - start, MADV_DONTDUMP) == 0;
+  }
   napi_value out;
   CHECK(napi_create_object(env, &out));
-  if (!set_prop(env, out, "lockedBytes", make_double(env, (double)(end - start))) ||
+  if (!set_prop(env, out, "lockedBytes", make_double(env, locked)) ||
       !set_prop(env, out, "dontDump", make_bool(env, dontdump)))
     return NULL;
   return out;

@@ -121,13 +121,15 @@ class Reader {
     readonly what: string,
   ) {}
 
+  /** Messages name offsets, never values read from the input: the input may be a secret key file. */
   fail(message: string): never {
     throw new KesError('CBOR_MALFORMED', `${this.what}: ${message}`);
   }
 
   need(n: number): void {
     if (n > this.bytes.length - this.offset) {
-      this.fail(`truncated: needs ${n} more byte(s) at offset ${this.offset}, has ${this.bytes.length - this.offset}`);
+      // No `n` here: it was read from the input, which may be a damaged secret key file.
+      this.fail(`truncated: an item at offset ${this.offset} runs past the end (${this.bytes.length - this.offset} byte(s) left)`);
     }
   }
 
@@ -143,11 +145,11 @@ class Reader {
     const major = initial >> 5;
     const ai = initial & 0x1f;
     if (major !== MAJOR_UINT && major !== MAJOR_BYTES && major !== MAJOR_ARRAY) {
-      this.fail(`unsupported CBOR major type ${major} at offset ${start} (only unsigned integers, byte strings and arrays)`);
+      this.fail(`unsupported CBOR item at offset ${start} (only unsigned integers, byte strings and arrays)`);
     }
     if (ai < AI_1) return [major, ai];
     if (ai > AI_8) {
-      this.fail(ai === 31 ? `indefinite length at offset ${start}` : `reserved additional info ${ai} at offset ${start}`);
+      this.fail(ai === 31 ? `indefinite length at offset ${start}` : `reserved additional info at offset ${start}`);
     }
     const size = 1 << (ai - AI_1);
     this.need(size);
@@ -161,7 +163,7 @@ class Reader {
       if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw new KesError(
           'OUT_OF_RANGE',
-          `${this.what}: integer at offset ${start} is ${big}, above the supported maximum ${Number.MAX_SAFE_INTEGER}`,
+          `${this.what}: integer at offset ${start} is above the supported maximum ${Number.MAX_SAFE_INTEGER}`,
         );
       }
       n = Number(big);

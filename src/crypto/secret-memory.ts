@@ -106,7 +106,7 @@ function newArena(native: NativeAddon): Arena {
  */
 export function useLockedSecretMemory(native: NativeAddon): void {
   if (addon !== undefined) return;
-  if (arenas.length === 0) newArena(native);
+  newArena(native);
   addon = native;
 }
 
@@ -143,7 +143,11 @@ export function allocSecret(length: number): Uint8Array {
   return slice.subarray(0, length);
 }
 
-/** Wipe `buffer`; if it is an arena slice, wipe the whole slice and free it. Safe to call twice. */
+/**
+ * Wipe `buffer`; if it is an arena slice, wipe the whole slice and free it. Call it once, and keep
+ * no view of a released buffer: its bytes may already belong to the next secret, which a second
+ * release would wipe.
+ */
 export function releaseSecret(buffer: Uint8Array | undefined): void {
   if (buffer === undefined) return;
   buffer.fill(0);

@@ -36,6 +36,7 @@ type HeapLocker = (heap: ArrayBuffer) => void;
 let locker: HeapLocker | undefined;
 let lockedHeap: ArrayBuffer | undefined;
 let lockFailures = 0;
+let failedHeap: ArrayBuffer | undefined;
 
 function mod(): SodiumModule {
   return (sodium() as unknown as { libsodium: SodiumModule }).libsodium;
@@ -56,7 +57,7 @@ export interface SodiumHeapState {
   /** The heap as it is now is the buffer that was locked. */
   readonly locked: boolean;
   readonly bytes: number;
-  /** Re-locks after growth that failed. */
+  /** Heap buffers (after growth) that could not be re-locked. */
   readonly lockFailures: number;
 }
 
@@ -69,10 +70,12 @@ function relockIfGrown(m: SodiumModule): void {
   if (locker === undefined) return;
   const heap = m.HEAPU8.buffer as ArrayBuffer;
   if (heap === lockedHeap) return;
+  if (heap === failedHeap) return; // counted once per heap buffer, not once per call
   try {
     locker(heap);
     lockedHeap = heap;
   } catch {
+    failedHeap = heap;
     lockFailures++;
   }
 }
@@ -86,12 +89,13 @@ function withBlock<T>(size: number, fn: (ptr: number, m: SodiumModule) => T): T 
   const m = mod();
   const ptr = m._malloc(size);
   if (ptr === 0) throw new Error(`libsodium could not allocate ${size} bytes`);
+  // _malloc is what grows the heap: re-lock before the secret is copied into the new pages.
+  relockIfGrown(m);
   try {
     return fn(ptr, m);
   } finally {
     m.HEAPU8.fill(0, ptr, ptr + size);
     m._free(ptr);
-    relockIfGrown(m);
   }
 }
 

@@ -12,8 +12,8 @@
  * rejects a header at `kp ≥ c0 + maxKESEvolutions` (62 on the public networks) although Sum6 could
  * go to 64.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readFileBounded } from '../cardano/file-io';
 import { KesError } from '../errors';
 import { type ChainTiming, MAX_KES_EVOLUTIONS_LIMIT, MAX_KES_PERIOD_LENGTH_MS, makeChainTiming } from './chain-timing';
 
@@ -111,26 +111,10 @@ export function parseGenesis(json: string, label: string): ChainTiming {
 /**
  * Read and parse a Shelley genesis file.
  *
- * @throws KesError FILE_UNREADABLE naming the file; GENESIS_INVALID naming the file and the field
+ * @throws KesError FILE_UNREADABLE / FILE_TOO_LARGE naming the file; GENESIS_INVALID naming the file and the field
  */
 export function readGenesisFile(file: string): ChainTiming {
-  let bytes: Buffer;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(file, 'r');
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new KesError('FILE_UNREADABLE', `${file}: cannot read the genesis file: not a regular file`);
-    if (st.size > MAX_GENESIS_FILE_BYTES) {
-      throw new KesError('GENESIS_INVALID', `${file}: expected a genesis file of at most ${MAX_GENESIS_FILE_BYTES} bytes, got ${st.size}`);
-    }
-    bytes = fs.readFileSync(fd);
-  } catch (e) {
-    if (e instanceof KesError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new KesError('FILE_UNREADABLE', `${file}: cannot read the genesis file (${code})`, { cause: e });
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
+  const bytes = readFileBounded(file, MAX_GENESIS_FILE_BYTES, 'a Shelley genesis file');
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -100,3 +100,26 @@ test('shape helpers name the field and what they got', () => {
   expect(() => expectUint([], 'counter')).toThrow('counter: expected an unsigned integer, got an array of 0');
   expect(codeOf(() => expectUint(new Uint8Array(1), 'c'))).toBe('CBOR_MALFORMED');
 });
+
+describe('error messages never carry values read from the input (it may be a damaged secret key file)', () => {
+  // Each input starts with a head whose argument is made of "key bytes" 20 a1 b2 c3 d4 e5 f6 07.
+  const KEY_BYTES = '20a1b2c3d4e5f607';
+  test.each([
+    ['a u64 integer above 2^53-1', `1b${KEY_BYTES}`],
+    ['a byte string whose u64 length runs past the end', `5b00${KEY_BYTES.slice(2)}`],
+    ['a byte string whose u32 length runs past the end', `5a${KEY_BYTES.slice(0, 8)}`],
+    ['an unsupported major type', `f7${KEY_BYTES}`],
+  ])('%s', (_name, input) => {
+    let message = '';
+    try {
+      decodeCbor(hex(input), 'cold.skey: cborHex');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^cold\.skey: cborHex: /);
+    const argument = input.slice(2);
+    // Neither the argument's value in decimal nor any 2-byte run of it in hex.
+    for (const n of [BigInt(`0x${argument}`), BigInt(`0x${argument.slice(0, 8)}`)]) expect(message).not.toContain(n.toString());
+    for (let i = 0; i + 4 <= argument.length; i += 2) expect(message.toLowerCase()).not.toContain(argument.slice(i, i + 4));
+  });
+});

@@ -65,11 +65,11 @@ export class KesSignKey {
   /** genKey(6, seed) at evolution 0 (kes-spec §4.2). The caller's seed is neither kept nor modified. */
   static fromSeed(seed: Uint8Array): KesSignKey {
     assertBytes(seed, 'KES seed', KES_SEED_BYTES);
-    const sk = allocSecret(KES_SIGN_KEY_BYTES);
-    const ws = new Workspace(allocSecret(WORKSPACE_BYTES));
-    // The seed is copied first: genKey must not read a buffer the caller could change under it.
-    const own = allocSecret(KES_SEED_BYTES);
+    const { sk, ws } = allocKeyBuffers();
+    let own: Uint8Array | undefined;
     try {
+      // The seed is copied first: genKey must not read a buffer the caller could change under it.
+      own = allocSecret(KES_SEED_BYTES);
       own.set(seed);
       genKey(KES_DEPTH, own, sk, null, ws);
       return new KesSignKey(CONSTRUCT, sk, ws, 0);
@@ -94,8 +94,7 @@ export class KesSignKey {
     const expectedVk = opts?.expectedVk;
     if (expectedVk !== undefined) assertBytes(expectedVk, 'expected KES verification key', KES_VK_BYTES);
 
-    const sk = allocSecret(KES_SIGN_KEY_BYTES);
-    const ws = new Workspace(allocSecret(WORKSPACE_BYTES));
+    const { sk, ws } = allocKeyBuffers();
     sk.set(raw);
     let key: KesSignKey | undefined;
     try {
@@ -190,9 +189,9 @@ export class KesSignKey {
   /** An independent key with its own secret buffers, at the same evolution. */
   clone(): KesSignKey {
     this.#live();
-    const sk = allocSecret(KES_SIGN_KEY_BYTES);
+    const { sk, ws } = allocKeyBuffers();
     sk.set(this.#sk);
-    return new KesSignKey(CONSTRUCT, sk, new Workspace(allocSecret(WORKSPACE_BYTES)), this.#evolution);
+    return new KesSignKey(CONSTRUCT, sk, ws, this.#evolution);
   }
 
   /** Wipe and release the secret buffers. Idempotent. */
@@ -220,4 +219,18 @@ export class KesSignKey {
 
 function invalid(evolution: number, reason: string): KesError {
   return new KesError('KES_KEY_INVALID', `KES sign key at evolution ${evolution}: ${reason}`);
+}
+
+/**
+ * A key buffer and its workspace: both or neither. A new arena can fail at RLIMIT_MEMLOCK, and a
+ * failed second allocation must not strand the first in locked memory.
+ */
+function allocKeyBuffers(): { sk: Uint8Array; ws: Workspace } {
+  const sk = allocSecret(KES_SIGN_KEY_BYTES);
+  try {
+    return { sk, ws: new Workspace(allocSecret(WORKSPACE_BYTES)) };
+  } catch (e) {
+    releaseSecret(sk);
+    throw e;
+  }
 }
