@@ -109,11 +109,6 @@ export class Agent {
       timing: deps.timing,
       coldVk: deps.coldVk,
       now: () => this.#now(),
-      generateKey: () => {
-        const key = deps.generateKey();
-        this.#owned.add(key);
-        return key;
-      },
     });
     this.#actor = createActor(machine, {
       clock: {
@@ -144,7 +139,8 @@ export class Agent {
 
   /** Wipe every key (staged, active) and stop the timers. Idempotent. */
   stop(): void {
-    if (this.#busy) throw new Error('Agent.stop(): called while the active key is borrowed');
+    // After a failure every key is already wiped; stopping must work even mid-call.
+    if (this.#busy && this.#phase !== 'failed') throw new Error('Agent.stop(): called while the active key is borrowed');
     if (this.#phase === 'running') {
       this.#actor.send({ type: 'STOP' });
       this.#actor.stop();
@@ -160,7 +156,16 @@ export class Agent {
    */
   keygen(opts: { force: boolean }): AgentResult<CommandValues['keygen']> {
     if (typeof opts?.force !== 'boolean') throw new KesError('INVALID_ARGUMENT', 'keygen: force: expected a boolean');
-    return this.#command('keygen', (nowMs) => ({ type: 'KEYGEN', nowMs, force: opts.force }));
+    // Generated outside the machine: if it fails (no locked memory left), the command fails and
+    // both slots stay as they were, instead of the machine failing closed and wiping them.
+    const key = this.#deps.generateKey();
+    this.#owned.add(key);
+    try {
+      return this.#command('keygen', (nowMs) => ({ type: 'KEYGEN', nowMs, force: opts.force, key }));
+    } catch (e) {
+      key.destroy(); // never reached a slot (or every key was wiped already)
+      throw e;
+    }
   }
 
   /** The staged key's verification key. Read-only. NO_STAGED_KEY. */

@@ -76,8 +76,11 @@ export interface Daemon {
   reload(next: LiveSettings): Promise<ReloadOutcome>;
   /** Wipe every key, close every connection, remove both sockets. Idempotent. */
   stop(): Promise<void>;
-  /** Resolves when the daemon has stopped (by stop() or a fatal error). */
-  readonly stopped: Promise<void>;
+  /**
+   * Resolves when the daemon has stopped: 'stopped' by stop(), 'failed' when the key state
+   * failed closed (the process should exit non-zero, so systemd's Restart=on-failure applies).
+   */
+  readonly stopped: Promise<'stopped' | 'failed'>;
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
@@ -90,9 +93,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (path.dirname(p) === defaultDir) ensureSocketDir(defaultDir, SOCKET_DIR_MODE);
   }
 
-  let resolveStopped!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let resolveStopped!: (how: 'stopped' | 'failed') => void;
+  const stopped = new Promise<'stopped' | 'failed'>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
+  let failed = false;
 
   const agent = new Agent({
     timing: opts.timing,
@@ -101,7 +105,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     generateKey: () => KesSignKey.generate(),
     onFatal: () => {
       log.error('agent: key state failed closed; all keys wiped; exiting');
-      void stop();
+      failed = true;
+      // Deferred: onFatal can run inside a command, while the agent is still mid-call.
+      setImmediate(() => void stop());
     },
   });
   const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion });
@@ -164,7 +170,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       for (const c of [...controlSockets, ...serviceSockets]) c.destroy();
       await Promise.all([closeServer(controlServer), closeServer(serviceServer)]);
       log.info('agent: stopped; keys wiped, sockets removed');
-      resolveStopped();
+      resolveStopped(failed ? 'failed' : 'stopped');
     })();
     return stopping;
   }

@@ -55,10 +55,12 @@ describe('keygen / export-verkey / drop-staged', () => {
     const g = ok(h.agent.keygen({ force: false }));
     const before = h.slots();
     refused(h.agent.keygen({ force: false }), 'STAGED_KEY_EXISTS');
-    expect(h.keys).toHaveLength(1); // no key was even generated
+    // The key is generated before the machine judges the command; a refused one is wiped at once.
+    expect(h.keys).toHaveLength(2);
+    expect(h.keys[1]!.destroyed).toBe(true);
     expect(h.slots()).toEqual(before);
-    expect(h.lastKey().destroyed).toBe(false);
-    expect(signsAt(h.lastKey(), g.kesVk, 0)).toBe(true);
+    expect(h.keys[0]!.destroyed).toBe(false);
+    expect(signsAt(h.keys[0]!, g.kesVk, 0)).toBe(true);
   });
 
   test('keygen with force replaces the staged key (old one wiped), leaves the active key alone', () => {

@@ -53,7 +53,7 @@ export class Harness {
   constructor(
     readonly timing: ChainTiming,
     readonly t0: number,
-    opts: { coldVk?: Uint8Array; generateKey?: () => KesSignKey; clock?: SimulatedClock } = {},
+    opts: { coldVk?: Uint8Array; generateKey?: () => KesSignKey; clock?: SimulatedClock; onFatal?: (e: unknown) => void } = {},
   ) {
     this.clock = opts.clock ?? new SimulatedClock();
     this.agent = new Agent({
@@ -68,7 +68,10 @@ export class Harness {
           return k;
         }),
       clock: this.clock,
-      onFatal: (e) => this.fatal.push(e),
+      onFatal: (e) => {
+        this.fatal.push(e);
+        opts.onFatal?.(e);
+      },
     });
     this.agent.onActiveChange((c) => this.changes.push(c));
     this.agent.start();

@@ -56,22 +56,22 @@ describe('the machine context holds no secret', () => {
       timing,
       coldVk: coldVkOf(COLD_SEED),
       now: () => NOW + clock.now(),
-      generateKey: () => {
-        const k = KesSignKey.generate();
-        keys.push(k);
-        return k;
-      },
     });
+    const newKey = (): KesSignKey => {
+      const k = KesSignKey.generate();
+      keys.push(k);
+      return k;
+    };
     const emitted: AgentEmitted[] = [];
     const actor = createActor(machine, { clock });
     actor.on('*', (e) => emitted.push(e));
     actor.start();
     const send = (e: AgentEvent) => actor.send(e);
-    send({ type: 'KEYGEN', nowMs: NOW, force: false });
+    send({ type: 'KEYGEN', nowMs: NOW, force: false, key: newKey() });
     const activeKey = keys[0]!;
     send({ type: 'IMPORT_OPCERT', nowMs: NOW, opcert: issueOpcert({ hotVk: activeKey.verificationKey(), counter: 1, kesPeriod: KP - 3, coldSeed: COLD_SEED }) });
     send({ type: 'UPLOAD', nowMs: NOW });
-    send({ type: 'KEYGEN', nowMs: NOW, force: false });
+    send({ type: 'KEYGEN', nowMs: NOW, force: false, key: newKey() });
     const stagedKey = keys[1]!;
     send({ type: 'IMPORT_OPCERT', nowMs: NOW, opcert: issueOpcert({ hotVk: stagedKey.verificationKey(), counter: 2, kesPeriod: KP, coldSeed: COLD_SEED }) });
     expect(activeKey.evolution).toBe(3);
@@ -110,9 +110,6 @@ describe('pure transitions (no effects run)', () => {
     timing,
     coldVk: new Uint8Array(32).fill(1),
     now: () => NOW,
-    generateKey: () => {
-      throw new Error('a refusal must not generate a key');
-    },
   });
 
   test.each([
@@ -141,7 +138,8 @@ describe('pure transitions (no effects run)', () => {
 
   test('every command is handled in every running state (never silently ignored)', () => {
     const commands: AgentEvent[] = [
-      { type: 'KEYGEN', nowMs: NOW, force: false },
+      // s.can() evaluates guards only: the key is never staged here.
+      { type: 'KEYGEN', nowMs: NOW, force: false, key: KesSignKey.fromSeed(new Uint8Array(32)) },
       { type: 'EXPORT_VERKEY', nowMs: NOW },
       { type: 'IMPORT_OPCERT', nowMs: NOW, opcert: { hotVk: new Uint8Array(32), counter: 0, kesPeriod: 0, sigma: new Uint8Array(64), coldVk: new Uint8Array(32) } },
       { type: 'UPLOAD', nowMs: NOW },
@@ -179,14 +177,54 @@ describe('failing closed', () => {
     expect(() => h.agent.status()).toThrow(/failed/);
   });
 
-  test('a key source that throws fails closed too', () => {
-    const h = Harness.at(timing, KP, 0, {
+  test('stop() works from inside onFatal, mid-command (the daemon stops on a fatal error)', () => {
+    let broken = false;
+    let stopError: unknown = 'not called';
+    const h: Harness = Harness.at(timing, KP, 0, {
       generateKey: () => {
-        throw new Error('RNG unavailable');
+        const k = KesSignKey.generate();
+        h.keys.push(k);
+        if (broken) k.evolve();
+        return k;
+      },
+      onFatal: () => {
+        try {
+          h.agent.stop();
+          stopError = undefined;
+        } catch (e) {
+          stopError = e;
+        }
       },
     });
-    expect(() => h.agent.keygen({ force: false })).toThrow(expect.objectContaining({ cause: expect.objectContaining({ message: 'RNG unavailable' }) }));
-    expect(h.fatal).toHaveLength(1);
+    h.install(1, KP);
+    broken = true;
+    expect(() => h.agent.keygen({ force: false })).toThrow(/failed and every key was wiped/);
+    expect(stopError).toBeUndefined();
+    expect(h.keys.every((k) => k.destroyed)).toBe(true);
+  });
+
+  test('a key source that throws (no locked memory left) fails the keygen only: both slots are kept', () => {
+    let failing = false;
+    const h: Harness = Harness.at(timing, KP, 0, {
+      generateKey: () => {
+        if (failing) throw new Error('RNG unavailable');
+        const k = KesSignKey.generate();
+        h.keys.push(k);
+        return k;
+      },
+    });
+    const active = h.install(1, KP);
+    expect(h.agent.keygen({ force: false }).ok).toBe(true);
+    const staged = h.keys.at(-1)!;
+    const before = h.slots();
+    failing = true;
+    expect(() => h.agent.keygen({ force: true })).toThrow('RNG unavailable');
+    expect(h.fatal).toHaveLength(0);
+    expect(h.slots()).toEqual(before);
+    expect(active.destroyed).toBe(false);
+    expect(staged.destroyed).toBe(false);
+    expect(h.agent.status().active?.evolution).toBe(0);
+    h.stop();
   });
 });
 

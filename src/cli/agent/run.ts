@@ -105,13 +105,14 @@ export class RunCommand extends AgentSettingsCommand {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    await d.stopped;
+    const how = await d.stopped;
     await reloads;
     logger.flush();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     process.off('SIGHUP', onHangup);
-    return EXIT.OK;
+    // A key state that failed closed is a crash to the service manager: restart, with no key.
+    return how === 'failed' ? EXIT.INTERNAL : EXIT.OK;
   }
 
   private createLogger(s: AgentSettings): AgentLogger {
