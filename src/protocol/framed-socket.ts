@@ -57,8 +57,12 @@ export class FramedSocket {
   /** The next message from the peer. Rejects with ProtocolError, ConnectionClosedError or ReceiveTimeoutError. */
   receive(timeoutMs?: number): Promise<Message> {
     const queued = this.#inbox.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
+    if (queued !== undefined) {
+      if (this.#inbox.length === 0) this.#resumeReading();
+      return Promise.resolve(queued);
+    }
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    this.#resumeReading();
     if (this.#waiter !== undefined) return Promise.reject(new Error('FramedSocket.receive() called while another receive() is pending'));
     return new Promise<Message>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -92,7 +96,12 @@ export class FramedSocket {
    */
   sendEncoded(frame: Uint8Array): Promise<void> {
     if (!carriesSecret(frame)) return this.#write(frame, false);
-    const copy = allocSecret(frame.length);
+    let copy: Uint8Array;
+    try {
+      copy = allocSecret(frame.length); // can fail at RLIMIT_MEMLOCK: this write fails, not the caller's loop
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
     copy.set(frame);
     return this.#write(copy, true);
   }
@@ -125,6 +134,12 @@ export class FramedSocket {
   closeWithError(code: number, message: string): Promise<void> {
     if (this.#lingering) return Promise.resolve();
     this.#lingering = true;
+    // Nothing more from this peer is read or kept: a key-kind frame sent during the linger
+    // must not be decoded into locked memory.
+    this.socket.pause();
+    this.#fail(new ConnectionClosedError(true));
+    this.#decoder.destroy();
+    for (const m of this.#inbox.splice(0)) wipeMessage(m);
     const timer = setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS);
     timer.unref();
     this.socket.once('close', () => clearTimeout(timer));
@@ -168,9 +183,23 @@ export class FramedSocket {
     }
   }
 
+  /**
+   * A message nobody is waiting for is queued and reading stops until it is taken: a peer that
+   * sends faster than its messages are handled (or while a handler waits on something else)
+   * fills its own socket buffer, not the agent's memory. The inbox holds at most what one read
+   * chunk decodes to.
+   */
   #deliver(m: Message): void {
-    if (this.#waiter !== undefined) this.#waiter.resolve(m);
-    else this.#inbox.push(m);
+    if (this.#waiter !== undefined) {
+      this.#waiter.resolve(m);
+      return;
+    }
+    this.#inbox.push(m);
+    this.socket.pause();
+  }
+
+  #resumeReading(): void {
+    if (this.#failure === undefined && !this.#lingering && this.socket.isPaused()) this.socket.resume();
   }
 
   #fail(e: Error): void {

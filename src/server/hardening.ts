@@ -13,8 +13,11 @@ import type { Protection } from '../protocol';
 
 /**
  * RLIMIT_MEMLOCK the agent asks for: libsodium's 4 MiB heap, room for it to grow once, and
- * arenas for KEY frames to every connected node (2,048 × ~0.7 KiB). The Linux default of 8 MiB
- * is exactly this; systemd units should set LimitMEMLOCK=64M for headroom.
+ * arenas for one KEY frame to every connected node (2,048 × ~0.8 KiB). The Linux default of
+ * 8 MiB is exactly this. Nodes that stop reading can hold more copies (up to
+ * MAX_UNCONFIRMED_PUSHES each, until NODE_CONFIRM_DEADLINE_MS cuts them); past the limit a copy
+ * cannot be made and that node's push fails, the others' go on. systemd units set
+ * LimitMEMLOCK=64M for headroom.
  */
 export const REQUIRED_MEMLOCK_BYTES = 8 * 1024 * 1024;
 

@@ -77,9 +77,12 @@ export class ServiceHub {
     this.#agentVersion = init.agentVersion;
     this.#unsubscribe = this.#agent.onActiveChange((change) => {
       // A listener that threw would be rethrown by the agent outside any handler: never throw here.
+      if (change.type === 'evolved') return; // nodes evolve their own copy
+      // A push that throws must not leave the previous push's outcome to be reported for this one.
+      this.#last = [];
       try {
         if (change.type === 'installed') this.#last = this.#push([...this.#nodes], (seq) => this.#currentFrame(seq));
-        else if (change.type === 'dropped') this.#last = this.#push([...this.#nodes], (seq) => encodeMessage({ type: 'key_dropped', seq }));
+        else this.#last = this.#push([...this.#nodes], (seq) => encodeMessage({ type: 'key_dropped', seq }));
       } catch {
         this.#log.error('service: push to nodes failed', { change: change.type });
       }

@@ -103,6 +103,20 @@ describe('FramedSocket.sendEncoded', () => {
     secretMemory.releaseSecret(frame);
   });
 
+  test('when no secret memory is left for the copy, that write rejects (it does not throw into the caller\'s loop)', async () => {
+    const [a, b] = await pairs(2);
+    const frame = encodeMessage({ type: 'key', seq: 1, opcert, evolution: 0, secret: secret() } satisfies KeyMessage);
+    jest.spyOn(secretMemory, 'allocSecret').mockImplementationOnce(() => {
+      throw Object.assign(new Error('mlock failed'), { code: 'ENOMEM' });
+    });
+    const results = await Promise.allSettled([a!.agent.sendEncoded(frame), b!.agent.sendEncoded(frame)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    for (const p of [a!, b!]) {
+      p.agent.destroy();
+      p.peer.destroy();
+    }
+  });
+
   test('carriesSecret: true for KEY frames only', () => {
     const key = encodeMessage({ type: 'key', seq: 1, opcert, evolution: 0, secret: secret() });
     expect(carriesSecret(key)).toBe(true);

@@ -1,0 +1,78 @@
+/**
+ * FramedSocket reads no faster than its messages are taken: a peer that floods KEY-kind frames
+ * while nobody calls receive() (a handler waiting on node confirmations, an ERROR lingering)
+ * fills its own socket buffer, not the agent's locked memory. Real Unix sockets.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as secretMemory from '../../src/crypto/secret-memory';
+import { KES_SECRET_BYTES, WIRE_ERROR_CODES, encodeMessage, type Opcert } from '../../src/protocol';
+import { FramedSocket } from '../../src/protocol/framed-socket';
+
+const opcert: Opcert = { hotVk: new Uint8Array(32).fill(1), counter: 4, kesPeriod: 1500, sigma: new Uint8Array(64).fill(2), coldVk: new Uint8Array(32).fill(3) };
+const keyFrame = (seq: number): Uint8Array => encodeMessage({ type: 'key', seq, opcert, evolution: 0, secret: new Uint8Array(KES_SECRET_BYTES).fill(9) });
+/** Frames the peer tries to send: ~3.3 MB, far more than socket buffers hold. */
+const FLOOD_FRAMES = 4_000;
+
+async function pair(): Promise<{ agent: FramedSocket; peer: net.Socket; cleanup: () => void }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-backpressure-'));
+  const sock = path.join(dir, 's.sock');
+  const accepted = new Promise<net.Socket>((resolve) => {
+    const server = net.createServer((s) => {
+      server.close();
+      resolve(s);
+    });
+    server.listen(sock);
+  });
+  await new Promise((r) => setTimeout(r, 10));
+  const peer = await new Promise<net.Socket>((r) => { const c = net.connect(sock, () => r(c)); });
+  peer.on('error', () => undefined);
+  const agent = new FramedSocket(await accepted);
+  return { agent, peer, cleanup: () => { peer.destroy(); agent.socket.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** Queue the whole flood on the peer, then give the agent side time to read what it will. */
+async function flood(peer: net.Socket): Promise<void> {
+  for (let n = 0; n < FLOOD_FRAMES; n++) peer.write(keyFrame(n));
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+describe('FramedSocket backpressure', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('with nobody receiving, only what one read decodes to is held; reading resumes when a message is taken', async () => {
+    const { agent, peer, cleanup } = await pair();
+    const alloc = jest.spyOn(secretMemory, 'allocSecret');
+    try {
+      await flood(peer);
+      const decoded = alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES).length;
+      expect(decoded).toBeGreaterThan(0);
+      expect(decoded).toBeLessThan(200); // one 64 KiB read is ~80 frames; the flood is 4,000
+      expect(peer.writableLength).toBeGreaterThan(1_000_000); // the peer is left holding its flood
+      // Taking messages resumes reading: more frames get decoded.
+      for (let i = 0; i < decoded + 5; i++) await agent.receive(2_000);
+      expect(alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES).length).toBeGreaterThan(decoded);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('after closeWithError nothing more is decoded, and queued messages are wiped', async () => {
+    const { agent, peer, cleanup } = await pair();
+    try {
+      await flood(peer);
+      const alloc = jest.spyOn(secretMemory, 'allocSecret');
+      const release = jest.spyOn(secretMemory, 'releaseSecret');
+      await agent.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, 'test');
+      expect(release).toHaveBeenCalled(); // the queued KEY messages' secrets
+      peer.write(keyFrame(99_999));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES)).toHaveLength(0);
+      await expect(agent.receive(100)).rejects.toThrow();
+    } finally {
+      cleanup();
+    }
+  });
+});
