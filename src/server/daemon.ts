@@ -20,7 +20,8 @@ import { encodeMessage, errorReply } from '../protocol';
 import { ControlHandler } from './control-handler';
 import type { Logger } from './logger';
 import type { Hardening } from './hardening';
-import { NO_EXTRA_PEERS, checkPeer, type PeerAccess, type PeerVerdict } from './peer-access';
+import type { PeerCred } from '../native';
+import { NO_EXTRA_PEERS, checkPeer, peerAllowed, type PeerAccess, type PeerVerdict } from './peer-access';
 import { BUSY_LINGER_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
 import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
 import { ServiceHub } from './service-hub';
@@ -124,11 +125,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const serviceSockets = new Set<net.Socket>();
   // One handler per socket kind, shared by the listener at the old and the new path during a
   // move, so the connection limits count both.
-  // The access lists are read at each connection, so a reload applies to the next one.
+  // The access lists are read at each connection; a reload that narrows them also disconnects
+  // the open connections it no longer allows (peerCreds keeps who each one is).
+  const peerCreds = new WeakMap<net.Socket, PeerCred>();
   const native = hardening?.native;
   const selfUid = process.getuid?.() ?? -1;
   const gate = (setting: 'controlAccess' | 'serviceAccess'): PeerGate | undefined =>
-    native === undefined ? undefined : (s) => checkPeer(s, native, live[setting], selfUid);
+    native === undefined
+      ? undefined
+      : (s) => {
+          const verdict = checkPeer(s, native, live[setting], selfUid);
+          if (verdict.allowed) peerCreds.set(s, verdict.cred);
+          return verdict;
+        };
   const onControl = admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, (s) => void control.serve(s), gate('controlAccess'));
   const onService = admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, (s) => void hub.serve(s), gate('serviceAccess'));
   let controlServer = net.createServer({ allowHalfOpen: false }, onControl);
@@ -215,10 +224,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       applied.push(setting);
       log.info(`${kind}: socket moved`, { from, to });
     }
-    for (const setting of ['controlAccess', 'serviceAccess'] as const) {
+    for (const [kind, setting, open] of [['control', 'controlAccess', controlSockets], ['service', 'serviceAccess', serviceSockets]] as const) {
       if (sameAccess(live[setting], next[setting])) continue;
       live = { ...live, [setting]: next[setting] };
       applied.push(setting);
+      for (const s of open) {
+        const cred = peerCreds.get(s);
+        if (cred === undefined || peerAllowed(cred, next[setting], selfUid)) continue;
+        log.warn(`${kind}: peer no longer allowed; disconnecting it`, { uid: cred.uid, gid: cred.gid, pid: cred.pid });
+        s.destroy();
+      }
     }
     return { applied, failed };
   }

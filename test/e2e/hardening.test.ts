@@ -49,7 +49,7 @@ describe('a hardened agent', () => {
   afterAll(async () => stopAgentEnv(e));
 
   it('reports every protection in force in status, and the kernel agrees', async () => {
-    const s = await ctlJson<{ protection: ProtectionJson }>(e, 'status', '--json');
+    const s = await ctlJson<{ protection: ProtectionJson }>(e, 'status');
     expect(s.protection).toEqual({ keyMemoryLocked: true, sodiumHeapLocked: true, coreDumpsDisabled: true, peerCredentialsChecked: true, unlockedMemoryAllowed: false });
     const pid = e.agent!.child.pid!;
     // libsodium's 4 MiB heap plus one 64 KiB arena, at least.
@@ -100,6 +100,46 @@ describe('a hardened agent', () => {
   });
 });
 
+(isRoot && hasSetpriv ? describe : describe.skip)('access lists narrowed by a reload (needs root to run a peer as nobody)', () => {
+  let e: AgentEnv;
+  afterAll(async () => stopAgentEnv(e));
+
+  it('disconnects an open connection whose uid is no longer listed, and logs it', async () => {
+    e = await makeAgentEnv();
+    const config = path.join(e.dir, 'agent.toml');
+    const write = (uids: number[]): void =>
+      fs.writeFileSync(config, `cold-vkey = "${e.coldVkey}"\nnetwork = "preview"\nservice-uids = [${uids.join(', ')}]\n`);
+    write([NOBODY]);
+    await startAgent(e, ['--config', config]);
+    fs.chmodSync(e.dir, 0o755);
+    fs.chmodSync(e.serviceSocket, 0o666);
+    // A node running as nobody: handshakes, then reports when the agent closes the connection.
+    const script = `
+      const { FramedSocket, encodeMessage, buildHello } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'src', 'protocol'))});
+      const s = require('net').connect(${JSON.stringify(e.serviceSocket)}, async () => {
+        const conn = new FramedSocket(s);
+        s.write(encodeMessage(buildHello('service')));
+        console.log((await conn.receive(5000)).type);
+        s.on('close', () => { console.log('closed'); process.exit(0); });
+      });`;
+    const node = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    node.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => node.on('exit', resolve));
+    const until = async (what: string): Promise<void> => {
+      for (let i = 0; i < 200 && !out.includes(what); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(out).toContain(what);
+    };
+    await until('welcome');
+    write([]);
+    e.agent!.child.kill('SIGHUP');
+    await e.agent!.waitFor(/service: peer no longer allowed; disconnecting it uid=65534 gid=65534 pid=\d+/);
+    await until('closed');
+    expect(await exited).toBe(0);
+    expect((await ctl(e, 'status')).code).toBe(0);
+  });
+});
+
 (hasPrlimit ? describe : describe.skip)('RLIMIT_MEMLOCK too low (prlimit --memlock=64 KiB)', () => {
   let e: AgentEnv;
   beforeAll(async () => {
@@ -132,7 +172,7 @@ describe('a hardened agent', () => {
         });
       });
       expect(out).toMatch(/warn {2}agent: running WITHOUT full memory protection \(--allow-unlocked-memory\) reason=.*RLIMIT_MEMLOCK is 64 KiB/);
-      const s = await ctlJson<{ protection: ProtectionJson }>(e, 'status', '--json');
+      const s = await ctlJson<{ protection: ProtectionJson }>(e, 'status');
       expect(s.protection).toMatchObject({ keyMemoryLocked: false, sodiumHeapLocked: false, coreDumpsDisabled: true, unlockedMemoryAllowed: true });
       const human = await ctl(e, 'status');
       expect(human.stdout).toMatch(/NOT locked/);

@@ -37,7 +37,7 @@ export class RunCommand extends AgentSettingsCommand {
       SIGHUP reloads the settings (the file, with the same flags and environment) and keeps the
       staged and active keys: log level and format, socket paths (the new socket is bound before
       the old one is closed; if it cannot be bound the old one stays) and the uid/gid lists
-      change live. A change to cold-vkey, network, genesis-file or allow-unlocked-memory needs a
+      change live (open connections the new lists no longer allow are closed). A change to cold-vkey, network, genesis-file or allow-unlocked-memory needs a
       restart: such a reload, or an invalid file, is refused whole with one error line and the
       agent carries on unchanged.
 
