@@ -334,7 +334,7 @@ export function createAgentMachine(deps: MachineDeps) {
             },
             { actions: 'reportVerkey' },
           ],
-          // Checks in the order protocol-design.md lists the codes; the first failure wins and
+          // Checks in the order spec/protocol.md §5 lists the codes; the first failure wins and
           // nothing changes. A second import replaces the staged opcert after the same checks.
           IMPORT_OPCERT: [
             {

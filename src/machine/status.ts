@@ -6,10 +6,10 @@ import { fromHex } from '../crypto/bytes';
 import { type ChainTiming, kesTimeAt, opcertStanding } from '../time';
 import { EXPIRY_WARNING_PERIODS, opcertExpiredAt, periodStartOrNever } from './rules';
 import type { AgentContext, AgentStatus } from './types';
+import { MAX_STATUS_WARNINGS as MAX_WARNINGS, MAX_WARNING_BYTES } from '../protocol/constants';
 
-/** Wire limits for Status.warnings (protocol-design.md: ≤ 16 entries, each ≤ 256 bytes). */
-export const MAX_WARNINGS = 16;
-export const MAX_WARNING_BYTES = 256;
+/** The wire limits for Status.warnings (spec/protocol.md §10), under the names this module uses. */
+export { MAX_WARNINGS, MAX_WARNING_BYTES };
 
 export function buildStatus(context: AgentContext, timing: ChainTiming, nowMs: number): AgentStatus {
   const t = kesTimeAt(timing, nowMs);

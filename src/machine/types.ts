@@ -10,7 +10,7 @@ import type { ActiveSlot, StagedSlot } from '../slots';
 import type { ChainTiming } from '../time';
 
 /**
- * Why a command was refused. The names are the wire error names of protocol-design.md
+ * Why a command was refused. The names are the wire error names of spec/protocol.md
  * ("Wire error codes", 16..26); the server maps them 1:1. The agent itself produces the first
  * eight; NO_ACTIVE_KEY, CHAIN_NOT_STARTED and KEY_EXHAUSTED are here for the wire mapping but
  * never returned: drop-active without a key answers hadKey=false, a chain that has not started
@@ -85,7 +85,7 @@ export interface ActiveInfo {
   expiresAtMs: number;
 }
 
-/** The agent's part of the wire Status (protocol-design.md); the server adds its own fields. */
+/** The agent's part of the wire Status (spec/protocol.md); the server adds its own fields. */
 export interface AgentStatus {
   network: string;
   chainStarted: boolean;
