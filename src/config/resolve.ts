@@ -51,15 +51,15 @@ export interface ResolvedConfig {
   readonly sources: Readonly<Record<SettingName, Source>>;
 }
 
+/** haskell-kes-agent's cold-key variable; not ours, but worth naming when cold-vkey is missing. */
+const HASKELL_COLD_VK_ENV = 'KES_AGENT_COLD_VK';
+
 /**
  * Resolve every setting.
  * @throws KesError SETTING_INVALID (a bad flag, a required setting set nowhere, conflicting
  *   settings when a flag is involved), CONFIG_INVALID (a bad env value or file content,
  *   conflicting settings from env/file), FILE_UNREADABLE / FILE_TOO_LARGE (the config file).
  */
-/** haskell-kes-agent's cold-key variable; not ours, but worth naming when cold-vkey is missing. */
-const HASKELL_COLD_VK_ENV = 'KES_AGENT_COLD_VK';
-
 export function resolveConfig(input: ConfigInput): ResolvedConfig {
   const located = locateConfigFile(input);
   const { values: fileValues, read } = readFileValues(located);

@@ -13,7 +13,7 @@ import { type ChainTiming, kesTimeAt, opcertStanding, periodStartMs } from '../t
  */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-/** Status warns once an active key has fewer than this many KES periods left (10 × 1.5 days on mainnet). */
+/** Status warns once an active key has this many KES periods left or fewer (10 × 1.5 days on mainnet). */
 export const EXPIRY_WARNING_PERIODS = 10;
 
 /** The current absolute KES period, or undefined before the chain (its Shelley era) has started. */

@@ -35,7 +35,7 @@ export function buildStatus(context: AgentContext, timing: ChainTiming, nowMs: n
           `the active key's opcert starts at KES period ${a.startKesPeriod} (current ${kp}): the node cannot forge until ${when(periodStartOrNever(timing, a.startKesPeriod))}`,
         );
       }
-      if (s.kind === 'valid' && s.periodsRemaining < EXPIRY_WARNING_PERIODS) {
+      if (s.kind === 'valid' && s.periodsRemaining <= EXPIRY_WARNING_PERIODS) {
         warnings.push(
           `the active key expires in ${s.periodsRemaining} KES period(s), at ${when(a.expiresAtMs)}: issue a new opcert and upload a new key`,
         );

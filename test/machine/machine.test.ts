@@ -256,17 +256,17 @@ describe('status', () => {
     expect(h.agent.status().warnings).toContain('the staged key has no opcert yet: import one issued for its verification key');
   });
 
-  test(`expiry warning starts below ${EXPIRY_WARNING_PERIODS} remaining periods`, () => {
+  test(`expiry warning starts at ${EXPIRY_WARNING_PERIODS} remaining periods (as kes-ctl status --check by default)`, () => {
     h = new Harness(timing, NOW);
-    h.install(1, KP - (20 - EXPIRY_WARNING_PERIODS)); // exactly 10 periods remaining, counting this one
+    h.install(1, KP - (20 - EXPIRY_WARNING_PERIODS) + 1); // 11 periods remaining, counting this one
+    const at11 = h.agent.status();
+    expect(at11.active?.periodsRemaining).toBe(EXPIRY_WARNING_PERIODS + 1);
+    expect(at11.warnings).toEqual([]);
+    h.advanceTo(KP + 1);
     const at10 = h.agent.status();
     expect(at10.active?.periodsRemaining).toBe(EXPIRY_WARNING_PERIODS);
-    expect(at10.warnings).toEqual([]);
-    h.advanceTo(KP + 1);
-    const at9 = h.agent.status();
-    expect(at9.active?.periodsRemaining).toBe(EXPIRY_WARNING_PERIODS - 1);
-    expect(at9.warnings).toEqual([
-      `the active key expires in 9 KES period(s), at ${new Date(periodStartMs(timing, KP + 10)).toISOString()}: issue a new opcert and upload a new key`,
+    expect(at10.warnings).toEqual([
+      `the active key expires in 10 KES period(s), at ${new Date(periodStartMs(timing, KP + 11)).toISOString()}: issue a new opcert and upload a new key`,
     ]);
   });
 

@@ -3,11 +3,15 @@
  * next. Pure (status + clock in, words out), shared by `status`, `status --check` and `--watch`.
  */
 import type { Status } from '../../protocol';
+import { EXPIRY_WARNING_PERIODS } from '../../machine/rules';
 import { EXIT } from '../exit-codes';
 import { formatRelative, isoSeconds } from '../common/format';
 
-/** `--warn-periods` default: on mainnet 10 KES periods are 15 days, time to rotate calmly. @default 10 */
-export const DEFAULT_WARN_PERIODS = 10;
+/**
+ * `--warn-periods` default: the agent's own expiry warning threshold, so by default the check and
+ * the agent's warning agree. On mainnet 10 KES periods are 15 days, time to rotate calmly.
+ */
+export const DEFAULT_WARN_PERIODS = EXPIRY_WARNING_PERIODS;
 /** No opcert window is longer than a u8 of evolutions. @default 255 */
 export const MAX_WARN_PERIODS = 255;
 
