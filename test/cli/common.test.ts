@@ -5,6 +5,7 @@ import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
 import { ERROR_CODES, KesError, type ErrorCode } from '../../src/errors';
 import { EXIT } from '../../src/cli/exit-codes';
+import { BIN, run } from '../helpers/processes';
 import {
   EXIT_FOR_ERROR,
   KesCommand,
@@ -128,5 +129,18 @@ describe('a KesCommand in a createCli CLI', () => {
     expect(help.code).toBe(EXIT.OK);
     expect(help.out).toContain('kes-x boom');
     expect((await run(['--version'])).out).toBe(`kes-x ${packageVersion()}\n`);
+  });
+});
+
+describe('command-line mistakes through the built binaries', () => {
+  test.each([
+    [BIN.agent, ['--cold-vkey', 'cold.vkey'], "kes-agent: error: no command given; run 'kes-agent --help'"],
+    [BIN.cold, ['--force'], "kes-cold: error: no command given; run 'kes-cold --help'"],
+    [BIN.ctl, ['--bogus'], "kes-ctl: error: no command given; run 'kes-ctl --help'"],
+    [BIN.ctl, ['bogus'], 'kes-ctl: error: unknown command "bogus"; run \'kes-ctl --help\''],
+  ])('%#: %j → one line, exit 2', async (bin, args, line) => {
+    const r = await run(bin, args);
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(r.stderr).toBe(`${line}\n`);
   });
 });

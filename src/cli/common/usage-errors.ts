@@ -37,6 +37,9 @@ export function usageErrorMessage(bin: string, argv: readonly string[], error: u
   const candidates = candidatesOf(error);
   const hint = `run '${bin} --help'`;
   if (candidates !== undefined) {
+    // Every command of ours starts with its command word. Options first (`kes-agent --cold-vkey
+    // x`, `run` forgotten) make clipanion match some unrelated command; say what is missing.
+    if (argv[0]?.startsWith('-') === true) return `no command given; ${hint}`;
     const real = candidates.filter((c) => !/ -h$/.test(c.usage));
     const first = real[0];
     if (first !== undefined && real.every((c) => c.reason !== null && c.reason === first.reason)) {
