@@ -5,6 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isolatedEnv } from '../scripts/child-env';
 
 const DIST = path.join(__dirname, '..');
 /** The unit operators deploy; the bench launches the agent with its NODE_OPTIONS. */
@@ -30,14 +31,6 @@ const RUN_TIMEOUT_MS = 30_000;
 /** How long a long-running child may take to print what we wait for. @default 20000 */
 const WAIT_TIMEOUT_MS = 20_000;
 
-/** Environment for children: no inherited agent sockets or NODE_OPTIONS (kes-agent refuses inspector flags). */
-export function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env['KES_AGENT_CONTROL_SOCKET'];
-  delete env['KES_AGENT_SERVICE_SOCKET'];
-  delete env['NODE_OPTIONS'];
-  return env;
-}
 
 /**
  * The command that runs `node <args>` with at least `fds` open files allowed. Node cannot raise
@@ -74,7 +67,7 @@ export interface RunResult {
 export function runNode(args: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -109,7 +102,7 @@ export class Child {
 
   constructor(readonly name: string, args: string[], opts: { fds?: number; ipc?: boolean } = {}) {
     const cmd = nodeCommand(args, opts.fds);
-    this.child = spawn(cmd.file, cmd.args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? ['ipc' as const] : [])] });
+    this.child = spawn(cmd.file, cmd.args, { env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? ['ipc' as const] : [])] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.#stdout = tail(this.#stdout + d);
       this.#seen = tail(this.#seen + d);

@@ -14,6 +14,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isolatedEnv } from './child-env';
 import { readKesVerificationKeyFile } from '../src/cardano';
 import { fromHex, toHex } from '../src/crypto/bytes';
 import { verifyKes } from '../src/crypto/kes';
@@ -72,20 +73,12 @@ function showCommand(bin: string, args: string[]): void {
   say(`   $ ${['node', bin, ...args].map(shellQuote).join(' ')}`);
 }
 
-/** Environment of every command: no agent sockets or NODE_OPTIONS inherited from the caller. */
-function demoEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env['KES_AGENT_CONTROL_SOCKET'];
-  delete env['KES_AGENT_SERVICE_SOCKET'];
-  delete env['NODE_OPTIONS'];
-  return env;
-}
 
 /** Run one command to completion, print it and its output; throw StepFailed unless it exits 0. */
 function run(bin: string, args: string[], opts: { show?: 'stdout' | 'none' } = {}): Promise<string> {
   showCommand(bin, args);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: demoEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -110,7 +103,7 @@ class AgentProcess {
   #stderr = '';
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN.agent, ...args], { cwd: ROOT, env: demoEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [BIN.agent, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.#stderr += d));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));

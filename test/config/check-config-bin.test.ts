@@ -83,7 +83,7 @@ test('a missing default file is fine and is said so; settings then come from fla
   const out = JSON.parse(r.stdout) as JsonOut;
   expect(out.configFile).toEqual({ path: '/etc/kes-agent/agent.toml', source: 'default', read: false });
   expect(out.settings['cold-vkey']).toMatchObject({ value: COLD_VKEY, source: 'env' });
-  const text = await checkConfig([], { KES_AGENT_COLD_VKEY: COLD_VKEY });
+  const text = await checkConfig([], { KES_AGENT_CONFIG: '', KES_AGENT_COLD_VKEY: COLD_VKEY });
   expect(text.stdout.split('\n')[0]).toBe('config file            /etc/kes-agent/agent.toml (default path; no file there, none read)');
 });
 

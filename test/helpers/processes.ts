@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isolatedEnv } from '../../scripts/child-env';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const BIN = {
@@ -22,19 +23,13 @@ export interface RunResult {
   stderr: string;
 }
 
-/** A private temp dir (0700), removed by the returned cleanup. */
+/** A private temp dir (0700); the caller removes it. */
 export function tempDir(prefix = 'kes-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Environment for child processes: no inherited agent socket settings, no colours. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env['KES_AGENT_CONTROL_SOCKET'];
-  delete env['KES_AGENT_SERVICE_SOCKET'];
-  delete env['NODE_OPTIONS'];
-  return { ...env, ...extra };
-}
+/** Environment for child processes: nothing inherited that configures the agent (scripts/child-env.ts). */
+export const cleanEnv = isolatedEnv;
 
 /** Run a binary to completion. */
 export function run(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
