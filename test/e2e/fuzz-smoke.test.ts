@@ -2,7 +2,7 @@
  * `npm run fuzz` keeps working: the built fuzzer, run for 20,000 frames against a real agent,
  * passes every check it makes (the model agrees with the agent on every connection, the agent
  * survives, kes-ctl status answers, nodes hold and get the key, RSS bounded, clean stop).
- * The full million-frame run is `npm run fuzz`; its numbers are in the session note.
+ * The full million-frame run is `npm run fuzz`; its last numbers are in the README (Fuzzing).
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';

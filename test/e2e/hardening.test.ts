@@ -73,6 +73,20 @@ describe('a hardened agent', () => {
     }
   });
 
+  it('ignores SIGUSR1 (on Node 20 it would open the inspector): the agent stays up, no debugger listens', async () => {
+    e.agent!.child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(e.agent!.child.exitCode).toBeNull();
+    expect((await ctl(e, 'status')).code).toBe(0);
+    expect(e.agent!.stderr).not.toMatch(/Debugger listening/);
+  });
+
+  it('kes-node refuses to run with an inspector flag in NODE_OPTIONS (exit 2), as the agent does', async () => {
+    const r = await run(BIN.node, ['watch', '--socket', e.serviceSocket, '--network', 'preview'], { env: cleanEnv({ NODE_OPTIONS: '--inspect=127.0.0.1:0' }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/kes-node: error: .*--inspect/);
+  });
+
   (isRoot && hasSetpriv ? it : it.skip)('refuses another uid on both sockets by SO_PEERCRED, logging its uid and pid, even with loose file modes', async () => {
     // Simulate an operator loosening the modes by mistake: the kernel would now let nobody in.
     fs.chmodSync(e.dir, 0o755);

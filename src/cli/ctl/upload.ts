@@ -9,7 +9,7 @@ import { CtlCommand } from './base';
 
 export const confirmTimeoutOption = (): number =>
   Option.String('--timeout', String(DEFAULT_CONFIRM_TIMEOUT_MS), {
-    description: `How long to wait for nodes to confirm, in ms (at most ${MAX_CONFIRM_TIMEOUT_MS})`,
+    description: `How long to wait for nodes to confirm, in ms (default ${DEFAULT_CONFIRM_TIMEOUT_MS}, at most ${MAX_CONFIRM_TIMEOUT_MS})`,
     validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_CONFIRM_TIMEOUT_MS)]),
   });
 

@@ -15,7 +15,7 @@ import { KesCommand } from '../common/base-command';
 import { resolveTiming } from '../common/timing';
 
 export abstract class NodeCommand extends KesCommand {
-  socket = Option.String('--socket', { description: `The agent's service socket (env ${SERVICE_SOCKET_ENV}; default ${clientDefaultSocket(SERVICE_SOCKET_NAME)})` });
+  socket = Option.String('--socket', { description: `The agent's service socket (default: env ${SERVICE_SOCKET_ENV}, else the agent's default)` });
   coldVkey = Option.String('--cold-vkey', { description: 'The pool\'s cold verification key: refuse keys whose opcert it did not sign' });
   network = Option.String('--network', { description: 'mainnet (default), preprod or preview' });
   genesis = Option.String('--genesis', { description: 'Shelley genesis file (private testnets, preview)' });
