@@ -1,15 +1,10 @@
 /**
  * The kes-agent wire protocol: framing, typed messages, handshake (spec/protocol.md).
  *
- * Receiving:
- *
- *     const frames = new FrameDecoder();
- *     socket.on('data', (chunk) => {
- *       frames.push(chunk);                       // copies, then wipes `chunk`
- *       for (let f = frames.next(); f; f = frames.next()) handle(decodeFrame(f));
- *     });                                         // next()/decodeFrame throw ProtocolError
- *
- * Sending: `socket.write(encodeMessage(msg))`; for KEY, wipe the frame in the write callback.
+ * Both sides talk through FramedSocket: `await conn.receive(timeoutMs)` for the next decoded
+ * message (ProtocolError on bad input; reading pauses while a message waits), `conn.send(msg)`
+ * (a KEY frame is wiped once written), `conn.sendEncoded(frame)` to write one encoding to many
+ * sockets, and `conn.closeWithError(code, message)` to refuse a peer.
  */
 export * from './constants';
 export * from './errors';

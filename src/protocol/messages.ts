@@ -302,8 +302,3 @@ function decodeBody(type: MessageType, body: Uint8Array): Record<string, unknown
   }
   return fromWireValue(decoded, schema.body, type) as Record<string, unknown>;
 }
-
-/** The kind byte of a message type. */
-export function messageKind(type: MessageType): number {
-  return MESSAGE_SCHEMAS[type].kind;
-}

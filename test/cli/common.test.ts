@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Command, Option, UsageError } from 'clipanion';
@@ -6,6 +7,7 @@ import * as t from 'typanion';
 import { ERROR_CODES, KesError, type ErrorCode } from '../../src/errors';
 import { EXIT } from '../../src/cli/exit-codes';
 import { BIN, run } from '../helpers/processes';
+import { assertWritableDir } from '../../src/cli/common/files';
 import {
   EXIT_FOR_ERROR,
   KesCommand,
@@ -142,5 +144,20 @@ describe('command-line mistakes through the built binaries', () => {
     const r = await run(bin, args);
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.stderr).toBe(`${line}\n`);
+  });
+});
+
+describe('assertWritableDir', () => {
+  test('accepts a file in a writable directory; refuses a missing directory and a regular file used as one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-wdir-'));
+    try {
+      expect(() => assertWritableDir(path.join(dir, 'kes.vkey'))).not.toThrow();
+      fs.writeFileSync(path.join(dir, 'plain'), '');
+      for (const bad of [path.join(dir, 'missing', 'kes.vkey'), path.join(dir, 'plain', 'kes.vkey')]) {
+        expect(() => assertWritableDir(bad)).toThrow(expect.objectContaining({ code: 'FILE_WRITE_FAILED' }));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

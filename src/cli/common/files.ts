@@ -6,6 +6,7 @@
  * and say so naming the file. Public outputs that are meant to be regenerated (an opcert)
  * are replaced atomically like cardano-cli does.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from 'clipanion';
 import { KesError } from '../../errors';
@@ -30,4 +31,21 @@ export function requireDistinctPaths(files: Record<string, string>): void {
     if (other !== undefined) throw new UsageError(`${other} and ${option} name the same file (${file})`);
     seen.set(key, option);
   }
+}
+
+/**
+ * Check before a step that cannot be repeated (keygen stages a key) that its output file can be
+ * written: its directory exists, is a directory, and is writable.
+ * @throws KesError FILE_WRITE_FAILED naming the file and its directory.
+ */
+export function assertWritableDir(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  let ok = false;
+  try {
+    ok = fs.statSync(dir).isDirectory();
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new KesError('FILE_WRITE_FAILED', `${file}: directory ${dir} does not exist, is not a directory, or is not writable`);
 }

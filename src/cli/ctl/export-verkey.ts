@@ -4,7 +4,7 @@ import { ENVELOPE_TYPES, formatEnvelope, keyEnvelope, writeKesVerificationKeyFil
 import { toHex } from '../../crypto/bytes';
 import { EXIT } from '../exit-codes';
 import { CtlCommand } from './base';
-import { assertWritableDir } from './keygen';
+import { assertWritableDir } from '../common/files';
 
 export class ExportVerkeyCommand extends CtlCommand {
   static override paths = [['export-verkey']];

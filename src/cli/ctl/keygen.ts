@@ -1,11 +1,10 @@
 /** `kes-ctl keygen`: a new KES key pair, generated inside the agent, into the staging slot. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Command, Option, UsageError } from 'clipanion';
 import { writeKesVerificationKeyFile } from '../../cardano';
 import { toHex } from '../../crypto/bytes';
 import { KesError } from '../../errors';
 import { EXIT } from '../exit-codes';
+import { assertWritableDir } from '../common/files';
 import { CtlCommand } from './base';
 
 export class KeygenCommand extends CtlCommand {
@@ -51,14 +50,5 @@ export class KeygenCommand extends CtlCommand {
       this.print('next: issue an opcert for it on the cold host, then kes-ctl import-opcert FILE');
     }
     return EXIT.OK;
-  }
-}
-
-export function assertWritableDir(file: string): void {
-  const dir = path.dirname(path.resolve(file));
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch {
-    throw new KesError('FILE_WRITE_FAILED', `${file}: directory ${dir} does not exist or is not writable`);
   }
 }
