@@ -14,10 +14,11 @@ import {
   writeEnvelopeFile,
   writeSecretEnvelopeFile,
 } from './envelope';
+import { KES_SIGN_KEY_BYTES } from '../crypto/kes/params';
 import { KES_VK_BYTES } from './opcert';
 
-/** Sum6KES serialised sign key: 32 + 96·6 (kes-spec.md §1). */
-export const KES_SIGN_KEY_BYTES = 608;
+/** Sum6KES serialised sign key: 32 + 96·6 (kes-spec.md §1); the KES module's constant. */
+export { KES_SIGN_KEY_BYTES };
 /**
  * The verification key of a serialised Sum6KES sign key: Blake2b-256(vk0 || vk1) of the root
  * (kes-spec.md §4.3), public data. The KES module's derivation, under the name this folder uses.
