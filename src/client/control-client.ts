@@ -45,8 +45,11 @@ export class ControlClient {
     this.#conn = conn;
   }
 
-  static async connect(opts: { socketPath: string; connectTimeoutMs?: number }): Promise<ControlClient> {
-    return new ControlClient(await connectToAgent({ socketPath: opts.socketPath, role: 'control', connectTimeoutMs: opts.connectTimeoutMs }));
+  /** `signal` aborts the connect and handshake (CLIENT_STOPPED). */
+  static async connect(opts: { socketPath: string; connectTimeoutMs?: number; signal?: AbortSignal }): Promise<ControlClient> {
+    return new ControlClient(
+      await connectToAgent({ socketPath: opts.socketPath, role: 'control', connectTimeoutMs: opts.connectTimeoutMs, signal: opts.signal }),
+    );
   }
 
   get agentVersion(): string {

@@ -38,7 +38,8 @@ export async function watchStatus(socketPath: string, sink: WatchSink, signal: A
     while (!signal.aborted) {
       let delay = WATCH_INTERVAL_MS;
       try {
-        ctl ??= await ControlClient.connect({ socketPath });
+        // The signal also cuts a connect or handshake short: SIGINT never waits out their timeouts.
+        ctl ??= await ControlClient.connect({ socketPath, signal });
         if (signal.aborted) break;
         const s = await ctl.status();
         backoff.reset();
