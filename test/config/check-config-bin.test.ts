@@ -96,9 +96,10 @@ describe('invalid: one stderr line, nothing on stdout, the usage or bad-input ex
     ['bad flag value', ['--log-format', 'xml'], {}, `cold-vkey = "${COLD_VKEY}"\n`, EXIT.USAGE, /--log-format: unknown log format "xml"; expected one of text, json \[SETTING_INVALID\]$/],
     ['no cold key anywhere', [], {}, 'log-level = "info"\n', EXIT.USAGE, /cold-vkey is not set: pass --cold-vkey FILE, set KES_AGENT_COLD_VKEY, or set cold-vkey in /],
     ['network and genesis', ['--network', 'preview'], {}, `cold-vkey = "${COLD_VKEY}"\ngenesis-file = "g.json"\n`, EXIT.USAGE, /network \(--network\) and genesis-file \(config file .*\) are mutually exclusive/],
-    ['cold key file missing', [], {}, 'cold-vkey = "nope.vkey"\n', EXIT.BAD_INPUT, /nope\.vkey: no such file \[FILE_UNREADABLE\]$/],
+    ['cold key file missing', [], {}, 'cold-vkey = "nope.vkey"\n', EXIT.BAD_INPUT, /^kes-agent: error: cold-vkey \(config file .*\): .*nope\.vkey: no such file \[FILE_UNREADABLE\]$/],
     ['cold key of the wrong type', [], {}, `cold-vkey = "${vectorPath('cardano-cli', 'kes.vkey')}"\n`, EXIT.BAD_INPUT, /StakePoolVerificationKey_ed25519/],
-    ['socket path too long', [], {}, `cold-vkey = "${COLD_VKEY}"\ncontrol-path = "/${'x'.repeat(120)}.sock"\n`, EXIT.USAGE, /control-path \/x+\.sock: 126 bytes; the limit is 107 \[SOCKET_PATH_TOO_LONG\]$/],
+    ['socket path too long, from the file (bad input)', [], {}, `cold-vkey = "${COLD_VKEY}"\ncontrol-path = "/${'x'.repeat(120)}.sock"\n`, EXIT.BAD_INPUT, /control-path \/x+\.sock \(config file .*\): 126 bytes; the limit is 107 \[CONFIG_INVALID\]$/],
+    ['socket path too long, from a flag (usage)', ['--control-socket', `/${'x'.repeat(120)}.sock`], {}, `cold-vkey = "${COLD_VKEY}"\n`, EXIT.USAGE, /control-path \/x+\.sock \(--control-socket\): 126 bytes; the limit is 107 \[SOCKET_PATH_TOO_LONG\]$/],
   ])('%s', async (_name, args, env, toml, code, pattern) => {
     fs.writeFileSync(file, toml);
     const r = await checkConfig(['--config', file, ...args], env);

@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'clipanion';
 import { readColdVerificationKeyFile } from '../../cardano';
-import { describeConfig, type ResolvedConfig, type SettingRow } from '../../config';
+import { SETTINGS, describeConfig, describeSource, type ResolvedConfig, type SettingName, type SettingRow } from '../../config';
 import { KesError } from '../../errors';
 import { MAX_SOCKET_PATH_BYTES } from '../../server/unix-listener';
 import { EXIT } from '../exit-codes';
@@ -55,11 +55,23 @@ export class CheckConfigCommand extends AgentSettingsCommand {
 /** The files and paths `run` would touch before it holds a key. */
 function checkWhatRunWouldRead(r: ResolvedConfig): void {
   const s = r.settings;
-  resolveTiming(s.network, s.genesis);
-  readColdVerificationKeyFile(s.coldVkey);
-  for (const [key, p] of [['control-path', s.controlSocket], ['service-path', s.serviceSocket]] as const) {
+  // Each failure names the setting and where its value came from, keeping the reader's code.
+  const about = (name: SettingName, check: () => void): void => {
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof KesError)) throw e;
+      throw new KesError(e.code, `${SETTINGS[name].toml} (${describeSource(name, r.sources[name], r.file)}): ${e.message}`, { cause: e });
+    }
+  };
+  about(s.genesis !== undefined ? 'genesis' : 'network', () => resolveTiming(s.network, s.genesis));
+  about('coldVkey', () => readColdVerificationKeyFile(s.coldVkey));
+  for (const name of ['controlSocket', 'serviceSocket'] as const) {
+    const p = s[name];
     if (Buffer.byteLength(p) > MAX_SOCKET_PATH_BYTES) {
-      throw new KesError('SOCKET_PATH_TOO_LONG', `${key} ${p}: ${Buffer.byteLength(p)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`);
+      const why = `${SETTINGS[name].toml} ${p} (${describeSource(name, r.sources[name], r.file)}): ${Buffer.byteLength(p)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`;
+      // A bad flag is a command-line mistake (exit 2); a bad file or env value is bad input (exit 3).
+      throw new KesError(r.sources[name] === 'flag' ? 'SOCKET_PATH_TOO_LONG' : 'CONFIG_INVALID', why);
     }
   }
 }
