@@ -2,24 +2,23 @@
  * The environment for kes-agent's own binaries when tests, the demo, the fuzzer and the
  * benchmarks run them as children: nothing inherited that changes what they do. No KES_AGENT_*
  * variable from the caller's shell, no NODE_OPTIONS (kes-agent refuses inspector flags), no
- * colour, and KES_AGENT_CONFIG pointing at an empty file, so a host where the agent is installed
- * (/etc/kes-agent/agent.toml) does not configure the agents under test.
+ * colour, and KES_AGENT_CONFIG pointing at an empty file (scripts/no-config.toml), so a host
+ * where the agent is installed (/etc/kes-agent/agent.toml) does not configure the agents under
+ * test.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
-let emptyConfig: string | undefined;
-
-/** An empty TOML file private to this process, removed when it exits. */
+/**
+ * scripts/no-config.toml, found from the source (scripts/) or the build (dist/scripts/): a file in
+ * the checkout rather than one made per process, so nothing is left in the temp dir when a
+ * process (a jest worker, say) ends without running its exit handlers.
+ */
 function emptyConfigFile(): string {
-  if (emptyConfig === undefined) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-agent-no-config-'));
-    emptyConfig = path.join(dir, 'empty.toml');
-    fs.writeFileSync(emptyConfig, '');
-    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'scripts', 'no-config.toml');
+    if (path.dirname(dir) === dir) throw new Error(`child-env: no package.json above ${__dirname}`);
   }
-  return emptyConfig;
 }
 
 export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

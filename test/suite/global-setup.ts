@@ -1,0 +1,5 @@
+import { setUpSuiteTempDir } from './temp-dir';
+
+export default function globalSetup(): void {
+  setUpSuiteTempDir();
+}

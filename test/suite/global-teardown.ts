@@ -1,0 +1,5 @@
+import { checkSuiteTempDir } from './temp-dir';
+
+export default function globalTeardown(): void {
+  checkSuiteTempDir();
+}
