@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
-import { ctlJson, currentPeriod, makeAgentEnv, shortPeriodGenesis, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { periodForSpawns, testChain } from '../helpers/test-chain';
 import { BIN, Proc, run } from '../helpers/processes';
 
 jest.setTimeout(60_000);
@@ -202,15 +203,28 @@ describe('kes-ctl status against an agent on mainnet time', () => {
 describe('kes-ctl status on short KES periods', () => {
   test('an expired key: shown with its expiry, the next step, --check critical (8)', async () => {
     const e = await makeAgentEnv();
-    e.timingArgs = shortPeriodGenesis(e.dir, { periodMs: 1_500, maxKESEvolutions: 2 });
+    // An opcert lives 2 periods (maxKESEvolutions 2); the two spawns that make it active
+    // (import-opcert, upload) must fit in them, with the margin.
+    const chain = testChain(e.dir, { periodMs: periodForSpawns(2) / 2, maxKESEvolutions: 2 });
+    e.timingArgs = chain.args;
     try {
       await startAgent(e);
-      const { opcert, kesVkey } = await stageAndCertify(e);
+      const vkey = path.join(e.dir, 'kes.vkey');
+      const { kesVkey } = await ctlJson<{ kesVkey: string }>(e, 'keygen', '--out', vkey);
+      // Certified for the next period before it starts, so the spawns after the boundary have
+      // the opcert's whole life to run in.
+      const c0 = chain.periodAt() + 1;
+      const opcert = path.join(e.dir, 'kes.opcert');
+      const issued = await run(BIN.cold, ['issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', e.counter, `--kes-period=${c0}`, '--out', opcert]);
+      expect(issued.code).toBe(0);
+      await chain.untilPeriod(c0);
       await ctlJson(e, 'import-opcert', opcert);
       await ctlJson(e, 'upload');
-      await waitForStatus(e, (s) => s.active === null && s.expired !== null, 10_000);
+      expect(chain.periodAt()).toBeLessThan(c0 + 2); // else the machine is over 4x slower than measured
+      await chain.untilPeriod(c0 + 2);
+      await waitForStatus(e, (s) => s.active === null && s.expired !== null, 15_000);
       const r = await ctlRaw(e, 'status');
-      expect(r.stdout).toMatch(new RegExp(`^expired: +${kesVkey.slice(0, 16)}…, opcert counter 0, start period \\d+, expired \\S+Z \\([0-9dhm ]+ ago\\)$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^expired: +${kesVkey.slice(0, 16)}…, opcert counter 0, start period ${c0}, expired \\S+Z \\([0-9dhm ]+ ago\\)$`, 'm'));
       expect(r.stdout).toMatch(/^active: +none$/m);
       expect(r.stdout).toMatch(/^next step: +the active key expired: run kes-ctl keygen/m);
       const c = await ctlRaw(e, 'status', '--check');

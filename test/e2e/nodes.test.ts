@@ -3,22 +3,24 @@
  * (the src/client library, as a block producer embeds it). Uploads, restarts on both sides,
  * drops, evolution at a real period boundary, expiry at maxKESEvolutions.
  */
+import * as path from 'node:path';
 import { KesNodeClient } from '../../src/client';
 import { nextEvent } from '../helpers/node-events';
 import { readColdVerificationKeyFile } from '../../src/cardano';
 import { fromHex } from '../../src/crypto/bytes';
 import { verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
-import { networkTiming, readGenesisFile, type ChainTiming } from '../../src/time';
+import { networkTiming, type ChainTiming } from '../../src/time';
 import {
   type AgentEnv,
+  cold,
   ctlJson,
   makeAgentEnv,
-  shortPeriodGenesis,
   stageAndCertify,
   startAgent,
   stopAgentEnv,
 } from '../helpers/agent-env';
+import { periodForSpawns, testChain } from '../helpers/test-chain';
 
 const MESSAGE = new TextEncoder().encode('a block header body');
 
@@ -82,9 +84,11 @@ describe('nodes on mainnet time', () => {
   });
 
   test('the agent restarts: its keys are gone, the nodes keep theirs and reconnect', async () => {
+    // Armed before the kill: a node may reconnect before startAgent has seen the agent's banner.
+    const reconnected = nodes.map((n) => nextEvent(n, 'connected', 30_000));
     await e.agent!.stop('SIGKILL');
     await startAgent(e);
-    await Promise.all(nodes.map((n) => nextEvent(n, 'connected')));
+    await Promise.all(reconnected);
     const s = await ctlJson<{ active: unknown; serviceClients: number }>(e, 'status');
     expect(s.active).toBeNull();
     for (const n of nodes) {
@@ -111,24 +115,22 @@ describe('nodes on mainnet time', () => {
 });
 
 describe('KES time on a test chain with short periods', () => {
-  const PERIOD_MS = 2_000;
-
   test('the agent and its node evolve at a real period boundary', async () => {
     const e = await makeAgentEnv();
-    e.timingArgs = shortPeriodGenesis(e.dir, { periodMs: PERIOD_MS, maxKESEvolutions: 62 });
-    const timing = readGenesisFile(e.timingArgs[1]!);
-    const n = node(e, timing);
+    const chain = testChain(e.dir, { periodMs: 2_000, maxKESEvolutions: 62 });
+    e.timingArgs = chain.args;
+    const n = node(e, chain.timing);
     try {
       await startAgent(e);
       const { opcert } = await stageAndCertify(e);
       await ctlJson(e, 'import-opcert', opcert);
       const up = await ctlJson<{ kesVkey: string; evolution: number; startKesPeriod: number }>(e, 'upload');
+      // `before` first, then the mark: the evolution waited for comes after both, so it is a
+      // later period than `before`, however long the steps above took.
       const before = await ctlJson<{ currentKesPeriod: number; active: { evolution: number } }>(e, 'status');
-      const evolved = nextEvent(n, 'evolved', 3 * PERIOD_MS);
-      // Wait for an evolution that happens after `before` was read (one may already have happened
-      // while the steps above ran, if they straddled a boundary).
-      const seen = e.agent!.stdout.split('agent: key evolved').length - 1;
-      await e.agent!.waitFor('agent: key evolved', { timeoutMs: 3 * PERIOD_MS, count: seen + 1 });
+      const mark = e.agent!.mark();
+      const evolved = nextEvent(n, 'evolved', 30_000);
+      await e.agent!.waitFor('agent: key evolved', { after: mark, timeoutMs: 30_000 });
       const after = await ctlJson<{ currentKesPeriod: number; active: { evolution: number } }>(e, 'status');
       expect(after.currentKesPeriod).toBeGreaterThan(before.currentKesPeriod);
       expect(after.active.evolution).toBe(after.currentKesPeriod - up.startKesPeriod);
@@ -142,17 +144,26 @@ describe('KES time on a test chain with short periods', () => {
 
   test('at maxKESEvolutions the agent erases the key, reports it expired and tells the nodes', async () => {
     const e = await makeAgentEnv();
-    // Two 3-second periods: room for the steps below even on a loaded machine.
-    e.timingArgs = shortPeriodGenesis(e.dir, { periodMs: 3_000, maxKESEvolutions: 2 });
-    const timing = readGenesisFile(e.timingArgs[1]!);
-    const n = node(e, timing);
+    // An opcert lives 2 periods; the two spawns that make it active (import-opcert, upload)
+    // must fit in them, with the margin.
+    const chain = testChain(e.dir, { periodMs: periodForSpawns(2) / 2, maxKESEvolutions: 2 });
+    e.timingArgs = chain.args;
+    const n = node(e, chain.timing);
     try {
       await startAgent(e);
-      const { opcert } = await stageAndCertify(e);
+      const vkey = path.join(e.dir, 'kes.vkey');
+      await ctlJson(e, 'keygen', '--out', vkey);
+      const c0 = chain.periodAt() + 1;
+      const opcert = path.join(e.dir, 'kes.opcert');
+      const issued = await cold(e, 'issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', e.counter, `--kes-period=${c0}`, '--out', opcert);
+      expect(issued.code).toBe(0);
+      await chain.untilPeriod(c0);
       await ctlJson(e, 'import-opcert', opcert);
+      const mark = e.agent!.mark();
+      const dropped = nextEvent(n, 'dropped', 60_000);
       const up = await ctlJson<{ kesVkey: string }>(e, 'upload');
-      const dropped = nextEvent(n, 'dropped', 8_000);
-      await e.agent!.waitFor('agent: key dropped reason=expired', { timeoutMs: 8_000 });
+      expect(chain.periodAt()).toBeLessThan(c0 + 2); // else the machine is over 4x slower than measured
+      await e.agent!.waitFor('agent: key dropped reason=expired', { after: mark, timeoutMs: chain.startOf(c0 + 2) - Date.now() + 15_000 });
       const s = await ctlJson<{ active: unknown; expired: { kesVkey: string } | null }>(e, 'status');
       expect(s.active).toBeNull();
       expect(s.expired?.kesVkey).toBe(up.kesVkey);

@@ -49,6 +49,12 @@ export function run(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   });
 }
 
+/** Offsets into a Proc's output, taken by `mark()`. */
+export interface OutputMark {
+  readonly stdout: number;
+  readonly stderr: number;
+}
+
 /** A long-running process whose output is collected and can be awaited line by line. */
 export class Proc {
   readonly child: ChildProcess;
@@ -81,11 +87,24 @@ export class Proc {
     });
   }
 
-  /** Resolve when stdout matches `pattern` (counting matches: the nth occurrence). */
-  waitFor(pattern: RegExp | string, opts: { timeoutMs?: number; count?: number; stream?: 'stdout' | 'stderr' } = {}): Promise<void> {
+  /**
+   * Where the output stands now, to wait for what comes after an action: take a mark before the
+   * action, then `waitFor(pattern, { after: mark })`. Output already printed never satisfies it.
+   */
+  mark(): OutputMark {
+    return { stdout: this.stdout.length, stderr: this.stderr.length };
+  }
+
+  /**
+   * Resolve when stdout (or stderr) matches `pattern` `count` times (default 1), counting only
+   * output after `after` when given: the nth occurrence after that mark.
+   */
+  waitFor(pattern: RegExp | string, opts: { timeoutMs?: number; count?: number; stream?: 'stdout' | 'stderr'; after?: OutputMark } = {}): Promise<void> {
     const count = opts.count ?? 1;
+    const stream = opts.stream ?? 'stdout';
+    const from = opts.after?.[stream] ?? 0;
     const test = (): boolean => {
-      const text = opts.stream === 'stderr' ? this.stderr : this.stdout;
+      const text = (stream === 'stderr' ? this.stderr : this.stdout).slice(from);
       const re = typeof pattern === 'string' ? new RegExp(escapeRe(pattern), 'g') : new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
       return (text.match(re)?.length ?? 0) >= count;
     };
