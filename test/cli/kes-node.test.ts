@@ -11,18 +11,30 @@ import { verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
 import { EXIT } from '../../src/cli/exit-codes';
 import { WIRE_ERROR_CODES, type ConfirmMessage } from '../../src/protocol';
-import { makeTestGenesis, parseGenesis, type ChainTiming } from '../../src/time';
+import type { ChainTiming } from '../../src/time';
 import { FakeAgent, coldVkOf, makeBundle, type FakeConnection, type TestBundle } from '../helpers/fake-agent';
+import { itAsOtherUser, otherUser } from '../helpers/other-user';
 import { BIN, Proc, cleanEnv, run, tempDir, type RunResult } from '../helpers/processes';
+import { SPAWN_MS_LOADED, TIMING_MARGIN, testChain } from '../helpers/test-chain';
 
 const COLD = 9;
 const OTHER_COLD = 10;
-/** 1-hour KES periods, the test starts mid-period 100: no boundary is crossed during a test. */
+/** 1-hour KES periods; period 100 begins as the file starts: no boundary is crossed during it. */
 const KP = 100;
 const PERIOD_MS = 3600 * 1000;
+/**
+ * --timeout for the runs that end by it (unreachable agent, no usable key): what must happen
+ * before it expires (a connect attempt, a handshake, a KEY or NO_KEY) takes less than one whole
+ * spawn, so a loaded spawn with the usual margin keeps the outcome independent of the machine.
+ */
+const WAIT_MS = SPAWN_MS_LOADED * TIMING_MARGIN;
+const isRoot = process.getuid?.() === 0;
+/** Root passes every file-mode check: the denied client runs as nobody, from a copy it can read. */
+const stranger = otherUser();
 
 let dir: string;
 let genesisFile: string;
+let genesisName: string;
 let coldVkeyFile: string;
 let messageFile: string;
 let timing: ChainTiming;
@@ -35,18 +47,19 @@ beforeAll(async () => {
   if (!fs.existsSync(BIN.node)) throw new Error(`${BIN.node} is missing: run npm run build first`);
   dir = tempDir('kes-node-cli-');
   fs.chmodSync(dir, 0o755); // the permission test runs a child as another user
-  genesisFile = path.join(dir, 'shelley-genesis.json');
-  const text = makeTestGenesis({ systemStart: new Date(Date.now() - KP * PERIOD_MS - PERIOD_MS / 2), slotLength: 1, slotsPerKESPeriod: 3600, maxKESEvolutions: 62 });
-  fs.writeFileSync(genesisFile, text);
-  timing = parseGenesis(text, genesisFile);
+  const chain = testChain(dir, { periodMs: PERIOD_MS, maxKESEvolutions: 62, period: KP });
+  genesisFile = chain.file;
+  genesisName = path.basename(genesisFile);
+  timing = chain.timing;
   coldVkeyFile = path.join(dir, 'cold.vkey');
   writeColdVerificationKeyFile(coldVkeyFile, coldVkOf(COLD), { overwrite: false });
   messageFile = path.join(dir, 'header.bin');
   fs.writeFileSync(messageFile, MESSAGE);
+  for (const f of [genesisFile, messageFile]) fs.chmodSync(f, 0o644); // read by that child too
 });
 
 afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
@@ -140,10 +153,10 @@ describe('kes-node sign', () => {
 
   it('no agent: exit 5 within the timeout, one stderr line naming the socket and "no such socket file"', async () => {
     await agent.stop();
-    const r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', '300']);
+    const r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', String(WAIT_MS)]);
     expect(r.code).toBe(EXIT.UNREACHABLE);
     expect(r.stdout).toBe('');
-    expectOneStderrLine(r, new RegExp(`^kes-node: error: could not reach the agent within 300 ms: ${agent.socketPath}: no such socket file.*\\[AGENT_SOCKET_MISSING\\]$`, 'm'));
+    expectOneStderrLine(r, new RegExp(`^kes-node: error: could not reach the agent within ${WAIT_MS} ms: ${agent.socketPath}: no such socket file.*\\[AGENT_SOCKET_MISSING\\]$`, 'm'));
   });
 
   it('a stale socket file: exit 5, "nothing is listening"', async () => {
@@ -152,22 +165,22 @@ describe('kes-node sign', () => {
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    const r = await kesNode(['sign', '--message', messageFile, '--socket', stale, '--genesis', genesisFile, '--timeout', '300']);
+    const r = await kesNode(['sign', '--message', messageFile, '--socket', stale, '--genesis', genesisFile, '--timeout', String(WAIT_MS)]);
     expect(r.code).toBe(EXIT.UNREACHABLE);
     expectOneStderrLine(r, /stale\.sock: connection refused: nothing is listening.*\[AGENT_UNREACHABLE\]/);
   });
 
-  it('permission denied on the socket: exit 5, AGENT_SOCKET_DENIED', async () => {
-    const uid = process.getuid?.();
+  (isRoot ? itAsOtherUser : it)('permission denied on the socket: exit 5, AGENT_SOCKET_DENIED', async () => {
+    const args = ['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', String(WAIT_MS)];
     let r: RunResult;
-    if (uid === 0) {
+    if (isRoot) {
       // root passes every permission check: run kes-node as nobody against root's 0600 socket.
       fs.chmodSync(agent.dir, 0o755);
       fs.chmodSync(agent.socketPath, 0o600);
-      r = await runAs(65534, ['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', '300']);
+      r = await stranger.run([stranger.bin('node'), ...args]);
     } else {
       fs.chmodSync(agent.socketPath, 0o000);
-      r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', '300']);
+      r = await kesNode(args);
     }
     expect(r.code).toBe(EXIT.UNREACHABLE);
     expectOneStderrLine(r, /service\.sock: permission denied.*the service socket needs the agent.s group\) \[AGENT_SOCKET_DENIED\]/);
@@ -177,10 +190,11 @@ describe('kes-node sign', () => {
   it('a key refused by the node (another pool\'s cold key): exit 7 saying why, and the agent got NODE_OPCERT_INVALID', async () => {
     const b = bundle({ kesFill: 3, counter: 1, kesPeriod: KP, coldFill: OTHER_COLD });
     const confirmed = serveKey(b);
-    const r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--cold-vkey', coldVkeyFile, '--timeout', '500']);
+    const r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--cold-vkey', coldVkeyFile, '--timeout', String(WAIT_MS)]);
     expect(r.code).toBe(EXIT.TIMEOUT);
     expect(r.stdout).toBe('');
-    expectOneStderrLine(r, /no usable KES key within 500 ms: refused the agent's key: the opcert was issued by cold key .* \[TIMEOUT\]/);
+    expectOneStderrLine(r, new RegExp(`no usable KES key within ${WAIT_MS} ms: refused`));
+    expect(r.stderr).toMatch(/refused the agent's key: the opcert was issued by cold key .* \[TIMEOUT\]/);
     expect((await confirmed).result).toBe(WIRE_ERROR_CODES.NODE_OPCERT_INVALID);
   });
 
@@ -191,7 +205,7 @@ describe('kes-node sign', () => {
       await c.expectConfirm(1);
       await c.closed();
     };
-    const r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', '300']);
+    const r = await kesNode(['sign', '--message', messageFile, '--socket', agent.socketPath, '--genesis', genesisFile, '--timeout', String(WAIT_MS)]);
     expect(r.code).toBe(EXIT.TIMEOUT);
     expectOneStderrLine(r, /the agent has no active key \[TIMEOUT\]/);
   });
@@ -234,7 +248,7 @@ describe('kes-node watch', () => {
     const names = events.map((e) => e['event']);
     expect(names.slice(0, 6)).toEqual(['watching', 'connected', 'key', 'rejected', 'dropped', 'disconnected']);
     expect(names[names.length - 1]).toBe('stopped');
-    expect(events[0]).toMatchObject({ socket: agent.socketPath, network: 'genesis:shelley-genesis.json', kesPeriod: KP });
+    expect(events[0]).toMatchObject({ socket: agent.socketPath, network: `genesis:${genesisName}`, kesPeriod: KP });
     expect(events[2]).toMatchObject({ kesVk: Buffer.from(good.opcert.hotVk).toString('hex'), counter: 2, startKesPeriod: KP - 1, evolution: 1, replaced: false });
     expect(events[3]).toMatchObject({ code: 'NODE_OPCERT_INVALID' });
     expect(events[4]).toMatchObject({ reason: 'agent-dropped' });
@@ -267,21 +281,8 @@ describe('kes-node watch', () => {
       expect(await proc.stop('SIGINT')).toEqual({ code: 0, signal: null });
     }
     const lines = proc.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^\\S+Z watching ${agent.socketPath} \\(network genesis:shelley-genesis\\.json, KES period ${KP}\\)$`));
+    expect(lines[0]).toMatch(new RegExp(`^\\S+Z watching ${agent.socketPath} \\(network genesis:${genesisName.replace('.', '\\.')}, KES period ${KP}\\)$`));
     expect(lines[1]).toMatch(/disconnected: .*service\.sock: no such socket file.*\[AGENT_SOCKET_MISSING\]; retrying in 0\.1 s$/);
     expect(lines[lines.length - 1]).toMatch(/stopped \(SIGINT\); key wiped$/);
   });
 });
-
-/** Run the built kes-node as another user (root only). */
-function runAs(uid: number, args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN.node, ...args], { env: cleanEnv(), uid, gid: uid, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, Proc, cleanEnv, run } from '../helpers/processes';
+import { BIN, Proc, cleanEnv, run, type OutputMark } from '../helpers/processes';
 import { type AgentEnv, cold, ctlJson, makeAgentEnv, stageAndCertify, stopAgentEnv } from '../helpers/agent-env';
 
 interface StatusJson {
@@ -25,19 +25,19 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
   let stagedVk: string;
   const watchers: Proc[] = [];
   /** The agent's log lines so far, from the first one after `mark`. */
-  let mark = 0;
-  const linesSinceMark = (): string[] => agent.stdout.slice(mark).trimEnd().split('\n');
+  let mark: OutputMark = { stdout: 0, stderr: 0 };
+  const linesSinceMark = (): string[] => agent.stdout.slice(mark.stdout).trimEnd().split('\n');
   const settingsFile = (lines: string[]): void => fs.writeFileSync(file, lines.join('\n') + '\n');
   const status = (): Promise<StatusJson> => ctlJson<StatusJson>(e, 'status');
   const useControl = (p: string): void => {
     e.env = { ...e.env, KES_AGENT_CONTROL_SOCKET: p };
   };
 
-  /** SIGHUP, then wait for the reload's own outcome line (`count` lines of that kind so far). */
-  async function hangup(outcome: RegExp | string, count: number): Promise<string[]> {
-    mark = agent.stdout.length;
+  /** SIGHUP, then wait for this reload's own outcome line, whole; returns the lines logged since the signal. */
+  async function hangup(outcome: string): Promise<string[]> {
+    mark = agent.mark();
     agent.child.kill('SIGHUP');
-    await agent.waitFor(outcome, { count });
+    await agent.waitFor(new RegExp(`${outcome.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\n]*\n`), { after: mark });
     return linesSinceMark();
   }
 
@@ -62,7 +62,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
 
   afterAll(async () => {
     for (const w of watchers) await w.stop();
-    await stopAgentEnv(e);
+    if (e !== undefined) await stopAgentEnv(e);
   });
 
   async function expectKeysKept(): Promise<void> {
@@ -82,7 +82,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     const moved = path.join(e.dir, 'moved', 'control.sock');
     fs.mkdirSync(path.dirname(moved), { mode: 0o700 });
     settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${moved}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"']);
-    const lines = await hangup('config: reloaded', 1);
+    const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(new RegExp(`info  config: reloaded changed=control-path,log-level control-path=${moved} log-level=debug$`))]);
     expect(lines.some((l) => / info  control: socket moved from=.* to=/.test(l))).toBe(true);
     expect(fs.existsSync(e.controlSocket)).toBe(false);
@@ -94,14 +94,15 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
   });
 
   test('moving the service socket keeps connected nodes; new nodes use the new path and get the key', async () => {
+    const beforeNode1 = agent.mark();
     const node1 = new Proc(BIN.node, ['watch', '--json', '--socket', e.serviceSocket, '--cold-vkey', e.coldVkey], cleanEnv());
     watchers.push(node1);
     await node1.waitFor('"event":"key"');
     // log-level = debug from the last reload is in force: the node's confirmation is logged.
-    await agent.waitFor(/ debug service: node confirmed /);
+    await agent.waitFor(/ debug service: node confirmed /, { after: beforeNode1 });
     const movedService = path.join(e.dir, 'moved', 'service.sock');
     settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${e.controlSocket}"`, `service-path = "${movedService}"`, 'log-level = "debug"', 'service-uids = [1001, 1002]']);
-    const lines = await hangup('config: reloaded', 2);
+    const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([
       expect.stringMatching(new RegExp(`config: reloaded changed=service-path,service-uids service-path=${movedService} service-uids=1001,1002$`)),
     ]);
@@ -120,7 +121,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
 
   test('an invalid file: one error line naming the key and file, nothing changes', async () => {
     settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${path.join(e.dir, 'elsewhere.sock')}"`, 'log-levle = "info"']);
-    const lines = await hangup('config: reload failed', 1);
+    const lines = await hangup('config: reload failed');
     const errors = lines.filter((l) => / error /.test(l));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('code=CONFIG_INVALID');
@@ -136,7 +137,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     expect(r.code).toBe(0);
     // Also asks for a log-format change, which must NOT be applied: the reload is all or nothing.
     settingsFile(['cold-vkey = "other-cold.vkey"', `control-path = "${e.controlSocket}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"', 'log-format = "json"', 'service-uids = [1001, 1002]']);
-    const lines = await hangup('config: reload refused', 1);
+    const lines = await hangup('config: reload refused');
     const errors = lines.filter((l) => / error /.test(l));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/config: reload refused; running settings unchanged code=CONFIG_NOT_RELOADABLE setting=cold-vkey error=".*restart the agent/);
@@ -147,7 +148,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
   test('a socket path that cannot be bound: the old socket stays, one error, the rest applies', async () => {
     const unbindable = path.join(e.dir, 'no-such-dir', 'control.sock');
     settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${unbindable}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
-    const lines = await hangup('config: reloaded', 3);
+    const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => / error /.test(l))).toEqual([expect.stringContaining('control: cannot move the socket; still listening at the old path')]);
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(/config: reloaded changed=service-uids service-uids=1001$/)]);
     expect(fs.statSync(e.controlSocket).isSocket()).toBe(true);
@@ -155,7 +156,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     // The failed path is not taken as in force: a later reload with a bindable path moves it.
     const back = path.join(e.dir, 'control-again.sock');
     settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${back}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
-    await hangup('config: reloaded', 4);
+    await hangup('config: reloaded');
     expect(fs.statSync(back).isSocket()).toBe(true);
     expect(fs.existsSync(e.controlSocket)).toBe(false);
     useControl(back);
@@ -165,11 +166,11 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
 
   test('switching to JSON logs at warn: the reload line is still written (in the old format), then JSON', async () => {
     settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${e.controlSocket}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "warn"', 'log-format = "json"', 'service-uids = [1001]']);
-    const lines = await hangup('config: reloaded', 5);
+    const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(/ info  config: reloaded changed=log-level,log-format log-level=warn log-format=json$/)]);
     // Something at warn or above, in JSON: an invalid file.
     fs.writeFileSync(file, 'cold-vkey = 42\n');
-    const after = await hangup('config: reload failed', 2);
+    const after = await hangup('config: reload failed');
     const json = after.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(json).toEqual([expect.objectContaining({ level: 'error', event: 'config: reload failed; running settings unchanged', code: 'CONFIG_INVALID' })]);
     await expectKeysKept();

@@ -36,7 +36,10 @@ export async function makeAgentEnv(opts: { timingArgs?: string[] } = {}): Promis
   };
   e.env = cleanEnv({ KES_AGENT_CONTROL_SOCKET: e.controlSocket, KES_AGENT_SERVICE_SOCKET: e.serviceSocket });
   const r = await run(BIN.cold, ['keygen', '--cold-vkey', e.coldVkey, '--cold-skey', e.coldSkey, '--counter', e.counter]);
-  if (r.code !== 0) throw new Error(`kes-cold keygen failed: ${r.stderr}`);
+  if (r.code !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`kes-cold keygen failed: ${r.stderr}`);
+  }
   return e;
 }
 

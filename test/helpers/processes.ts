@@ -31,22 +31,43 @@ export function tempDir(prefix = 'kes-test-'): string {
 /** Environment for child processes: nothing inherited that configures the agent (scripts/child-env.ts). */
 export const cleanEnv = isolatedEnv;
 
-/** Run a binary to completion. */
-export function run(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+/** Where and as whom a child runs (default: the checkout's cwd, this process's uid and gid). */
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** With `gid`: run as this user; libuv also drops supplementary groups, as setpriv --clear-groups. */
+  uid?: number;
+  gid?: number;
+}
+
+/** Run `node <bin> <args>` to completion (SIGKILLed after `timeoutMs`, a safety bound). */
+export function run(bin: string, args: string[], opts: SpawnOptions & { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: opts.env ?? cleanEnv(), cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { ...spawnOptions(opts), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-    child.on('error', reject);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+function spawnOptions(opts: SpawnOptions): { env: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number } {
+  return {
+    env: opts.env ?? cleanEnv(),
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+    ...(opts.gid === undefined ? {} : { gid: opts.gid }),
+  };
 }
 
 /** Offsets into a Proc's output, taken by `mark()`. */
@@ -60,11 +81,13 @@ export class Proc {
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
-  private waiters: { test: () => boolean; resolve: () => void }[] = [];
+  private waiters: (() => boolean)[] = [];
+  /** Set once the process has exited and its output streams are closed. */
+  private ended = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(bin: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()) {
-    this.child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(bin: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv(), opts: Omit<SpawnOptions, 'env'> = {}) {
+    this.child = spawn(process.execPath, [bin, ...args], { ...spawnOptions({ ...opts, env }), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.poke();
@@ -73,18 +96,15 @@ export class Proc {
       this.stderr += d;
       this.poke();
     });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
-      resolve({ code, signal });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.child.on('close', () => {
+      this.ended = true;
       this.poke();
-    }));
+    });
   }
 
   private poke(): void {
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.test()) return true;
-      w.resolve();
-      return false;
-    });
+    this.waiters = this.waiters.filter((check) => !check());
   }
 
   /**
@@ -108,10 +128,18 @@ export class Proc {
       const re = typeof pattern === 'string' ? new RegExp(escapeRe(pattern), 'g') : new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
       return (text.match(re)?.length ?? 0) >= count;
     };
-    if (test()) return Promise.resolve();
+    const failure = (why: string): Error => new Error(`${why} waiting for ${String(pattern)}\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(pattern)}\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`)), opts.timeoutMs ?? 15_000);
-      this.waiters.push({ test, resolve: () => { clearTimeout(timer); resolve(); } });
+      // Output already read decides first; then a process that has ended can print no more.
+      const check = (): boolean => {
+        if (test()) resolve();
+        else if (this.ended) reject(failure('the process ended'));
+        else return false;
+        clearTimeout(timer);
+        return true;
+      };
+      const timer = setTimeout(() => reject(failure('timed out')), opts.timeoutMs ?? 15_000);
+      if (!check()) this.waiters.push(check);
     });
   }
 

@@ -71,22 +71,27 @@ describe('kes_native addon', () => {
   it('getPeerCred reads the real peer of a Unix socket: our own pid, uid and gid', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-peer-'));
     const sockPath = path.join(dir, 's.sock');
-    const seen = await new Promise<{ pid: number; uid: number; gid: number }>((resolve, reject) => {
-      const server = net.createServer((s) => {
-        try {
-          const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
-          resolve(native.getPeerCred(fd));
-        } catch (e) {
-          reject(e);
-        } finally {
-          s.destroy();
-          server.close();
-        }
+    const server = net.createServer();
+    try {
+      const seen = await new Promise<{ pid: number; uid: number; gid: number }>((resolve, reject) => {
+        server.on('connection', (s) => {
+          try {
+            const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
+            resolve(native.getPeerCred(fd));
+          } catch (e) {
+            reject(e);
+          } finally {
+            s.destroy();
+          }
+        });
+        server.on('error', reject);
+        server.listen(sockPath, () => net.connect(sockPath).on('error', () => undefined));
       });
-      server.listen(sockPath, () => net.connect(sockPath).on('error', () => undefined));
-    });
-    fs.rmSync(dir, { recursive: true, force: true });
-    expect(seen).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+      expect(seen).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('getPeerCred on something that is not a socket fails with ENOTSOCK', () => {
