@@ -166,6 +166,14 @@ export async function runAgentBench(): Promise<BenchRow[]> {
   const children: Child[] = [];
   const nodeFlags = unitNodeOptions();
   let trigger: BareTrigger | undefined;
+  // Ctrl-C skips `finally`: still stop the children and remove the temp dir.
+  const interrupted = (): void => {
+    for (const c of children) c.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await runOk('kes-cold keygen', [BIN.cold, 'keygen', '--cold-vkey', p('cold.vkey'), '--cold-skey', p('cold.skey'), '--counter', p('cold.counter')]);
     // Launched as the systemd unit launches it (its NODE_OPTIONS): what operators run.
@@ -275,6 +283,8 @@ export async function runAgentBench(): Promise<BenchRow[]> {
     trigger?.close();
     for (const c of children.reverse()) await c.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
   }
 }
 

@@ -19,23 +19,37 @@ const FLOOD_FRAMES = 4_000;
 async function pair(): Promise<{ agent: FramedSocket; peer: net.Socket; cleanup: () => void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-backpressure-'));
   const sock = path.join(dir, 's.sock');
+  let listening!: () => void;
   const accepted = new Promise<net.Socket>((resolve) => {
     const server = net.createServer((s) => {
       server.close();
       resolve(s);
     });
-    server.listen(sock);
+    server.listen(sock, () => listening());
   });
-  await new Promise((r) => setTimeout(r, 10));
+  await new Promise<void>((r) => (listening = r));
   const peer = await new Promise<net.Socket>((r) => { const c = net.connect(sock, () => r(c)); });
   peer.on('error', () => undefined);
   const agent = new FramedSocket(await accepted);
   return { agent, peer, cleanup: () => { peer.destroy(); agent.socket.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** Queue the whole flood on the peer, then give the agent side time to read what it will. */
-async function flood(peer: net.Socket): Promise<void> {
+/** KEY frames decoded so far: each one allocates its secret in locked memory. */
+function keyFramesDecoded(alloc: jest.SpyInstance): number {
+  return alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES).length;
+}
+
+/**
+ * Queue the whole flood on the peer and wait until the agent side has decoded a first frame;
+ * then give it a while longer, in which a reader that ignored backpressure would decode far more.
+ * (That while only lets a bug show: on a slower machine it decodes less, and the test still holds.)
+ */
+async function flood(peer: net.Socket, alloc: jest.SpyInstance): Promise<void> {
   for (let n = 0; n < FLOOD_FRAMES; n++) peer.write(keyFrame(n));
+  for (const until = Date.now() + 10_000; keyFramesDecoded(alloc) === 0; ) {
+    if (Date.now() > until) throw new Error('the agent side decoded no frame in 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await new Promise((r) => setTimeout(r, 200));
 }
 
@@ -46,14 +60,13 @@ describe('FramedSocket backpressure', () => {
     const { agent, peer, cleanup } = await pair();
     const alloc = jest.spyOn(secretMemory, 'allocSecret');
     try {
-      await flood(peer);
-      const decoded = alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES).length;
-      expect(decoded).toBeGreaterThan(0);
+      await flood(peer, alloc);
+      const decoded = keyFramesDecoded(alloc);
       expect(decoded).toBeLessThan(200); // one 64 KiB read is ~80 frames; the flood is 4,000
       expect(peer.writableLength).toBeGreaterThan(1_000_000); // the peer is left holding its flood
       // Taking messages resumes reading: more frames get decoded.
       for (let i = 0; i < decoded + 5; i++) await agent.receive(2_000);
-      expect(alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES).length).toBeGreaterThan(decoded);
+      expect(keyFramesDecoded(alloc)).toBeGreaterThan(decoded);
     } finally {
       cleanup();
     }
@@ -62,14 +75,15 @@ describe('FramedSocket backpressure', () => {
   test('after closeWithError nothing more is decoded, and queued messages are wiped', async () => {
     const { agent, peer, cleanup } = await pair();
     try {
-      await flood(peer);
       const alloc = jest.spyOn(secretMemory, 'allocSecret');
+      await flood(peer, alloc);
+      alloc.mockClear();
       const release = jest.spyOn(secretMemory, 'releaseSecret');
       await agent.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, 'test');
       expect(release).toHaveBeenCalled(); // the queued KEY messages' secrets
       peer.write(keyFrame(99_999));
-      await new Promise((r) => setTimeout(r, 100));
-      expect(alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES)).toHaveLength(0);
+      await new Promise((r) => setTimeout(r, 100)); // room for a wrong decode to show
+      expect(keyFramesDecoded(alloc)).toBe(0);
       await expect(agent.receive(100)).rejects.toThrow();
     } finally {
       cleanup();
