@@ -5,7 +5,9 @@
  *
  *     node dist/scripts/demo.js [--keep]
  *
- * --keep leaves the temp dir (keys, opcert, counter, sockets gone) for a look afterwards.
+ * --keep leaves the temp dir (keys, opcert, counter, sockets gone) for a look afterwards;
+ * otherwise it is removed however the demo ends, also when interrupted (Ctrl-C, SIGTERM, SIGHUP:
+ * the agent and any command running are stopped first, and the demo exits 128 + the signal's number).
  * Exits 1 naming the step that failed. Uses mainnet time: the agent, the opcert and the node
  * all work in the real current mainnet KES period.
  */
@@ -42,6 +44,8 @@ export const SIGNATURE_VERIFIES = 'signature verifies';
 const STEP_TIMEOUT_MS = 30_000;
 /** How long the agent may take to print that it started. @default 15000 */
 const AGENT_START_TIMEOUT_MS = 15_000;
+/** An interrupted demo waits this long for its agent and commands to stop before it kills them. @default 5000 */
+const INTERRUPT_STOP_MS = 5_000;
 /** Bytes of the demo "header": about a Babbage/Conway header body, which is what a KES key signs. @default 900 */
 const MESSAGE_BYTES = 900;
 /** Hex characters of a signature shown before "…". @default 32 */
@@ -74,11 +78,19 @@ function showCommand(bin: string, args: string[]): void {
 }
 
 
+/** The step commands running now, each with its end: an interrupted demo stops them before it removes the temp dir. */
+const runningSteps = new Map<ChildProcess, Promise<void>>();
+/** Set by SIGINT/SIGTERM/SIGHUP: no further command starts, and the demo ends with 128 + its number. */
+let interrupted: NodeJS.Signals | undefined;
+
 /** Run one command to completion, print it and its output; throw StepFailed unless it exits 0. */
 function run(bin: string, args: string[], opts: { show?: 'stdout' | 'none' } = {}): Promise<string> {
   showCommand(bin, args);
+  if (interrupted !== undefined) return Promise.reject(new StepFailed(`interrupted (${interrupted})`));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    runningSteps.set(child, new Promise((ended) => child.once('close', () => ended())));
+    child.once('close', () => runningSteps.delete(child));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -107,17 +119,6 @@ class AgentProcess {
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.#stderr += d));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-    // If the demo itself is interrupted (Ctrl-C, a closed pipe), its agent must not outlive it.
-    const stopOnExit = (): void => {
-      if (this.running) this.child.kill('SIGTERM');
-    };
-    process.once('exit', stopOnExit);
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.once(sig, () => {
-        stopOnExit();
-        process.exit(130);
-      });
-    }
   }
 
   get running(): boolean {
@@ -143,6 +144,15 @@ class AgentProcess {
   }
 }
 
+/** SIGTERM to the agent and every step command running, SIGKILL to any still there after `ms`; resolves when all have ended. */
+async function stopChildren(agent: AgentProcess | undefined, ms: number): Promise<void> {
+  const children = [...runningSteps.keys(), ...(agent?.running ? [agent.child] : [])];
+  for (const c of children) c.kill('SIGTERM');
+  const killer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), ms);
+  await Promise.all([...runningSteps.values(), agent?.exited]);
+  clearTimeout(killer);
+}
+
 interface SignJson {
   evolution: number;
   signature: string;
@@ -166,12 +176,31 @@ async function main(): Promise<void> {
   }
   await loadSodium();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-demo-'));
-  // Interrupted or not, the throwaway cold signing key does not stay behind (unless --keep).
-  if (!keep) process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  let agent: AgentProcess | undefined;
+  // Interrupted (Ctrl-C, kill, a closed pipe) or not, the agent does not outlive the demo and the
+  // throwaway cold signing key does not stay behind (unless --keep).
+  const removeDir = (): void => {
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', () => {
+    for (const c of [...runningSteps.keys(), ...(agent?.running ? [agent.child] : [])]) c.kill('SIGTERM');
+    removeDir();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (interrupted !== undefined) return; // a second Ctrl-C while the agent stops: the first one is handling it
+      interrupted = sig;
+      process.exitCode = 128 + os.constants.signals[sig];
+      process.stderr.write(`demo interrupted (${sig})${keep ? `; kept ${dir}` : ''}\n`);
+      void stopChildren(agent, INTERRUPT_STOP_MS).finally(() => {
+        removeDir();
+        process.exit();
+      });
+    });
+  }
   const f = (name: string): string => path.join(dir, name);
   const control = f('control.sock');
   const service = f('service.sock');
-  let agent: AgentProcess | undefined;
   let step = 0;
   const begin = (): void => {
     say();
@@ -259,9 +288,12 @@ async function main(): Promise<void> {
     say();
     say(`demo complete: all ${DEMO_STEPS.length} steps succeeded`);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`demo failed at step ${step + 1} (${DEMO_STEPS[step] ?? 'set-up'}): ${why}\n`);
-    process.exitCode = 1;
+    // Interrupted, the step that failed is the interruption's doing: the signal handler reports it.
+    if (interrupted === undefined) {
+      const why = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`demo failed at step ${step + 1} (${DEMO_STEPS[step] ?? 'set-up'}): ${why}\n`);
+      process.exitCode = 1;
+    }
   } finally {
     if (agent?.running) await agent.stop();
     if (keep) say(`kept ${dir}`);

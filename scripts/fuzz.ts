@@ -21,7 +21,8 @@
  * to stderr, its RSS (VmRSS) ended within MAX_RSS_GROWTH_MIB of where it started (and, on long
  * runs, within MAX_RSS_STEADY_GROWTH_MIB of where it stood after the first quarter), and its
  * locked memory (VmLck) within MAX_LOCKED_GROWTH_MIB.
- * Exits 1 naming every failed check.
+ * Exits 1 naming every failed check. Interrupted (Ctrl-C, SIGTERM, SIGHUP), it stops its agent and
+ * any command running, removes its temp dir and exits 128 + the signal's number.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -79,8 +80,17 @@ const MAX_HAZARD_RETRIES = 8;
 const RSS_SAMPLE_MS = 250;
 /** How often progress is printed. @default 2000 */
 const PROGRESS_MS = 2_000;
-/** Settling time before the final RSS reading (pending GC, closed sockets). @default 2000 */
-const SETTLE_MS = 2_000;
+/**
+ * After the last connection, the final RSS and VmLck readings are retaken until both are within
+ * their limits, for at most this long (pending GC, sockets still closing). A bound, not a pause: a
+ * run within the limits goes on at once. Once the frames stop the readings only fall, so the first
+ * one within the limits is no kinder than one taken at the end of the bound. @default 5000
+ */
+const SETTLE_MS = 5_000;
+/** How often the settling readings are retaken. @default 100 */
+const SETTLE_POLL_MS = 100;
+/** An interrupted fuzz waits this long for its agent and commands to stop before it kills them. @default 5000 */
+const INTERRUPT_STOP_MS = 5_000;
 /** One setup command may take this long. @default 30000 */
 const STEP_TIMEOUT_MS = 30_000;
 /** How long the agent may take to start, and nodes to get the key. @default 15000 */
@@ -148,10 +158,18 @@ function parseOptions(argv: string[]): Options {
 // Processes
 
 
+/** The commands running now, each with its end: an interrupted fuzz stops them before it removes the temp dir. */
+const runningCommands = new Map<ChildProcess, Promise<void>>();
+/** Set by SIGINT/SIGTERM/SIGHUP: no further command starts, and the fuzz ends with 128 + its number. */
+let interrupted: NodeJS.Signals | undefined;
+
 /** Run a built binary to completion; its stdout, or Failure naming the command. */
 function run(bin: string, args: string[]): Promise<string> {
+  if (interrupted !== undefined) return Promise.reject(new Failure(`interrupted (${interrupted})`));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    runningCommands.set(child, new Promise((ended) => child.once('close', () => ended())));
+    child.once('close', () => runningCommands.delete(child));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -218,6 +236,15 @@ class Agent {
     if (this.running) this.child.kill('SIGTERM');
     return this.exited;
   }
+}
+
+/** SIGTERM to the agent and every command running, SIGKILL to any still there after `ms`; resolves when all have ended. */
+async function stopChildren(agent: Agent | undefined, ms: number): Promise<void> {
+  const children = [...runningCommands.keys(), ...(agent?.running ? [agent.child] : [])];
+  for (const c of children) c.kill('SIGTERM');
+  const killer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), ms);
+  await Promise.all([...runningCommands.values(), agent?.exited]);
+  clearTimeout(killer);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -421,15 +448,22 @@ async function main(): Promise<void> {
   let agent: Agent | undefined;
   const nodes: KesNodeClient[] = [];
   const failures: string[] = [];
-  const cleanup = (): void => {
-    if (agent?.running) agent.child.kill('SIGTERM');
+  // However the fuzz ends (done, failed, Ctrl-C, kill, a closed pipe), its agent does not outlive
+  // it and the temp dir (a throwaway cold key until set-up ends) does not stay behind.
+  process.once('exit', () => {
+    for (const c of [...runningCommands.keys(), ...(agent?.running ? [agent.child] : [])]) c.kill('SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', cleanup);
+  });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      cleanup();
-      process.exit(130);
+    process.on(sig, () => {
+      if (interrupted !== undefined) return; // a second Ctrl-C while the agent stops: the first one is handling it
+      interrupted = sig;
+      process.exitCode = 128 + os.constants.signals[sig];
+      process.stderr.write(`fuzz interrupted (${sig})\n`);
+      void stopChildren(agent, INTERRUPT_STOP_MS).finally(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        process.exit();
+      });
     });
   }
 
@@ -501,10 +535,19 @@ async function main(): Promise<void> {
     const agentCpu = (cpuSeconds(pid) ?? 0) - cpu0.agent;
     const fuzzerCpuUs = process.cpuUsage(cpu0.fuzzer);
     const fuzzerCpu = (fuzzerCpuUs.user + fuzzerCpuUs.system) / 1e6;
-    await sleep(SETTLE_MS);
+    const steadyChecked = o.frames >= MIN_FRAMES_FOR_STEADY_RSS_CHECK && rss.warm > 0;
+    const settleBy = Date.now() + SETTLE_MS;
+    for (;;) {
+      rss.end = rssKib(pid) ?? 0;
+      locked.end = procStatusKib(pid, 'VmLck') ?? 0;
+      const within =
+        rss.end <= rss.start + MAX_RSS_GROWTH_MIB * 1024 &&
+        locked.end <= locked.start + MAX_LOCKED_GROWTH_MIB * 1024 &&
+        (!steadyChecked || rss.end <= rss.warm + MAX_RSS_STEADY_GROWTH_MIB * 1024);
+      if (within || Date.now() >= settleBy) break;
+      await sleep(SETTLE_POLL_MS);
+    }
     clearInterval(sampler);
-    rss.end = rssKib(pid) ?? 0;
-    locked.end = procStatusKib(pid, 'VmLck') ?? 0;
     rss.peak = Math.max(rss.peak, rss.end);
 
     say(
@@ -517,7 +560,6 @@ async function main(): Promise<void> {
     say(`fuzz: connections by scenario: ${SCENARIOS.map((s) => `${s} ${fmt(stats.scenarios[s])}`).join(', ')}`);
     say(`fuzz: connections by outcome: ${[...stats.outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
     say(`fuzz: state-changing control requests replaced before sending: ${fmt(stats.hazardsReplaced)}`);
-    const steadyChecked = o.frames >= MIN_FRAMES_FOR_STEADY_RSS_CHECK && rss.warm > 0;
     say(
       `fuzz: agent RSS start ${mib(rss.start)}, after ${WARM_FRACTION * 100}% of the frames ${rss.warm > 0 ? mib(rss.warm) : 'n/a'}, ` +
         `peak ${mib(rss.peak)}, end ${mib(rss.end)} (limits: start + ${MAX_RSS_GROWTH_MIB} MiB` +
@@ -573,12 +615,14 @@ async function main(): Promise<void> {
   } finally {
     for (const n of nodes) await n.stop();
     if (agent?.running) await agent.stop();
-    if (failures.length > 0 && agent !== undefined) {
+    if (failures.length > 0 && agent !== undefined && interrupted === undefined) {
       say('agent log (last lines):');
       for (const line of agent.tail.slice(-LOG_TAIL_LINES)) say(`  ${line}`);
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  // Interrupted, what failed is the interruption's doing: the signal handler reports it.
+  if (interrupted !== undefined) return;
   if (failures.length > 0) {
     for (const x of failures) process.stderr.write(`fuzz FAILED: ${x}\n`);
     process.exitCode = 1;

@@ -1,20 +1,31 @@
 /**
  * `npm run demo` end to end: the built demo drives the built binaries through the whole life of a
- * key and must say so step by step, verify the node's signature, and leave nothing behind.
+ * key and must say so step by step, verify the node's signature, and leave nothing behind, also
+ * when it is interrupted. Each run gets its own TMPDIR, which must be empty when the demo exits.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEMO_STEPS, SIGNATURE_VERIFIES } from '../../scripts/demo';
-import { ROOT, run, type RunResult } from '../helpers/processes';
+import { privateTmp, processesMentioning } from '../helpers/leftovers';
+import { Proc, ROOT, run, type RunResult } from '../helpers/processes';
 
 const DEMO = path.join(ROOT, 'dist', 'scripts', 'demo.js');
+/** Safety bounds on a loaded machine, never waits. */
 const DEMO_TIMEOUT_MS = 90_000;
+const AGENT_START_TIMEOUT_MS = 30_000;
 
 describe('npm run demo', () => {
   let r: RunResult;
+  let left: string[];
 
   beforeAll(async () => {
-    r = await run(DEMO, [], { cwd: ROOT, timeoutMs: DEMO_TIMEOUT_MS });
+    const tmp = privateTmp('kes-demo-test-');
+    try {
+      r = await run(DEMO, [], { cwd: ROOT, timeoutMs: DEMO_TIMEOUT_MS, env: tmp.env });
+      left = fs.readdirSync(tmp.dir);
+    } finally {
+      fs.rmSync(tmp.dir, { recursive: true, force: true });
+    }
   }, DEMO_TIMEOUT_MS + 5_000);
 
   test('exits 0 with nothing on stderr', () => {
@@ -41,11 +52,32 @@ describe('npm run demo', () => {
     expect(r.stdout.split('\n')).toContain(`     ${SIGNATURE_VERIFIES}`);
   });
 
-  test('the agent stopped cleanly and the temp dir is gone', () => {
+  test('the agent stopped cleanly and the temp dir is gone, with nothing else left in TMPDIR', () => {
     expect(r.stdout).toMatch(/agent: stopped; keys wiped, sockets removed/);
     expect(r.stdout).toContain('agent exited 0');
     const removed = /^removed (.+)$/m.exec(r.stdout);
     expect(removed).not.toBeNull();
     expect(fs.existsSync(removed![1]!)).toBe(false);
+    expect(left).toEqual([]);
   });
 });
+
+test('interrupted (SIGINT) once its agent runs, the demo stops the agent and any command, removes its temp dir and exits 130', async () => {
+  const tmp = privateTmp('kes-demo-test-');
+  try {
+    const demo = new Proc(DEMO, [], tmp.env);
+    try {
+      await demo.waitFor('agent: started', { timeoutMs: AGENT_START_TIMEOUT_MS });
+      // The check below sees a live agent: its socket paths name the temp dir.
+      expect(processesMentioning(tmp.dir).length).toBeGreaterThan(0);
+      demo.child.kill('SIGINT');
+      expect(await demo.exited).toEqual({ code: 130, signal: null });
+    } finally {
+      await demo.stop('SIGKILL');
+    }
+    expect(demo.stderr).toBe('demo interrupted (SIGINT)\n');
+    expect({ left: fs.readdirSync(tmp.dir), processes: processesMentioning(tmp.dir) }).toEqual({ left: [], processes: [] });
+  } finally {
+    fs.rmSync(tmp.dir, { recursive: true, force: true });
+  }
+}, AGENT_START_TIMEOUT_MS + 30_000);

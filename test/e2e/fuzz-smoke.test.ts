@@ -1,7 +1,8 @@
 /**
  * `npm run fuzz` keeps working: the built fuzzer, run for 20,000 frames against a real agent,
  * passes every check it makes (the model agrees with the agent on every connection, the agent
- * survives, kes-ctl status answers, nodes hold and get the key, RSS bounded, clean stop).
+ * survives, kes-ctl status answers, nodes hold and get the key, RSS bounded, clean stop), and
+ * leaves nothing in its TMPDIR, also when interrupted mid-run.
  * The full million-frame run is `npm run fuzz`; its last numbers are in the README (Fuzzing).
  */
 import * as fs from 'node:fs';
@@ -9,20 +10,33 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol';
 import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
-import { ROOT, run } from '../helpers/processes';
+import { existsOneLevelDown, privateTmp, processesMentioning, waitUntil } from '../helpers/leftovers';
+import { Proc, ROOT, run, type RunResult } from '../helpers/processes';
 
 const FUZZ = path.join(ROOT, 'dist', 'scripts', 'fuzz.js');
 /** Frames for the smoke run: a few hundred connections, a few seconds. */
 const SMOKE_FRAMES = 20_000;
-/** The fuzzer sets up an agent and a key with six commands, then fuzzes; generous on a loaded machine. */
+/** The fuzzer sets up an agent and a key with six commands, then fuzzes; a safety bound on a loaded machine. */
 const SMOKE_TIMEOUT_MS = 120_000;
+/** Up to the agent's start (one command, then the agent): a safety bound. */
+const SETUP_TIMEOUT_MS = 60_000;
 
 test(
-  `npm run fuzz -- --frames ${SMOKE_FRAMES} passes every check`,
+  `npm run fuzz -- --frames ${SMOKE_FRAMES} passes every check and leaves nothing in its TMPDIR`,
   async () => {
     expect(fs.existsSync(FUZZ)).toBe(true);
-    const r = await run(FUZZ, ['--frames', String(SMOKE_FRAMES), '--seed', '20000'], { timeoutMs: SMOKE_TIMEOUT_MS });
+    // Its own TMPDIR: checked empty afterwards, and removed whatever the fuzzer did.
+    const tmp = privateTmp('kes-fuzz-test-');
+    let left: string[];
+    let r: RunResult;
+    try {
+      r = await run(FUZZ, ['--frames', String(SMOKE_FRAMES), '--seed', '20000'], { timeoutMs: SMOKE_TIMEOUT_MS, env: tmp.env });
+      left = fs.readdirSync(tmp.dir);
+    } finally {
+      fs.rmSync(tmp.dir, { recursive: true, force: true });
+    }
     if (r.code !== 0) throw new Error(`fuzz exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    expect(left).toEqual([]);
     const sent = /fuzz: sent ([\d,]+) frames over ([\d,]+) connections/.exec(r.stdout);
     expect(sent).not.toBeNull();
     expect(Number(sent![1]!.replace(/,/g, ''))).toBeGreaterThanOrEqual(SMOKE_FRAMES);
@@ -39,6 +53,28 @@ test(
   },
   SMOKE_TIMEOUT_MS + 10_000,
 );
+
+test('interrupted (SIGINT) once its agent runs, it stops the agent and any command, removes its temp dir and exits 130', async () => {
+  const tmp = privateTmp('kes-fuzz-test-');
+  try {
+    const fuzz = new Proc(FUZZ, ['--frames', '1000000', '--seed', '20001'], tmp.env);
+    try {
+      // The agent has made its sockets (the cold key is there too); set-up commands follow.
+      await waitUntil('the fuzzer\'s agent listens', () => existsOneLevelDown(tmp.dir, 'control.sock'), SETUP_TIMEOUT_MS);
+      // The check below sees a live agent: its socket paths name the temp dir.
+      expect(processesMentioning(tmp.dir).length).toBeGreaterThan(0);
+      fuzz.child.kill('SIGINT');
+      expect(await fuzz.exited).toEqual({ code: 130, signal: null });
+    } finally {
+      await fuzz.stop('SIGKILL');
+    }
+    expect(fuzz.stderr).toBe('fuzz interrupted (SIGINT)\n');
+    expect(fuzz.stdout).not.toContain('fuzz: PASS');
+    expect({ left: fs.readdirSync(tmp.dir), processes: processesMentioning(tmp.dir) }).toEqual({ left: [], processes: [] });
+  } finally {
+    fs.rmSync(tmp.dir, { recursive: true, force: true });
+  }
+}, SETUP_TIMEOUT_MS + 30_000);
 
 test('a bad option is refused with one line and exit 1, before anything starts', async () => {
   const r = await run(FUZZ, ['--frames', 'many']);
@@ -78,12 +114,14 @@ const KEY_KIND_FRAMES = 300;
 const MAX_LOCKED_GROWTH_KIB = 1024;
 
 describe('found by the fuzzer', () => {
-  let e: AgentEnv;
+  let e: AgentEnv | undefined;
   beforeAll(async () => {
     e = await makeAgentEnv();
     await startAgent(e);
   });
-  afterAll(() => stopAgentEnv(e));
+  afterAll(async () => {
+    if (e !== undefined) await stopAgentEnv(e); // undefined when makeAgentEnv itself failed
+  });
 
   test(`${KEY_KIND_FRAMES} KEY-kind frames of 64 KiB sent to the agent leave its locked memory where it was`, async () => {
     // The agent assembles a KEY-kind payload in a locked arena before it can tell the frame is
@@ -91,13 +129,14 @@ describe('found by the fuzzer', () => {
     const frame = new Uint8Array(4 + MAX_FRAME_PAYLOAD_BYTES);
     new DataView(frame.buffer).setUint32(0, MAX_FRAME_PAYLOAD_BYTES, false);
     frame[4] = KIND.KEY;
-    const pid = e.agent!.child.pid!;
+    const env = e!;
+    const pid = env.agent!.child.pid!;
     const before = lockedKib(pid);
-    for (let i = 0; i < KEY_KIND_FRAMES; i++) await sendUntilClosed(i % 2 === 0 ? e.serviceSocket : e.controlSocket, frame);
+    for (let i = 0; i < KEY_KIND_FRAMES; i++) await sendUntilClosed(i % 2 === 0 ? env.serviceSocket : env.controlSocket, frame);
     const after = lockedKib(pid);
     expect(after - before).toBeLessThanOrEqual(MAX_LOCKED_GROWTH_KIB);
     // The agent refused every one and carries on (kes-ctl status answers).
-    expect(e.agent!.child.exitCode).toBeNull();
-    await ctlJson(e, 'status');
+    expect(env.agent!.child.exitCode).toBeNull();
+    await ctlJson(env, 'status');
   });
 });

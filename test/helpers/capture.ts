@@ -69,12 +69,21 @@ export class CapturedProc {
     return Buffer.concat(this.#err);
   }
 
-  /** Resolve when stdout has matched `pattern` `count` times (polling: output arrives in bursts). */
-  async waitFor(pattern: RegExp | string, opts: { timeoutMs?: number; count?: number } = {}): Promise<void> {
+  /** How many bytes of stdout there are now: pass it as `after` to wait only for what comes later. */
+  mark(): number {
+    return this.#out.reduce((n, b) => n + b.length, 0);
+  }
+
+  /**
+   * Resolve when stdout has matched `pattern` `count` times (polling: output arrives in bursts),
+   * counting only the bytes after `after` (a `mark()`) when given: output printed before an
+   * action never satisfies a wait for its effect.
+   */
+  async waitFor(pattern: RegExp | string, opts: { timeoutMs?: number; count?: number; after?: number } = {}): Promise<void> {
     const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
     const count = opts.count ?? 1;
     for (;;) {
-      const text = this.stdout.toString('utf8');
+      const text = this.stdout.subarray(opts.after ?? 0).toString('utf8');
       const n = typeof pattern === 'string' ? text.split(pattern).length - 1 : (text.match(new RegExp(pattern.source, 'g'))?.length ?? 0);
       if (n >= count) return;
       if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`process exited while waiting for ${String(pattern)}:\n${text}\n${this.stderr.toString('utf8')}`);

@@ -4,6 +4,14 @@
  * become a string by accident (hex, hex with separators as in `<Buffer 0a 1b ..>`, base64 and
  * base64url, decimal lists as util.inspect prints a Uint8Array).
  *
+ * The rule: a window is secret only when all 16 of its bytes are secret bytes. A Sum6KES sign key
+ * interleaves secret seeds with public verification keys, and output may carry the public bytes
+ * (every signature does): a window of 1 seed byte and 15 vk bytes is public for all practical
+ * purposes, and matched `kes-node sign` output by chance (1 byte in 256). Any 16 contiguous bytes
+ * of secret material are still caught: of a live seed, of the expanded Ed25519 secret, of an r1
+ * seed not yet erased, and across two secret fields that lie side by side (the leaf seed and the
+ * level-1 r1).
+ *
  * TEST ONLY: the window set holds hex strings of secret bytes, which production code must never
  * make. Hits name the secret by label and offset, never by its bytes.
  */
@@ -31,25 +39,30 @@ const DECIMAL_RUN = /(?:\b\d{1,3}\b[ ,\t\r\n]+){15,}\b\d{1,3}\b/g;
 export class SecretWindows {
   readonly #windows = new Map<string, string>();
 
-  /** Every window of `bytes` that overlaps at least one byte where `secretMask` is true (default: all). */
+  /**
+   * Every window of `bytes` made of secret bytes only: all 16 of its bytes are ones where
+   * `secretMask` is true (default: every byte is secret). A window that takes in even one public
+   * byte is left out.
+   */
   add(label: string, bytes: Uint8Array, secretMask?: (i: number) => boolean): void {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let i = 0; i + LEAK_WINDOW_BYTES <= buf.length; i++) {
-      if (secretMask !== undefined) {
-        let any = false;
-        for (let j = i; j < i + LEAK_WINDOW_BYTES && !any; j++) any = secretMask(j);
-        if (!any) continue;
-      }
+    // secretRun: how many bytes in a row, up to and including `end`, are secret.
+    let secretRun = 0;
+    for (let end = 0; end < buf.length; end++) {
+      secretRun = secretMask === undefined || secretMask(end) ? secretRun + 1 : 0;
+      if (secretRun < LEAK_WINDOW_BYTES) continue;
+      const i = end + 1 - LEAK_WINDOW_BYTES;
       const key = buf.toString('hex', i, i + LEAK_WINDOW_BYTES);
       if (!this.#windows.has(key)) this.#windows.set(key, `${label} bytes ${i}..${i + LEAK_WINDOW_BYTES}`);
     }
   }
 
   /**
-   * A Sum6KES sign key (608 bytes, kes-spec.md §4.4): the windows that touch its live seeds (the
-   * leaf seed and every r1 not yet erased), and the leaf's expanded Ed25519 secret. Windows that
-   * lie wholly in the vk0/vk1 pairs are left out: those are public (every signature carries them).
-   * Erased (zero) seeds are not secret either.
+   * A Sum6KES sign key (608 bytes, kes-spec.md §4.4): the windows that lie wholly in its live seeds
+   * (the leaf seed and every r1 not yet erased; the leaf seed and the level-1 r1 are adjacent, so
+   * windows across that seam count too), and the leaf's expanded Ed25519 secret. No window takes
+   * in a byte of a vk0/vk1 pair: those are public (every signature carries them). Erased (zero)
+   * seeds are not secret either.
    */
   addKesSignKey(label: string, sk: Uint8Array): void {
     if (sk.length !== KES_SIGN_KEY_BYTES) throw new Error(`${label}: expected ${KES_SIGN_KEY_BYTES} bytes`);

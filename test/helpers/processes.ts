@@ -31,6 +31,9 @@ export function tempDir(prefix = 'kes-test-'): string {
 /** Environment for child processes: nothing inherited that configures the agent (scripts/child-env.ts). */
 export const cleanEnv = isolatedEnv;
 
+/** How long a child that ran past its bound gets to exit after SIGTERM before SIGKILL. */
+const TERM_GRACE_MS = 5_000;
+
 /** Where and as whom a child runs (default: the checkout's cwd, this process's uid and gid). */
 export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
@@ -40,7 +43,7 @@ export interface SpawnOptions {
   gid?: number;
 }
 
-/** Run `node <bin> <args>` to completion (SIGKILLed after `timeoutMs`, a safety bound). */
+/** Run `node <bin> <args>` to completion (stopped after `timeoutMs`, a safety bound). */
 export function run(bin: string, args: string[], opts: SpawnOptions & { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { ...spawnOptions(opts), stdio: ['pipe', 'pipe', 'pipe'] });
@@ -48,13 +51,20 @@ export function run(bin: string, args: string[], opts: SpawnOptions & { input?: 
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    // Past the bound: SIGTERM first, so a script that started an agent stops it and cleans up.
+    let kill: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      kill = setTimeout(() => child.kill('SIGKILL'), TERM_GRACE_MS);
+    }, opts.timeoutMs ?? 20_000);
     child.on('error', (e) => {
       clearTimeout(timer);
+      clearTimeout(kill);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(kill);
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin.end(opts.input ?? '');
