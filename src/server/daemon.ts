@@ -46,6 +46,11 @@ export interface DaemonOptions {
   hardening?: Hardening;
   /** Unix ms. @default Date.now */
   now?: () => number;
+  /**
+   * How long a node may leave a push unconfirmed. @default NODE_CONFIRM_DEADLINE_MS. Not a
+   * setting: only the test hook in limits.ts (nodeConfirmDeadline) passes another value.
+   */
+  nodeConfirmDeadlineMs?: number;
 }
 
 /** What a reload may change while the agent holds keys. */
@@ -111,7 +116,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       setImmediate(() => void stop());
     },
   });
-  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion });
+  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion, confirmDeadlineMs: opts.nodeConfirmDeadlineMs });
   const hardening = opts.hardening;
   const control = new ControlHandler({
     agent,

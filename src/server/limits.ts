@@ -1,7 +1,12 @@
 /**
  * The daemon's resource limits, in one place. Each bounds what one peer can make the agent
  * hold or wait for; a peer that exceeds one is disconnected, and the agent carries on.
+ *
+ * None of them is a setting: no flag, no environment variable, no config-file key changes them.
+ * The one exception is a test-only hook for NODE_CONFIRM_DEADLINE_MS (nodeConfirmDeadline below),
+ * which a production agent refuses.
  */
+import { KesError } from '../errors';
 
 /** A client must send HELLO within this time after connecting. @default 5000 */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
@@ -31,3 +36,49 @@ export const MAX_UNCONFIRMED_PUSHES = 8;
 export const NODE_CONFIRM_DEADLINE_MS = 10_000;
 /** Default wait for node confirmations after upload / drop-active. @default 5000 */
 export const DEFAULT_CONFIRM_TIMEOUT_MS = 5_000;
+
+/**
+ * TEST-ONLY: the test suite's way to shorten NODE_CONFIRM_DEADLINE_MS, so that a test of the
+ * deadline waits about a second instead of ten. It is NOT a setting, by design:
+ *
+ * - It is not in the settings table (src/config/settings.ts): no flag, no config-file key (the
+ *   file cannot set it: unknown keys are an error), not shown by `kes-agent check-config`, not in
+ *   deploy/kes-agent.env. An operator cannot tune the deadline, only the test suite can.
+ * - It is honoured only together with a second, explicit switch, KES_AGENT_TEST_HOOKS=1: two
+ *   variables that both say TEST have to be set on purpose. Not NODE_ENV=test: that is a generic
+ *   variable other software on a host sets, and jest sets it in every process of the suite.
+ * - Without the switch it is REFUSED, not ignored: the agent will not start (one line on stderr,
+ *   CONFIG_INVALID, exit 3). An operator who put it in an environment file learns at once that
+ *   it does nothing, instead of trusting a deadline that is not in force.
+ * - When honoured, the agent says so in its log at start, with the deadline in force.
+ *
+ * Both variables start with KES_AGENT_, so scripts/child-env.ts strips them from whatever shell
+ * runs the tests: only a test that passes them on purpose gets them.
+ */
+export const TEST_CONFIRM_DEADLINE_ENV = 'KES_AGENT_TEST_CONFIRM_DEADLINE_MS';
+/** The switch without which TEST_CONFIRM_DEADLINE_ENV is refused; its only accepted value is "1". */
+export const TEST_HOOKS_ENV = 'KES_AGENT_TEST_HOOKS';
+/** The test hook's range: 1 ms (a test of the deadline itself) to one hour. */
+const TEST_CONFIRM_DEADLINE_MAX_MS = 3_600_000;
+
+/**
+ * The node confirm deadline this process uses: NODE_CONFIRM_DEADLINE_MS, unless the test hook
+ * above is set with its switch (`testHook: true`).
+ * @throws KesError CONFIG_INVALID when the hook is set without the switch, or is not an integer
+ *   1..3600000.
+ */
+export function nodeConfirmDeadline(env: NodeJS.ProcessEnv): { deadlineMs: number; testHook: boolean } {
+  const raw = env[TEST_CONFIRM_DEADLINE_ENV];
+  if (raw === undefined || raw === '') return { deadlineMs: NODE_CONFIRM_DEADLINE_MS, testHook: false };
+  if (env[TEST_HOOKS_ENV] !== '1') {
+    throw new KesError(
+      'CONFIG_INVALID',
+      `environment variable ${TEST_CONFIRM_DEADLINE_ENV} is a test-suite hook, not a setting, and is refused without ${TEST_HOOKS_ENV}=1: unset it (the node confirm deadline is ${NODE_CONFIRM_DEADLINE_MS} ms)`,
+    );
+  }
+  const ms = /^[0-9]{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(ms >= 1 && ms <= TEST_CONFIRM_DEADLINE_MAX_MS)) {
+    throw new KesError('CONFIG_INVALID', `environment variable ${TEST_CONFIRM_DEADLINE_ENV}: expected an integer 1..${TEST_CONFIRM_DEADLINE_MAX_MS} (ms), got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  return { deadlineMs: ms, testHook: true };
+}

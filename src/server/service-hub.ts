@@ -59,12 +59,15 @@ export interface ServiceHubInit {
   agent: Agent;
   logger: Logger;
   agentVersion: string;
+  /** How long a node may leave a push unconfirmed. @default NODE_CONFIRM_DEADLINE_MS (only tests pass another) */
+  confirmDeadlineMs?: number;
 }
 
 export class ServiceHub {
   readonly #agent: Agent;
   readonly #log: Logger;
   readonly #agentVersion: string;
+  readonly #confirmDeadlineMs: number;
   readonly #nodes = new Set<NodeSession>();
   #nextId = 1;
   #nextSeq = 1;
@@ -75,6 +78,7 @@ export class ServiceHub {
     this.#agent = init.agent;
     this.#log = init.logger;
     this.#agentVersion = init.agentVersion;
+    this.#confirmDeadlineMs = init.confirmDeadlineMs ?? NODE_CONFIRM_DEADLINE_MS;
     this.#unsubscribe = this.#agent.onActiveChange((change) => {
       // A listener that threw would be rethrown by the agent outside any handler: never throw here.
       if (change.type === 'evolved') return; // nodes evolve their own copy
@@ -217,12 +221,13 @@ export class ServiceHub {
       session.conn.destroy();
       return Promise.resolve(false);
     }
+    const deadlineMs = this.#confirmDeadlineMs;
     const confirmed = new Promise<boolean>((resolve) => {
       const deadline = setTimeout(() => {
         if (!session.settle(seq, false)) return;
-        this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq, deadlineMs: NODE_CONFIRM_DEADLINE_MS });
+        this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq, deadlineMs });
         session.conn.destroy();
-      }, NODE_CONFIRM_DEADLINE_MS);
+      }, deadlineMs);
       deadline.unref();
       session.pending.set(seq, { resolve, deadline });
     });

@@ -117,3 +117,10 @@ describe('invalid: one stderr line, nothing on stdout, the usage or bad-input ex
     expect([byEnv.code, byEnv.stderr]).toEqual([EXIT.BAD_INPUT, `kes-agent: error: config file ${missing} (from KES_AGENT_CONFIG): no such file [FILE_UNREADABLE]\n`]);
   });
 });
+
+test('the test-suite confirm-deadline hook outside the suite: refused as kes-agent run refuses it (exit 3, one line)', async () => {
+  const r = await checkConfig(['--cold-vkey', COLD_VKEY], { KES_AGENT_TEST_CONFIRM_DEADLINE_MS: '1000' });
+  expect(r.code).toBe(EXIT.BAD_INPUT);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^kes-agent: error: environment variable KES_AGENT_TEST_CONFIRM_DEADLINE_MS is a test-suite hook, not a setting, and is refused without KES_AGENT_TEST_HOOKS=1: .*\[CONFIG_INVALID\]\n$/);
+});

@@ -1,7 +1,9 @@
 /**
  * Fault injection (issue 4 §4): peers that die mid-frame, connection floods, a node that never
- * reads, an agent killed outright, a clock that jumps. Real processes and sockets throughout;
- * the clock test runs the daemon in-process only so that its clock can be moved.
+ * reads, an agent killed outright, a clock that jumps. The agent is the built binary on real
+ * sockets (the clock test runs the daemon in-process only so that its clock can be moved); the
+ * operator's steps go over the real control socket from this process (Operator below), since
+ * what is under test here is the agent, and kes-ctl and kes-cold cost a process per step.
  *
  * Already covered elsewhere and not repeated here: garbage bytes and sequential control BUSY
  * (daemon.test.ts), SIGKILL + restart with in-process nodes (nodes.test.ts).
@@ -11,33 +13,40 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
+import { ControlClient } from '../../src/client/control-client';
 import { KesNodeClient } from '../../src/client';
 import { nextEvent } from '../helpers/node-events';
-import { readColdVerificationKeyFile } from '../../src/cardano';
-import { fromHex } from '../../src/crypto/bytes';
+import { ColdSigningKey, issueOpcert, writeColdVerificationKeyFile } from '../../src/cardano';
+import { fromHex, toHex } from '../../src/crypto/bytes';
 import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
-import { encodeMessage, FramedSocket, WIRE_ERROR_CODES, type KeyMessage } from '../../src/protocol';
+import { encodeMessage, FramedSocket, WIRE_ERROR_CODES, type KeyMessage, type Status } from '../../src/protocol';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
-import { MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from '../../src/server/limits';
+import { MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../src/server/limits';
 import { createLogger } from '../../src/server/logger';
-import { networkTiming, type ChainTiming } from '../../src/time';
+import { kesTimeAt, networkTiming, type ChainTiming } from '../../src/time';
 import {
   type AgentEnv,
   ctl,
   ctlJson,
-  makeAgentEnv,
-  stageAndCertify,
   startAgent,
   stopAgentEnv,
 } from '../helpers/agent-env';
-import { timingAtPeriod } from '../helpers/fake-agent';
+import { testChain } from '../helpers/test-chain';
 import { BIN, cleanEnv, Proc, run, tempDir } from '../helpers/processes';
-import { autoConfirm, connectRaw, handshakeRaw, helloFrame } from '../helpers/raw-client';
+import { autoConfirm, connectRaw, handshakeRaw, helloFrame, stuckNode } from '../helpers/raw-client';
 
 const MESSAGE = new TextEncoder().encode('a block header body');
 /** Connections opened at once in the flood tests (issue 4 §4). */
 const FLOOD = 500;
+/** The agents here follow mainnet's clock (36-hour KES periods): nothing here depends on a boundary. */
+const MAINNET = networkTiming('mainnet');
+
+function mainnetPeriodNow(): number {
+  const t = kesTimeAt(MAINNET, Date.now());
+  if (!t.started) throw new Error('mainnet has not started?');
+  return t.kesPeriod;
+}
 
 interface StatusJson {
   currentKesPeriod: number;
@@ -67,10 +76,63 @@ async function eventually(what: string, check: () => boolean | Promise<boolean>,
   }
 }
 
-async function stageAndUpload(e: AgentEnv, name: string, timeoutMs?: number): Promise<{ kesVkey: string; counter: number; nodesConnected: number; nodesConfirmed: number }> {
-  const { opcert } = await stageAndCertify(e, { name });
-  await ctlJson(e, 'import-opcert', opcert);
-  return ctlJson(e, 'upload', ...(timeoutMs === undefined ? [] : ['--timeout', String(timeoutMs)]));
+/** One control request over the agent's real control socket, from this process (no spawn). */
+async function withControl<T>(e: AgentEnv, f: (c: ControlClient) => Promise<T>): Promise<T> {
+  const c = await ControlClient.connect({ socketPath: e.controlSocket });
+  try {
+    return await f(c);
+  } finally {
+    c.close();
+  }
+}
+
+const agentStatus = (e: AgentEnv): Promise<Status> => withControl(e, (c) => c.status());
+
+/**
+ * The operator's steps without a process per step: a cold key made here (its vkey file is what
+ * the agent and kes-node read), keygen, an opcert signed here, import, upload, all over the
+ * agent's real control socket. What these tests inject faults into is the agent; kes-ctl and
+ * kes-cold themselves are covered by control-flow.test.ts. Counters go 0, 1, 2, ...
+ */
+class Operator {
+  #counter = 0;
+  readonly #cold = ColdSigningKey.generate();
+  readonly coldVk = this.#cold.verificationKey;
+  constructor(readonly e: AgentEnv) {
+    writeColdVerificationKeyFile(e.coldVkey, this.coldVk, { overwrite: false });
+  }
+
+  /** Wipe the cold key. */
+  destroy(): void {
+    this.#cold.destroy();
+  }
+
+  /** keygen → opcert → import: a staged key with its opcert; returns its KES vk (hex). */
+  async stage(): Promise<string> {
+    return withControl(this.e, async (c) => {
+      const { kesVk } = await c.keygen({ force: false });
+      await c.importOpcert(issueOpcert({ hotVk: kesVk, counter: this.#counter++, kesPeriod: mainnetPeriodNow(), coldSeed: this.#cold.seed }));
+      return toHex(kesVk);
+    });
+  }
+
+  async upload(confirmTimeoutMs: number): Promise<{ kesVkey: string; nodesConnected: number; nodesConfirmed: number }> {
+    const r = await withControl(this.e, (c) => c.upload({ confirmTimeoutMs }));
+    return { kesVkey: toHex(r.kesVk), nodesConnected: r.nodesConnected, nodesConfirmed: r.nodesConfirmed };
+  }
+
+  /** stage() then upload(): the upload's reply waits at most `confirmTimeoutMs` for confirmations. */
+  async push(confirmTimeoutMs = 5_000): Promise<{ kesVkey: string; nodesConnected: number; nodesConfirmed: number }> {
+    await this.stage();
+    return this.upload(confirmTimeoutMs);
+  }
+
+  dropActive(confirmTimeoutMs: number): Promise<{ hadKey: boolean; nodesConnected: number; nodesConfirmed: number }> {
+    return withControl(this.e, async (c) => {
+      const { hadKey, nodesConnected, nodesConfirmed } = await c.dropActive({ confirmTimeoutMs });
+      return { hadKey, nodesConnected, nodesConfirmed };
+    });
+  }
 }
 
 beforeAll(async () => {
@@ -79,27 +141,51 @@ beforeAll(async () => {
 
 describe('faults against the built agent', () => {
   let e: AgentEnv;
-  const timing = networkTiming('mainnet');
   let coldVk: Uint8Array;
+  let op: Operator;
   const nodes: KesNodeClient[] = [];
+  const sockets: net.Socket[] = [];
 
-  beforeEach(async () => {
-    e = await makeAgentEnv();
-    coldVk = readColdVerificationKeyFile(e.coldVkey);
-    await startAgent(e, ['--log-level', 'debug']);
+  /** A fresh agent for this test (debug log: node confirmations are logged), with `env` added. */
+  async function start(env: Record<string, string> = {}): Promise<Proc> {
+    e.env = { ...e.env, ...env };
+    return startAgent(e, ['--log-level', 'debug']);
+  }
+
+  beforeEach(() => {
+    const dir = tempDir('kes-e2e-');
+    const controlSocket = path.join(dir, 'control.sock');
+    const serviceSocket = path.join(dir, 'service.sock');
+    e = {
+      dir,
+      controlSocket,
+      serviceSocket,
+      coldVkey: path.join(dir, 'cold.vkey'),
+      coldSkey: path.join(dir, 'no-cold.skey'), // the cold key stays in this process (Operator)
+      counter: path.join(dir, 'no-cold.counter'),
+      env: cleanEnv({ KES_AGENT_CONTROL_SOCKET: controlSocket, KES_AGENT_SERVICE_SOCKET: serviceSocket }),
+      agent: undefined,
+      timingArgs: [],
+    };
+    op = new Operator(e);
+    coldVk = op.coldVk;
   });
   afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
     await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    op.destroy();
     await stopAgentEnv(e);
   });
 
   test('a client killed mid-frame (control and service): the agent carries on', async () => {
+    const agent = await start();
     // A separate process writes half a frame and SIGKILLs itself: the kernel closes its end with
     // no goodbye, as when a kes-ctl or a node crashes mid-write.
     const half = (frame: Uint8Array): string => Buffer.from(frame.subarray(0, Math.ceil(frame.length / 2))).toString('hex');
     const script = `
       const net = require('node:net');
       const [socketPath, helloHex, halfHex] = process.argv.slice(1);
+      setTimeout(() => process.exit(3), 20000); // never outlive the test, whatever happens
       const s = net.connect(socketPath, () => {
         const die = () => s.write(Buffer.from(halfHex, 'hex'), () => process.kill(process.pid, 'SIGKILL'));
         if (helloHex === '-') return die();
@@ -113,44 +199,57 @@ describe('faults against the built agent', () => {
         child.on('exit', (_code, signal) => resolve(signal));
       });
 
-    const before = await stageAndUpload(e, 'before');
-    const node = startNode(e.serviceSocket, timing, coldVk);
+    const before = await op.push();
+    const node = startNode(e.serviceSocket, MAINNET, coldVk);
     nodes.push(node);
     await node.waitForKey(10_000);
 
-    // Control: half a HELLO; and a full handshake, then half a DROP_ACTIVE request.
-    expect(await killedMidFrame(e.controlSocket, '-', half(helloFrame('control')))).toBe('SIGKILL');
+    const mark = agent.mark();
+    // Four independent crashes at once. Control: half a HELLO; and a full handshake, then half a
+    // DROP_ACTIVE request. Service: half a HELLO; and a handshaken node that dies halfway through
+    // a CONFIRM.
     const halfDrop = half(encodeMessage({ type: 'drop_active', confirmTimeoutMs: 5000 }));
-    expect(await killedMidFrame(e.controlSocket, Buffer.from(helloFrame('control')).toString('hex'), halfDrop)).toBe('SIGKILL');
-    // Service: half a HELLO; and a handshaken node that dies halfway through a CONFIRM.
-    expect(await killedMidFrame(e.serviceSocket, '-', half(helloFrame('service')))).toBe('SIGKILL');
     const halfConfirm = half(encodeMessage({ type: 'confirm', seq: 1, result: 0 }));
-    expect(await killedMidFrame(e.serviceSocket, Buffer.from(helloFrame('service')).toString('hex'), halfConfirm)).toBe('SIGKILL');
+    expect(
+      await Promise.all([
+        killedMidFrame(e.controlSocket, '-', half(helloFrame('control'))),
+        killedMidFrame(e.controlSocket, Buffer.from(helloFrame('control')).toString('hex'), halfDrop),
+        killedMidFrame(e.serviceSocket, '-', half(helloFrame('service'))),
+        killedMidFrame(e.serviceSocket, Buffer.from(helloFrame('service')).toString('hex'), halfConfirm),
+      ]),
+    ).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
 
-    await e.agent!.waitFor('control: client closed mid-frame', { count: 2 });
-    await e.agent!.waitFor('service: node closed mid-frame', { count: 2 });
-    expect(e.agent!.child.exitCode).toBeNull();
+    await agent.waitFor('control: client closed mid-frame', { count: 2, after: mark });
+    await agent.waitFor('service: node closed mid-frame', { count: 2, after: mark });
+    expect(agent.child.exitCode).toBeNull();
     // Half a DROP_ACTIVE dropped nothing; the live node still holds the key.
     const s = await ctlJson<StatusJson>(e, 'status');
     expect(s.active?.kesVkey).toBe(before.kesVkey);
     expect(node.keyInfo()?.kesVk).toBe(before.kesVkey);
-    await eventually('only the live node is counted', async () => (await ctlJson<StatusJson>(e, 'status')).serviceClients === 1);
+    await eventually('only the live node is counted', async () => (await agentStatus(e)).serviceClients === 1);
     // And the next upload still reaches the live node.
-    const up = await stageAndUpload(e, 'after');
+    const gotKey = nextEvent(node, 'key');
+    const up = await op.push();
     expect(up).toMatchObject({ nodesConnected: 1, nodesConfirmed: 1 });
+    expect((await gotKey).kesVk).toBe(up.kesVkey);
     expect(node.keyInfo()?.kesVk).toBe(up.kesVkey);
-    expect(e.agent!.stderr).toBe('');
+    expect(agent.stderr).toBe('');
   });
 
   test(`${FLOOD} connections at once on the service socket: all served, a real node still gets its key`, async () => {
+    await start();
+    // Staged and certified before the flood; uploaded while it is on.
+    await op.stage();
     // Half complete the handshake and act as minimal nodes; half connect and say nothing.
-    const sockets = await Promise.allSettled(
+    const opened = await Promise.allSettled(
       Array.from({ length: FLOOD }, (_, i) => (i % 2 === 0 ? handshakeRaw(e.serviceSocket, 'service') : connectRaw(e.serviceSocket))),
     );
-    const failed = sockets.filter((r) => r.status === 'rejected');
+    const failed = opened.filter((r) => r.status === 'rejected');
+    const talkers = opened.flatMap((r) => (r.status === 'fulfilled' && !(r.value instanceof net.Socket) ? [r.value] : []));
+    const silent = opened.flatMap((r) => (r.status === 'fulfilled' && r.value instanceof net.Socket ? [r.value] : []));
+    for (const t of talkers) sockets.push(t.conn.socket);
+    sockets.push(...silent);
     expect(failed.map((f) => String((f as PromiseRejectedResult).reason))).toEqual([]);
-    const talkers = sockets.flatMap((r) => (r.status === 'fulfilled' && !(r.value instanceof net.Socket) ? [r.value] : []));
-    const silent = sockets.flatMap((r) => (r.status === 'fulfilled' && r.value instanceof net.Socket ? [r.value] : []));
     expect(talkers).toHaveLength(FLOOD / 2);
     expect(talkers.every((t) => t.reply.type === 'welcome')).toBe(true);
     const minimal = talkers.map((t) => autoConfirm(t.conn));
@@ -159,13 +258,15 @@ describe('faults against the built agent', () => {
       return framed.receive().then((m) => m, (err: unknown) => err);
     });
     try {
-      await eventually('every handshaken connection is a node', async () => (await ctlJson<StatusJson>(e, 'status')).serviceClients === FLOOD / 2);
+      await eventually('every handshaken connection is a node', async () => (await agentStatus(e)).serviceClients === FLOOD / 2);
 
-      const node = startNode(e.serviceSocket, timing, coldVk);
+      const node = startNode(e.serviceSocket, MAINNET, coldVk);
       nodes.push(node);
       await connected([node]);
+      // Its "connected" comes with WELCOME; the agent counts it a moment later.
+      await eventually('the node is counted', async () => (await agentStatus(e)).serviceClients === FLOOD / 2 + 1);
       const gotKey = nextEvent(node, 'key');
-      const up = await stageAndUpload(e, 'flood');
+      const up = await op.upload(5_000);
       // Every node, minimal or real, confirmed the push.
       expect(up).toMatchObject({ nodesConnected: FLOOD / 2 + 1, nodesConfirmed: FLOOD / 2 + 1 });
       expect((await gotKey).kesVk).toBe(up.kesVkey);
@@ -181,11 +282,13 @@ describe('faults against the built agent', () => {
       for (const s of silent) s.destroy();
       await Promise.all(minimal.map((m) => m.done));
     }
-    await eventually('the flood is gone', async () => (await ctlJson<StatusJson>(e, 'status')).serviceClients === 1);
+    await eventually('the flood is gone', async () => (await agentStatus(e)).serviceClients === 1);
     expect(e.agent!.child.exitCode).toBeNull();
   });
 
   test(`${FLOOD} connections at once on the control socket: ${MAX_CONTROL_CONNECTIONS} served, the rest BUSY, then service resumes`, async () => {
+    const agent = await start();
+    const mark = agent.mark();
     const results = await Promise.allSettled(Array.from({ length: FLOOD }, () => handshakeRaw(e.controlSocket, 'control')));
     const opened = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     try {
@@ -203,33 +306,37 @@ describe('faults against the built agent', () => {
     }
     await eventually('kes-ctl status answers again', async () => (await ctl(e, 'status')).code === 0);
     // One warning line for the whole flood, then a summary: not one line per refused connection.
-    expect(e.agent!.stdout.split('control: connection limit reached').length - 1).toBe(1);
+    expect(agent.stdout.slice(mark.stdout).split('control: connection limit reached').length - 1).toBe(1);
     // And the key path still works end to end.
-    const node = startNode(e.serviceSocket, timing, coldVk);
+    const node = startNode(e.serviceSocket, MAINNET, coldVk);
     nodes.push(node);
     await connected([node]);
-    const up = await stageAndUpload(e, 'after-flood');
+    // Its "connected" comes with WELCOME; the agent counts it a moment later.
+    await eventually('the node is counted', async () => (await agentStatus(e)).serviceClients === 1);
+    const gotKey = nextEvent(node, 'key');
+    const up = await op.push();
     expect(up).toMatchObject({ nodesConnected: 1, nodesConfirmed: 1 });
-    expect(node.keyInfo()?.kesVk).toBe(up.kesVkey);
+    expect((await gotKey).kesVk).toBe(up.kesVkey);
   });
 
-  test('a node that never reads is dropped; the other nodes get every push and confirm it', async () => {
-    const good = [0, 1, 2].map(() => startNode(e.serviceSocket, timing, coldVk));
+  // The count bound: a node that stops reading is disconnected at the push that finds it with
+  // MAX_UNCONFIRMED_PUSHES unconfirmed. The confirm deadline (the other bound, tested below) is
+  // set far beyond this test through the test hook, so only the count can trip, at a known push.
+  test(`a node that never reads is dropped at ${MAX_UNCONFIRMED_PUSHES} unconfirmed pushes; the other nodes get every push and confirm it`, async () => {
+    const agent = await start({ [TEST_HOOKS_ENV]: '1', [TEST_CONFIRM_DEADLINE_ENV]: '3600000' });
+    const good = [0, 1, 2].map(() => startNode(e.serviceSocket, MAINNET, coldVk));
     nodes.push(...good);
     await connected(good);
-    // The stuck node: handshakes, then stops reading (its kernel buffer fills, it never confirms).
-    const stuck = await connectRaw(e.serviceSocket);
-    let stuckClosed = false;
-    stuck.on('close', () => (stuckClosed = true));
-    stuck.on('error', () => undefined);
-    await new Promise<void>((resolve) => {
-      stuck.once('data', () => {
-        stuck.pause();
-        resolve();
-      });
-      stuck.write(helloFrame('service'));
-    });
-    await eventually('four nodes connected', async () => (await ctlJson<StatusJson>(e, 'status')).serviceClients === 4);
+    // A node's "connected" comes with WELCOME; the agent counts it a moment later.
+    await eventually('three nodes connected', async () => (await agentStatus(e)).serviceClients === 3);
+    // The stuck node: handshakes, then stops reading. Its first push (NO_KEY, on connect) is
+    // unconfirmed push 1. It is the agent's fourth node.
+    const stuck = await stuckNode(e.serviceSocket);
+    sockets.push(stuck.socket);
+    const fourth = /service: node connected node=(\d+) nodes=4\n/;
+    await agent.waitFor(fourth);
+    const stuckId = fourth.exec(agent.stdout)![1]!;
+    await eventually('four nodes connected', async () => (await agentStatus(e)).serviceClients === 4);
 
     const keys = good.map(() => [] as string[]);
     const drops = good.map(() => 0);
@@ -237,79 +344,100 @@ describe('faults against the built agent', () => {
       n.on('key', (k) => keys[i]!.push(k.kesVk));
       n.on('dropped', () => drops[i]!++);
     });
-    // Each upload and each drop is one push; the stuck node confirms none of them. The confirm
-    // wait is short because the stuck node makes every step wait it out in full (see the report).
-    const wait = '3000';
+    const dropLine = new RegExp(`service: node is not keeping up; disconnecting it node=${stuckId} unconfirmed=${MAX_UNCONFIRMED_PUSHES}\\n`);
+    const anyDrop = /service: node is not keeping up|service: node did not confirm in time/g;
+    const testMark = agent.mark();
+    const dropsLogged = (): number => agent.stdout.slice(testMark.stdout).match(anyDrop)?.length ?? 0;
+
+    // Each upload and each drop is one push to all four nodes. A step's reply waits (up to
+    // WAIT_MS) for that push's confirmations, and the stuck node confirms none: so the steps do
+    // not wait for their replies. Each next step starts once the good nodes have the previous
+    // push (their events, armed before the step); every reply is checked at the end, and they
+    // all come back as soon as the stuck node is cut, with the good nodes' confirmations.
+    const WAIT_MS = 20_000;
+    const replies: Promise<{ nodesConnected: number; nodesConfirmed: number }>[] = [];
+    const send = (reply: Promise<{ nodesConnected: number; nodesConfirmed: number }>): void => {
+      reply.catch(() => undefined); // judged at the end; if the test fails first, not an unhandled rejection
+      replies.push(reply);
+    };
     const uploaded: string[] = [];
-    let cycles = 0;
-    // Whichever bound trips first: NODE_CONFIRM_DEADLINE_MS after its first unconfirmed push, or
-    // MAX_UNCONFIRMED_PUSHES unconfirmed pushes.
-    const droppedStuck = (): boolean => /service: node is not keeping up|service: node did not confirm in time/.test(e.agent!.stdout);
-    while (!droppedStuck()) {
-      cycles++;
-      expect(cycles).toBeLessThanOrEqual(MAX_UNCONFIRMED_PUSHES); // bounded: it must be dropped
-      const up = await stageAndUpload(e, `cycle${cycles}`, Number(wait));
-      uploaded.push(up.kesVkey);
-      expect(up.nodesConfirmed).toBe(3);
-      for (const n of good) expect(n.keyInfo()?.kesVk).toBe(up.kesVkey);
-      const dropped = await ctlJson<{ hadKey: boolean; nodesConnected: number; nodesConfirmed: number }>(e, 'drop-active', '--timeout', wait);
-      expect(dropped.hadKey).toBe(true);
-      expect(dropped.nodesConfirmed).toBe(3);
+    // Unconfirmed so far: 1. Each cycle adds 2 (an upload and a drop); the last cycle's drop is
+    // push 9, which finds 8 unconfirmed and disconnects the node instead of queueing more.
+    const cycles = MAX_UNCONFIRMED_PUSHES / 2;
+    for (let cycle = 1; cycle <= cycles; cycle++) {
+      const kesVkey = await op.stage();
+      const gotKey = good.map((n) => nextEvent(n, 'key'));
+      send(op.upload(WAIT_MS));
+      expect((await Promise.all(gotKey)).map((k) => k.kesVk)).toEqual([kesVkey, kesVkey, kesVkey]);
+      uploaded.push(kesVkey);
+      expect(dropsLogged()).toBe(0);
+
+      const gotDrop = good.map((n) => nextEvent(n, 'dropped'));
+      send(op.dropActive(WAIT_MS));
+      await Promise.all(gotDrop);
       for (const n of good) expect(n.hasKey()).toBe(false);
+      if (cycle < cycles) expect(dropsLogged()).toBe(0);
     }
-    // Dropped no later than MAX_UNCONFIRMED_PUSHES unconfirmed pushes (the first was sent on connect).
-    expect(cycles * 2).toBeLessThanOrEqual(MAX_UNCONFIRMED_PUSHES);
-    await eventually('the stuck node is gone', async () => (await ctlJson<StatusJson>(e, 'status')).serviceClients === 3);
+    await agent.waitFor(dropLine, { after: testMark });
+    // Every push went to all four nodes and was confirmed by the three good ones.
+    expect((await Promise.all(replies)).map((r) => [r.nodesConnected, r.nodesConfirmed])).toEqual(replies.map(() => [4, 3]));
+    expect(dropsLogged()).toBe(1);
+    await eventually('the stuck node is gone', async () => (await agentStatus(e)).serviceClients === 3);
     // Every good node received every key and every drop, in order.
     for (let i = 0; i < good.length; i++) {
       expect(keys[i]).toEqual(uploaded);
       expect(drops[i]).toBe(cycles);
     }
-    // Without the stuck node, confirmations are complete again.
-    const last = await stageAndUpload(e, 'last');
+    // Without the stuck node, a reply has nothing to wait out: all three confirm.
+    const last = await op.push(WAIT_MS);
     expect(last).toMatchObject({ nodesConnected: 3, nodesConfirmed: 3 });
-    stuck.resume(); // now it reads: what it finds is the end of the connection the agent closed
-    await eventually('the stuck socket was closed by the agent', () => stuckClosed);
-    stuck.destroy();
-  }, 120_000);
+    stuck.socket.resume(); // now it reads: what it finds is the end of the connection the agent closed
+    await stuck.closed;
+  });
 
   // Issue 4 §3, "drop the node after a timeout": without a deadline, a node that stops reading
   // after a single push stayed connected for ever (found by this test), was counted in status
   // and in every upload's nodesConnected, and made every upload wait out its --timeout.
-  test('a stuck node with one unconfirmed key push is dropped after NODE_CONFIRM_DEADLINE_MS', async () => {
-    const stuck = await connectRaw(e.serviceSocket);
-    stuck.on('error', () => undefined);
-    try {
-      await new Promise<void>((resolve) => {
-        stuck.once('data', () => {
-          stuck.pause();
-          resolve();
-        });
-        stuck.write(helloFrame('service'));
-      });
-      const up = await stageAndUpload(e, 'stuck', 1000);
-      expect(up).toMatchObject({ nodesConnected: 1, nodesConfirmed: 0 });
-      await e.agent!.waitFor(/service: node did not confirm in time; disconnecting it node=\d+ seq=\d+ deadlineMs=10000/, { timeoutMs: NODE_CONFIRM_DEADLINE_MS + 5_000 });
-      expect((await ctlJson<StatusJson>(e, 'status')).serviceClients).toBe(0);
-    } finally {
-      stuck.destroy();
-    }
+  // The agent runs with the test hook's 1-s deadline (production: NODE_CONFIRM_DEADLINE_MS, 10 s;
+  // daemon.test.ts checks that a production agent refuses the hook).
+  test('a stuck node with one unconfirmed key push is dropped after the confirm deadline', async () => {
+    const DEADLINE_MS = 1_000;
+    const agent = await start({ [TEST_HOOKS_ENV]: '1', [TEST_CONFIRM_DEADLINE_ENV]: String(DEADLINE_MS) });
+    expect(agent.stdout).toMatch(new RegExp(`agent: TEST HOOK in force \\(${TEST_HOOKS_ENV}=1\\): node confirm deadline from ${TEST_CONFIRM_DEADLINE_ENV} deadlineMs=${DEADLINE_MS}\\n`));
+    const held = await op.push();
+    expect(held).toMatchObject({ nodesConnected: 0 });
+    // The stuck node's only push is the KEY it gets on connect.
+    const mark = agent.mark();
+    const connectedAt = Date.now();
+    const stuck = await stuckNode(e.serviceSocket);
+    sockets.push(stuck.socket);
+    await agent.waitFor(new RegExp(`service: node did not confirm in time; disconnecting it node=\\d+ seq=\\d+ deadlineMs=${DEADLINE_MS}\\n`), { after: mark, timeoutMs: DEADLINE_MS + 15_000 });
+    // Not before the deadline (measured from before the connect, so the push was later still).
+    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(DEADLINE_MS);
+    expect((await agentStatus(e)).serviceClients).toBe(0);
+    stuck.socket.resume();
+    await stuck.closed;
   });
 
   test('agent SIGKILL with a staged and an active key: a kes-node watch process and an in-process node keep their key, reconnect, take a fresh upload', async () => {
+    await start();
     const watch = new Proc(BIN.node, ['watch', '--json', '--socket', e.serviceSocket, '--cold-vkey', e.coldVkey], cleanEnv());
-    const node = startNode(e.serviceSocket, timing, coldVk);
+    const node = startNode(e.serviceSocket, MAINNET, coldVk);
     nodes.push(node);
     try {
       await connected([node]);
       await watch.waitFor('"event":"connected"');
-      const first = await stageAndUpload(e, 'first');
+      await eventually('both nodes counted', async () => (await agentStatus(e)).serviceClients === 2);
+      const first = await op.push();
       expect(first.nodesConfirmed).toBe(2);
-      await watch.waitFor(`"kesVk":"${first.kesVkey}"`);
-      const { kesVkey: stagedVk } = await stageAndCertify(e, { name: 'staged' });
+      await watch.waitFor(new RegExp(`"kesVk":"${first.kesVkey}"[^\\n]*\\n`)); // the whole line: the mark below starts a line
+      const stagedVk = await op.stage();
 
+      // Everything the restart causes is awaited from here on: both nodes already heard "no key"
+      // once, when they first connected to the empty agent.
+      const watchMark = watch.mark();
+      const noKey = nextEvent(node, 'noKey', 20_000);
       await e.agent!.stop('SIGKILL');
-      const noKey = nextEvent(node, 'noKey', 15_000);
       await startAgent(e, ['--log-level', 'debug']);
       // The restarted agent has nothing: the staged key and the active key died with it.
       const s = await ctlJson<StatusJson>(e, 'status');
@@ -318,18 +446,20 @@ describe('faults against the built agent', () => {
       expect(JSON.stringify(s)).not.toContain(stagedVk);
       // Both nodes reconnect, hear "no key" and keep theirs, and can still sign with it.
       expect(await noKey).toEqual({ keptKey: true });
-      await watch.waitFor('"event":"noKey"');
-      expect(watch.stdout).toContain('"keptKey":true');
+      await watch.waitFor(/"event":"noKey"[^\n]*\n/, { after: watchMark, timeoutMs: 20_000 }); // the whole line
+      const restartEvents = watch.stdout.slice(watchMark.stdout).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(restartEvents.filter((ev) => ev['event'] === 'noKey')).toEqual([expect.objectContaining({ keptKey: true })]);
+      expect(restartEvents.filter((ev) => ev['event'] === 'connected')).toHaveLength(1);
       const sig = node.sign(MESSAGE);
       expect(verifyKes(fromHex(first.kesVkey)!, sig.evolution, MESSAGE, sig.signature)).toBe(true);
-      await eventually('both nodes reconnected', async () => (await ctlJson<StatusJson>(e, 'status')).serviceClients === 2);
+      await eventually('both nodes reconnected', async () => (await agentStatus(e)).serviceClients === 2);
 
       // A fresh key from the restarted agent replaces theirs.
-      const fresh = await stageAndUpload(e, 'fresh');
-      // Counter 2: the staged key that died with the agent had used 1 on the cold host.
-      expect(fresh).toMatchObject({ counter: 2, nodesConnected: 2, nodesConfirmed: 2 });
-      expect(node.keyInfo()?.kesVk).toBe(fresh.kesVkey);
-      await watch.waitFor(`"kesVk":"${fresh.kesVkey}"`);
+      const gotKey = nextEvent(node, 'key');
+      const fresh = await op.push();
+      expect(fresh).toMatchObject({ nodesConnected: 2, nodesConfirmed: 2 });
+      expect((await gotKey).kesVk).toBe(fresh.kesVkey);
+      await watch.waitFor(new RegExp(`"kesVk":"${fresh.kesVkey}"[^\\n]*\\n`)); // the whole line
       const keyEvents = watch.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((ev) => ev['event'] === 'key');
       expect(keyEvents.map((ev) => [ev['kesVk'], ev['replaced']])).toEqual([[first.kesVkey, false], [fresh.kesVkey, true]]);
     } finally {
@@ -348,6 +478,7 @@ describe('a clock jump (in-process daemon, controllable clock, real sockets)', (
   let offsetMs = 0;
   const now = (): number => Date.now() + offsetMs;
   let timing: ChainTiming;
+  let periodMs: number;
   let env: NodeJS.ProcessEnv;
   let controlSocket: string;
   let serviceSocket: string;
@@ -357,29 +488,34 @@ describe('a clock jump (in-process daemon, controllable clock, real sockets)', (
   beforeAll(async () => {
     dir = tempDir('kes-clock-');
     coldVkFile = path.join(dir, 'cold.vkey');
-    const coldSkey = path.join(dir, 'cold.skey');
-    const counter = path.join(dir, 'cold.counter');
-    const r = await run(BIN.cold, ['keygen', '--cold-vkey', coldVkFile, '--cold-skey', coldSkey, '--counter', counter]);
-    expect(r.code).toBe(0);
-    // One-hour periods, mid-period: nothing moves unless the test moves the clock.
-    timing = timingAtPeriod({ kesPeriod: PERIOD, slotLength: 1, slotsPerKESPeriod: 3600, maxKESEvolutions: MAX, fraction: 0.5 });
-    controlSocket = path.join(dir, 'control.sock');
-    serviceSocket = path.join(dir, 'service.sock');
-    env = cleanEnv({ KES_AGENT_CONTROL_SOCKET: controlSocket });
-    const out = new Writable({ write: (chunk: Buffer, _enc, cb) => { log += chunk.toString('utf8'); cb(); } });
-    daemon = await startDaemon({ coldVkFile, timing, controlSocket, serviceSocket, logger: createLogger({ out, level: 'debug', now }), agentVersion: 'faults-test', now });
+    const cold = ColdSigningKey.generate();
+    try {
+      writeColdVerificationKeyFile(coldVkFile, cold.verificationKey, { overwrite: false });
+      // One-hour periods, period PERIOD just begun: nothing moves unless the test moves the clock.
+      const chain = testChain(dir, { periodMs: 3_600_000, maxKESEvolutions: MAX, period: PERIOD });
+      timing = chain.timing;
+      periodMs = chain.periodMs;
+      controlSocket = path.join(dir, 'control.sock');
+      serviceSocket = path.join(dir, 'service.sock');
+      env = cleanEnv({ KES_AGENT_CONTROL_SOCKET: controlSocket });
+      const out = new Writable({ write: (chunk: Buffer, _enc, cb) => { log += chunk.toString('utf8'); cb(); } });
+      daemon = await startDaemon({ coldVkFile, timing, controlSocket, serviceSocket, logger: createLogger({ out, level: 'debug', now }), agentVersion: 'faults-test', now });
 
-    // A key at period PERIOD, evolution 0, on one node.
-    const vkey = path.join(dir, 'kes.vkey');
-    expect((await run(BIN.ctl, ['keygen', '--out', vkey], { env })).code).toBe(0);
-    const opcert = path.join(dir, 'kes.opcert');
-    const issued = await run(BIN.cold, ['issue-opcert', '--kes-vkey', vkey, '--cold-skey', coldSkey, '--counter', counter, `--kes-period=${PERIOD}`, '--out', opcert]);
-    expect(issued.code).toBe(0);
-    expect((await run(BIN.ctl, ['import-opcert', opcert], { env })).code).toBe(0);
-    node = startNode(serviceSocket, timing, readColdVerificationKeyFile(coldVkFile), now);
-    await connected([node]);
-    expect((await run(BIN.ctl, ['upload'], { env })).code).toBe(0);
-    await node.waitForKey(10_000);
+      // A key at period PERIOD, evolution 0, on one node.
+      node = startNode(serviceSocket, timing, cold.verificationKey, now);
+      await connected([node]);
+      const c = await ControlClient.connect({ socketPath: controlSocket });
+      try {
+        const { kesVk } = await c.keygen({ force: false });
+        await c.importOpcert(issueOpcert({ hotVk: kesVk, counter: 0, kesPeriod: PERIOD, coldSeed: cold.seed }));
+        expect(await c.upload({ confirmTimeoutMs: 10_000 })).toMatchObject({ nodesConnected: 1, nodesConfirmed: 1 });
+      } finally {
+        c.close();
+      }
+      await node.waitForKey(10_000);
+    } finally {
+      cold.destroy();
+    }
   });
   afterAll(async () => {
     await node?.stop();
@@ -414,11 +550,12 @@ describe('a clock jump (in-process daemon, controllable clock, real sockets)', (
     expect(before.active).toMatchObject({ startKesPeriod: PERIOD, evolution: 0, periodsRemaining: MAX });
     const vk = fromHex(before.active!.kesVkey)!;
 
-    offsetMs += 5 * timing.slotsPerKESPeriod * timing.slotLengthMs;
+    const mark = log.length;
+    offsetMs += 5 * periodMs;
     const after = await status();
     expect(after.currentKesPeriod).toBe(PERIOD + 5);
     expect(after.active).toMatchObject({ kesVkey: before.active!.kesVkey, evolution: 5, periodsRemaining: MAX - 5 });
-    expect(log).toMatch(/agent: key evolved.*evolution.{1,3}5/);
+    expect(log.slice(mark)).toMatch(/agent: key evolved.*evolution.{1,3}5/);
 
     // The node: its next signature is at evolution 5, and its key says so.
     const sig = node.sign(MESSAGE);
@@ -446,12 +583,13 @@ describe('a clock jump (in-process daemon, controllable clock, real sockets)', (
 
   test('a jump past the end of the opcert window erases the key in the agent and in the node', async () => {
     const dropped = nextEvent(node, 'dropped');
-    offsetMs += MAX * timing.slotsPerKESPeriod * timing.slotLengthMs;
+    const mark = log.length;
+    offsetMs += MAX * periodMs;
     const s = await status();
     expect(s.currentKesPeriod).toBe(PERIOD + 5 + MAX);
     expect(s.active).toBeNull();
     expect(s.expired).not.toBeNull();
-    expect(log).toContain('agent: key dropped');
+    expect(log.slice(mark)).toContain('agent: key dropped');
     expect(['agent-dropped', 'expired']).toContain((await dropped).reason);
     expect(node.hasKey()).toBe(false);
     expect(() => node.sign(MESSAGE)).toThrow(/expired|no KES key/i);

@@ -61,7 +61,10 @@ export function coldVkOf(coldFill: number): Uint8Array {
 
 /**
  * Chain timing from a test genesis whose current KES period is `kesPeriod`, `fraction` of the
- * way into it (0.5: mid-period, far from both boundaries when periods are long).
+ * way into it (0.5: mid-period, far from both boundaries when periods are long). For in-memory
+ * timing with long periods, or with a clock the test injects. A test whose outcome depends on
+ * when a real boundary passes plans against test/helpers/test-chain.ts instead (a period begins
+ * as the chain is made, and its waits are computed from that clock).
  */
 export function timingAtPeriod(args: {
   kesPeriod: number;

@@ -60,3 +60,24 @@ export function autoConfirm(conn: FramedSocket): { seen: { key: number; noKey: n
   })();
   return { seen, done };
 }
+
+/**
+ * A node that completes the handshake and then never reads again: the agent's first push (KEY,
+ * or NO_KEY when it has no key) and everything after it stay unread in the kernel's buffer, and
+ * nothing is ever confirmed. `closed` resolves when the connection has ended: the agent's close
+ * is only seen after `socket.resume()`.
+ */
+export async function stuckNode(socketPath: string): Promise<{ socket: net.Socket; closed: Promise<void> }> {
+  const socket = await connectRaw(socketPath);
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('data', () => {
+      socket.pause(); // WELCOME (and maybe the first push) arrived: read nothing more
+      resolve();
+    });
+    socket.once('close', () => reject(new Error('stuckNode: the agent closed the connection during the handshake')));
+    socket.write(helloFrame('service'));
+  });
+  return { socket, closed };
+}

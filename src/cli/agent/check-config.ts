@@ -10,6 +10,7 @@ import { MAX_SOCKET_PATH_BYTES } from '../../server/unix-listener';
 import { EXIT } from '../exit-codes';
 import { resolveTiming } from '../common/timing';
 import { AgentSettingsCommand } from './settings-command';
+import { nodeConfirmDeadline } from '../../server/limits';
 
 /** Width of the key column in the text output (the longest key is allow-unlocked-memory). */
 const KEY_COLUMN = 23;
@@ -39,6 +40,8 @@ export class CheckConfigCommand extends AgentSettingsCommand {
   async execute(): Promise<number> {
     const resolved = this.resolveSettings();
     checkWhatRunWouldRead(resolved);
+    // run refuses the test-suite hook outside the suite; so does the check of what run would do.
+    nodeConfirmDeadline(this.context.env);
     const rows = describeConfig(resolved);
     if (this.json) {
       this.printJson({

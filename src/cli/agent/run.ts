@@ -6,6 +6,7 @@ import { isKesError } from '../../errors';
 import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../server/logger';
 import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
 import { hardenProcess } from '../../server/hardening';
+import { nodeConfirmDeadline, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../server/limits';
 import { EXIT } from '../exit-codes';
 import { oneLine } from '../common/report';
 import { resolveTiming } from '../common/timing';
@@ -58,6 +59,8 @@ export class RunCommand extends AgentSettingsCommand {
     const resolved = this.resolveSettings();
     const settings = resolved.settings;
     const timing = resolveTiming(settings.network, settings.genesis);
+    // Not a setting: a test-suite hook, refused unless its switch is set too (see limits.ts).
+    const confirmDeadline = nodeConfirmDeadline(this.context.env);
 
     await loadSodium();
     // Before any key exists and before the sockets: refusing to start here loses nothing.
@@ -66,6 +69,9 @@ export class RunCommand extends AgentSettingsCommand {
     logger.info('config: settings resolved', { file: resolved.file.read ? resolved.file.path : null });
     for (const warning of hardening.warnings) logger.warn('agent: running WITHOUT full memory protection (--allow-unlocked-memory)', { reason: warning });
     logger.info('agent: memory protection', { ...hardening.protection() });
+    if (confirmDeadline.testHook) {
+      logger.warn(`agent: TEST HOOK in force (${TEST_HOOKS_ENV}=1): node confirm deadline from ${TEST_CONFIRM_DEADLINE_ENV}`, { deadlineMs: confirmDeadline.deadlineMs });
+    }
     let current = resolved;
     let daemon: Daemon | undefined;
     // Installed before the daemon starts: SIGHUP's default action would end the process.
@@ -92,6 +98,7 @@ export class RunCommand extends AgentSettingsCommand {
         agentVersion: packageVersion(),
         hardening,
         now: this.context.now,
+        nodeConfirmDeadlineMs: confirmDeadline.deadlineMs,
       });
     } catch (e) {
       process.off('SIGHUP', onHangup);
