@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   AGENT_REFUSED: 'the agent refused the request',
   AGENT_TIMEOUT: 'the agent did not answer in time',
   AGENT_PROTOCOL: 'the agent sent something this client does not understand',
+  AGENT_NOT_TRUSTED: 'the process on the agent socket is not a trusted agent (wrong uid, or an unsafe directory)',
   NO_KEY: 'no KES key is held',
   KEY_NOT_YET_VALID: 'the KES key is not valid yet at the current KES period',
   KEY_EXPIRED: 'the KES key is expired at the current KES period',

@@ -6,7 +6,8 @@
  *   - the first frame must be a HELLO for this socket (answerHello), else ERROR and close;
  *   - control: each request gets one reply; anything that is not a control request is ERROR
  *     UNEXPECTED_MESSAGE; service: CONFIRM gets nothing back, anything else is UNEXPECTED_MESSAGE;
- *   - the first bad frame (framing or body) is ERROR with its wire code, and close.
+ *   - the first bad frame (framing or body, or a KEY-kind frame, which never travels towards the
+ *     agent) is ERROR with its wire code, and close.
  *
  * The model also finds control requests that would change key state (keygen, import-opcert,
  * upload, drops): the fuzzer replaces those, since the control socket is the operator's and a
@@ -37,7 +38,8 @@ export interface Expectation {
 }
 
 export function expectAgent(role: SocketRole, units: readonly Uint8Array[]): Expectation {
-  const d = new FrameDecoder();
+  // The agent's decoders: a KEY-kind frame is refused at its first payload byte.
+  const d = new FrameDecoder({ receivesSecrets: false });
   const x: Expectation = { decodedFrames: 0, replies: 0, closeCode: undefined, hazardUnit: undefined, escaped: undefined };
   let greeted = false;
   try {

@@ -29,6 +29,12 @@ export const EXIT = {
    * core dumps cannot be disabled, or the native addon is missing.
    */
   UNSAFE: 11,
+  /**
+   * The process listening on the agent socket is not the agent this command trusts (it runs as
+   * another uid, or its socket directory could be written by another user): a possible impostor.
+   * Nothing was sent to it.
+   */
+  NOT_TRUSTED: 12,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -10,6 +10,7 @@
  *   AGENT_UNREACHABLE        ECONNREFUSED (a stale socket file, or not a socket), or no accept in time
  *   AGENT_HANDSHAKE_FAILED   the agent answered ERROR, the wrong protocol, garbage, or closed
  *   AGENT_HANDSHAKE_TIMEOUT  connected, but no WELCOME in time
+ *   AGENT_NOT_TRUSTED        the listener runs as an untrusted uid, or its directory is unsafe (agent-identity.ts)
  *   SOCKET_PATH_TOO_LONG     the path does not fit in sun_path
  */
 import * as fs from 'node:fs';
@@ -20,15 +21,16 @@ import {
   FramedSocket,
   ProtocolError,
   ReceiveTimeoutError,
-  SUPPORTED_PROTOCOL_VERSIONS,
   acceptWelcome,
   buildHello,
   protocolForRole,
+  protocolVersions,
   wipeMessage,
   type Message,
   type SocketRole,
 } from '../protocol';
 import { MAX_SOCKET_PATH_BYTES } from '../server/unix-listener';
+import { defaultAgentTrust, verifyAgent, type AgentTrust } from './agent-identity';
 
 /**
  * How long a connect() may take. A Unix socket connects at once or fails at once, unless the
@@ -48,6 +50,8 @@ export interface ConnectOptions {
   handshakeTimeoutMs?: number;
   /** Abandons the attempt (CLIENT_STOPPED) and destroys the socket. */
   signal?: AbortSignal;
+  /** Which uids the agent may run as besides root and ours. @default defaultAgentTrust() */
+  trust?: AgentTrust;
 }
 
 /** A connection that has completed the handshake. */
@@ -72,11 +76,18 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
   const signal = opts.signal;
   if (signal?.aborted) throw stopped();
   const socket = await openSocket(socketPath, connectTimeoutMs, signal);
-  const framed = new FramedSocket(socket);
+  try {
+    verifyAgent(socket, socketPath, opts.trust ?? defaultAgentTrust());
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+  // Only the service socket brings a key to this end.
+  const framed = new FramedSocket(socket, { receivesSecrets: role === 'service' });
   const onAbort = (): void => framed.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await framed.send(buildHello(role));
+    await framed.send(buildHello(role, protocolVersions(role)));
     let reply: Message;
     try {
       reply = await framed.receive(handshakeTimeoutMs);
@@ -85,7 +96,7 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
     }
     let protocolVersion: number;
     try {
-      protocolVersion = acceptWelcome(reply, role, SUPPORTED_PROTOCOL_VERSIONS);
+      protocolVersion = acceptWelcome(reply, role, protocolVersions(role));
     } catch (e) {
       throw handshakeRefusal(socketPath, role, e);
     } finally {

@@ -12,16 +12,21 @@
  */
 import { KesError } from '../errors';
 import {
+  CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR,
+  importReport,
   ReceiveTimeoutError,
+  statusReport,
+  type ImportReport,
+  type StatusReport,
   wireErrorName,
   type Message,
   type Opcert,
   type OutgoingMessage,
-  type Status,
   type WireErrorName,
 } from '../protocol';
 import { ConnectionClosedError, wipeMessage } from '../protocol/framed-socket';
 import { connectToAgent, type AgentConnection } from './connect';
+import type { AgentTrust } from './agent-identity';
 
 /** How long to wait for the agent's reply beyond any confirmation wait it was asked to do. @default 10000 */
 export const REPLY_TIMEOUT_MS = 10_000;
@@ -46,9 +51,9 @@ export class ControlClient {
   }
 
   /** `signal` aborts the connect and handshake (CLIENT_STOPPED). */
-  static async connect(opts: { socketPath: string; connectTimeoutMs?: number; signal?: AbortSignal }): Promise<ControlClient> {
+  static async connect(opts: { socketPath: string; connectTimeoutMs?: number; signal?: AbortSignal; trust?: AgentTrust }): Promise<ControlClient> {
     return new ControlClient(
-      await connectToAgent({ socketPath: opts.socketPath, role: 'control', connectTimeoutMs: opts.connectTimeoutMs, signal: opts.signal }),
+      await connectToAgent({ socketPath: opts.socketPath, role: 'control', connectTimeoutMs: opts.connectTimeoutMs, signal: opts.signal, trust: opts.trust }),
     );
   }
 
@@ -68,16 +73,20 @@ export class ControlClient {
     return this.#request('export-verkey', { type: 'export_verkey' }, 'verkey');
   }
 
-  importOpcert(opcert: Opcert): Promise<Reply<'import_ok'>> {
-    return this.#request('import-opcert', { type: 'import_opcert', opcert }, 'import_ok');
+  /** IMPORT_OK, or IMPORT_OK_V2 with the counter floor on a control version 2 connection. */
+  async importOpcert(opcert: Opcert): Promise<ImportReport> {
+    const expect = this.protocolVersion >= CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR ? 'import_ok_v2' : 'import_ok';
+    return importReport(await this.#request('import-opcert', { type: 'import_opcert', opcert }, expect));
   }
 
   upload(opts: { confirmTimeoutMs: number }): Promise<Reply<'upload_ok'>> {
     return this.#request('upload', { type: 'upload', confirmTimeoutMs: opts.confirmTimeoutMs }, 'upload_ok', opts.confirmTimeoutMs);
   }
 
-  async status(): Promise<Status> {
-    return (await this.#request('status', { type: 'status' }, 'status_ok')).status;
+  /** STATUS_OK, or STATUS_OK_V2 with the counter floor on a control version 2 connection. */
+  async status(): Promise<StatusReport> {
+    const expect = this.protocolVersion >= CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR ? 'status_ok_v2' : 'status_ok';
+    return statusReport(await this.#request('status', { type: 'status' }, expect));
   }
 
   dropStaged(): Promise<Reply<'dropped'>> {

@@ -26,6 +26,7 @@ export {
   type BackoffOptions,
 } from './backoff';
 export { TypedEvents, type Listener } from './typed-events';
+export { AGENT_UID_ENV, type AgentTrust, agentTrustFrom, defaultAgentTrust, verifyAgent } from './agent-identity';
 /**
  * Call once, after loadSodium() and before starting a KesNodeClient, to receive keys into locked,
  * no-dump memory with core dumps off: `hardenProcess({ allowUnlockedMemory: true })` returns

@@ -33,8 +33,10 @@ import {
   type WireErrorName,
 } from '../protocol';
 import { type ChainTiming, kesTimeAt, opcertStanding } from '../time';
+import { msUntilNextCheck } from '../machine/rules';
 import { Backoff, type BackoffOptions } from './backoff';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, connectToAgent } from './connect';
+import { defaultAgentTrust, type AgentTrust } from './agent-identity';
 import { TypedEvents } from './typed-events';
 
 /** setTimeout's largest delay (2^31 − 1 ms); longer waits are done in steps and re-checked. */
@@ -54,6 +56,12 @@ export interface KesNodeClientInit {
   backoff?: BackoffOptions;
   /** Wall clock in unix ms. @default Date.now */
   now?: () => number;
+  /**
+   * Which uids the agent may run as besides root and this process's: a listener running as any
+   * other uid is refused before anything is read from it (AGENT_NOT_TRUSTED).
+   * @default defaultAgentTrust(): the owner of /run/kes-agent
+   */
+  trust?: AgentTrust;
   /** connect() limit per attempt. @default DEFAULT_CONNECT_TIMEOUT_MS (5000) */
   connectTimeoutMs?: number;
   /**
@@ -163,6 +171,7 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
   readonly timing: ChainTiming;
   readonly #coldVk: Uint8Array | undefined;
   readonly #now: () => number;
+  readonly #trust: AgentTrust;
   readonly #backoff: Backoff;
   readonly #connectTimeoutMs: number;
   readonly #handshakeTimeoutMs: number;
@@ -193,6 +202,7 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
     this.timing = init.timing;
     this.#coldVk = init.coldVk?.slice();
     this.#now = init.now ?? Date.now;
+    this.#trust = init.trust ?? defaultAgentTrust();
     this.#backoff = new Backoff(init.backoff);
     this.#connectTimeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -334,6 +344,7 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
         connectTimeoutMs: this.#connectTimeoutMs,
         handshakeTimeoutMs: this.#handshakeTimeoutMs,
         signal: this.#abort.signal,
+        trust: this.#trust,
       });
       framed = conn.framed;
       if (this.#state !== 'running') {
@@ -520,14 +531,18 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
 
   // ---- local evolution ----------------------------------------------------------------------
 
-  /** A timer to the exact next period boundary (or the chain start), not polling. */
+  /**
+   * A timer to the next period boundary (or the chain start), but never further off than
+   * WALL_CLOCK_RECHECK_MS: timers run on the monotonic clock, which ignores a wall-clock step
+   * and stops while the host is suspended, so a boundary timer alone would leave an old
+   * evolution in memory for up to a whole period after either. The agent uses the same rule
+   * (src/machine/rules.ts).
+   */
   #scheduleTick(): void {
     if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
     this.#tickTimer = undefined;
     if (this.#held === undefined || this.#state === 'stopped') return;
-    const t = kesTimeAt(this.timing, this.#now());
-    const delay = t.started ? t.msToNextPeriod : t.msUntilStart;
-    this.#tickTimer = setTimeout(() => this.#tick(), Math.min(Math.max(delay, 1), MAX_TIMER_DELAY_MS));
+    this.#tickTimer = setTimeout(() => this.#tick(), msUntilNextCheck(this.timing, this.#now()));
     this.#tickTimer.unref();
   }
 

@@ -41,7 +41,13 @@ import type {
   MachineDeps,
 } from './types';
 
-export const INITIAL_CONTEXT: AgentContext = Object.freeze({ staged: null, active: null, expired: null, changeSeq: 0 });
+export const INITIAL_CONTEXT: AgentContext = Object.freeze({
+  staged: null,
+  active: null,
+  expired: null,
+  counterFloor: null,
+  changeSeq: 0,
+});
 
 export function createAgentMachine(deps: MachineDeps) {
   const { timing } = deps;
@@ -67,8 +73,11 @@ export function createAgentMachine(deps: MachineDeps) {
         const kp = kesPeriodAt(timing, nowOf(event)) ?? 0;
         return `the opcert starts at KES period ${c0} and expired at period ${c0 + timing.maxKESEvolutions}; the current period is ${kp}`;
       }
-      case 'OPCERT_COUNTER_TOO_LOW':
-        return `opcert counter ${candidateOpcert(context, event).counter} is lower than the active key's counter ${context.active?.counter ?? 0}`;
+      case 'OPCERT_COUNTER_TOO_LOW': {
+        const floor = context.counterFloor ?? 0;
+        const whose = context.active?.counter === floor ? 'the active key' : 'a key this agent had active earlier (since it started)';
+        return `opcert counter ${candidateOpcert(context, event).counter} is lower than ${floor}, the counter of ${whose}: the chain refuses a counter below one it has seen; issue the opcert from the cold host's current counter file`;
+      }
       default:
         return code;
     }
@@ -137,12 +146,14 @@ export function createAgentMachine(deps: MachineDeps) {
       candidateOpcertExpired: ({ context, event }) =>
         opcertExpiredAt(timing, candidateOpcert(context, event).kesPeriod, nowOf(event)),
       // The chain accepts counter n only if m ≤ n ≤ m + 1, m = the highest counter it has seen for
-      // the pool (kes-spec.md §5.4). The active key's counter is a lower bound for m once that key
-      // has forged, so anything lower is dead on arrival. EQUAL is allowed on purpose: a new KES
-      // key under the same counter is valid as long as the chain has not seen a higher one (e.g.
-      // replacing a KES key that never forged, or re-keying without touching the counter file).
+      // the pool (kes-spec.md §5.4). The counter of any key this process has served (the floor,
+      // AgentContext.counterFloor: the active key's, or one dropped or expired since) is a lower
+      // bound for m once that key has forged, so anything lower is dead on arrival. EQUAL is
+      // allowed on purpose: a new KES key under the same counter is valid as long as the chain has
+      // not seen a higher one (e.g. replacing a KES key that never forged, or re-keying without
+      // touching the counter file).
       candidateCounterTooLow: ({ context, event }) =>
-        context.active !== null && candidateOpcert(context, event).counter < context.active.counter,
+        context.counterFloor !== null && candidateOpcert(context, event).counter < context.counterFloor,
       activeKeyExpired: ({ context, event }) =>
         context.active !== null && keyTargetAt(timing, context.active.startKesPeriod, nowOf(event)).kind === 'expired',
       activeKeyBehind: ({ context, event }) => {
@@ -207,7 +218,9 @@ export function createAgentMachine(deps: MachineDeps) {
           key.destroy();
           throw e;
         }
-        return { staged: null, active: activeEntry(slot), expired: null };
+        // Guards refused a counter below the floor, so this is the new highest (or equal).
+        const counterFloor = Math.max(context.counterFloor ?? 0, slot.counter);
+        return { staged: null, active: activeEntry(slot), expired: null, counterFloor };
       }),
       recordEvolution: assign({
         active: ({ context }) => (context.active === null ? null : { ...context.active, evolution: context.active.slot.evolution }),
@@ -280,6 +293,7 @@ export function createAgentMachine(deps: MachineDeps) {
               startKesPeriod: event.opcert.kesPeriod,
               currentKesPeriod: kp ?? 0,
               startsInFuture: kp === undefined || kp < event.opcert.kesPeriod,
+              counterFloor: context.counterFloor,
             },
           },
         });

@@ -176,8 +176,10 @@ export class Agent {
   /**
    * Attach an opcert to the staged key (replacing a previous one). Refusals, in order:
    * NO_STAGED_KEY, OPCERT_WRONG_COLD_KEY, OPCERT_BAD_SIGNATURE, OPCERT_WRONG_KES_KEY,
-   * OPCERT_EXPIRED, OPCERT_COUNTER_TOO_LOW. A future start period (or a chain that has not
-   * started) is accepted with startsInFuture = true.
+   * OPCERT_EXPIRED, OPCERT_COUNTER_TOO_LOW (below the counter floor: the highest counter of any
+   * key made active since the agent started). A future start period (or a chain that has not
+   * started) is accepted with startsInFuture = true. The result carries the floor the counter was
+   * checked against (null: there was none, so the counter could not be checked).
    * @throws KesError INVALID_ARGUMENT / INVALID_LENGTH / OUT_OF_RANGE for a malformed opcert.
    */
   importOpcert(opcert: Opcert): AgentResult<CommandValues['importOpcert']> {

@@ -35,6 +35,14 @@ export function buildStatus(context: AgentContext, timing: ChainTiming, nowMs: n
           `the active key's opcert starts at KES period ${a.startKesPeriod} (current ${kp}): the node cannot forge until ${when(periodStartOrNever(timing, a.startKesPeriod))}`,
         );
       }
+      // The wall clock stepped back across a boundary after the key evolved: a key cannot evolve
+      // backwards (each evolution wipes the one before), so it cannot sign the current period.
+      const needed = s.kind === 'valid' ? s.evolution : 0;
+      if (s.kind !== 'expired' && a.evolution > needed) {
+        warnings.push(
+          `the clock went back: the active key is at evolution ${a.evolution} but KES period ${kp} needs evolution ${needed}; nodes cannot sign until period ${a.startKesPeriod + a.evolution} starts at ${when(periodStartOrNever(timing, a.startKesPeriod + a.evolution))}: check the host clock`,
+        );
+      }
       if (s.kind === 'valid' && s.periodsRemaining <= EXPIRY_WARNING_PERIODS) {
         warnings.push(
           `the active key expires in ${s.periodsRemaining} KES period(s), at ${when(a.expiresAtMs)}: issue a new opcert and upload a new key`,
@@ -89,6 +97,7 @@ export function buildStatus(context: AgentContext, timing: ChainTiming, nowMs: n
     staged,
     active,
     expired,
+    counterFloor: context.counterFloor,
     warnings: warnings.slice(0, MAX_WARNINGS).map(clampWarning),
   };
 }

@@ -45,6 +45,8 @@ export interface CommandValues {
     /** 0 while the chain has not started. */
     currentKesPeriod: number;
     startsInFuture: boolean;
+    /** The counter floor the opcert was checked against (AgentContext.counterFloor); null: none yet. */
+    counterFloor: number | null;
   };
   upload: { kesVk: Uint8Array; counter: number; startKesPeriod: number; evolution: number; replacedActive: boolean };
   dropStaged: { hadKey: boolean };
@@ -110,6 +112,8 @@ export interface AgentStatus {
     installedAtMs: number;
   } | null;
   expired: { kesVk: Uint8Array; counter: number; startKesPeriod: number; expiredAtMs: number } | null;
+  /** AgentContext.counterFloor: an opcert with a lower counter is refused; null while there is none. */
+  counterFloor: number | null;
   warnings: string[];
 }
 
@@ -145,6 +149,16 @@ export interface AgentContext {
   readonly staged: StagedEntry | null;
   readonly active: ActiveEntry | null;
   readonly expired: ExpiredEntry | null;
+  /**
+   * The counter floor: the highest opcert counter of any key made active (uploaded) since this
+   * process started, or null while none has been. Import and upload refuse an opcert below it.
+   * Only uploaded keys count: only they reached nodes, so only they can have forged a block and
+   * raised the counter the chain holds for the pool (kes-spec.md §5.4). An opcert that was only
+   * imported never reached the chain; counting it would block re-issuing a lower counter after
+   * an opcert issued too high by mistake. Kept in memory only (docs/security.md): a restart
+   * starts again from null.
+   */
+  readonly counterFloor: number | null;
   /** Last ActiveChange.seq handed out. */
   readonly changeSeq: number;
 }

@@ -26,11 +26,27 @@ export const MIN_FRAME_PAYLOAD_BYTES = 1;
 /** Bytes of the message kind that starts every payload. @default 1 */
 export const KIND_BYTES = 1;
 
-/** The protocol version this build speaks. @default 1 */
+/** The first version of both protocols, and the only one of the service protocol. @default 1 */
 export const PROTOCOL_VERSION = 1;
 
-/** Every version this build speaks, in any order; the handshake picks the highest common one. */
+/**
+ * The versions both protocols speak: what buildHello offers and acceptWelcome accepts unless
+ * given a protocol's own list (protocolVersions in handshake.ts).
+ */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
+
+/**
+ * Control protocol version 2: STATUS is answered with STATUS_OK_V2 and IMPORT_OPCERT with
+ * IMPORT_OK_V2, which add the agent's opcert counter floor (spec/protocol.md §4). Everything else
+ * is version 1. @default 2
+ */
+export const CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR = 2;
+
+/** Every version of the control protocol the agent speaks; the handshake picks the highest common one. */
+export const CONTROL_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION, CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR]);
+
+/** Every version of the service protocol the agent speaks (a control-only change leaves nodes alone). */
+export const SERVICE_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
 
 /** HELLO.protocol on the control socket (kes-ctl ↔ agent). */
 export const CONTROL_PROTOCOL = 'kes-agent/control';
@@ -113,6 +129,8 @@ export const KIND = Object.freeze({
   UPLOAD_OK: 0x33,
   STATUS_OK: 0x34,
   DROPPED: 0x35,
+  STATUS_OK_V2: 0x36,
+  IMPORT_OK_V2: 0x37,
   KEY: 0x50,
   NO_KEY: 0x51,
   KEY_DROPPED: 0x52,

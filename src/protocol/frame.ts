@@ -31,7 +31,10 @@ export interface DecodedFrame {
  * the bytes pushed and not yet pulled: drain next() after every push().
  *
  * Secrets: push() wipes the caller's chunk after copying it, because the socket's chunk may hold
- * key bytes. A payload whose kind carries a secret (KEY) is assembled in allocSecret() memory.
+ * key bytes. A payload whose kind carries a secret (KEY) is assembled in allocSecret() memory,
+ * but only by a decoder made to receive secrets (a node's end of the service socket). Keys
+ * never travel towards the agent, so its decoders refuse a KEY-kind frame as UNEXPECTED_MESSAGE
+ * before allocating anything: a peer cannot spend the agent's locked memory by sending them.
  * A frame returned by next() belongs to the caller (decodeFrame wipes the secret segment it
  * copies out); frames never handed out are wiped by destroy().
  *
@@ -49,6 +52,12 @@ export class FrameDecoder {
   #ready: DecodedFrame[] = [];
   #error: ProtocolError | undefined;
   #destroyed = false;
+  readonly #receivesSecrets: boolean;
+
+  /** `receivesSecrets: false` for every decoder on the agent's side of a socket. */
+  constructor(opts: { receivesSecrets: boolean } = { receivesSecrets: true }) {
+    this.#receivesSecrets = opts.receivesSecrets;
+  }
 
   /**
    * Take bytes from the stream. Copies what it needs, then wipes `chunk` (all of it).
@@ -134,7 +143,13 @@ export class FrameDecoder {
         // The kind byte decides where the payload lives: secret-carrying kinds go to secret memory
         // from their first byte on, so the key never sits in an ordinary buffer.
         const kind = chunk[off]!;
-        this.#payload = KINDS_WITH_SECRET.has(kind) ? allocSecret(this.#payloadLength) : new Uint8Array(this.#payloadLength);
+        const secret = KINDS_WITH_SECRET.has(kind);
+        if (secret && !this.#receivesSecrets) {
+          this.#error = new ProtocolError('UNEXPECTED_MESSAGE', `a frame of kind 0x${kind.toString(16)} carries a key, and keys are never sent in this direction`);
+          this.#payloadLength = 0;
+          return;
+        }
+        this.#payload = secret ? allocSecret(this.#payloadLength) : new Uint8Array(this.#payloadLength);
         this.#payloadFill = 0;
       }
       const n = Math.min(this.#payloadLength - this.#payloadFill, chunk.length - off);

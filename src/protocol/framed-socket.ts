@@ -35,14 +35,19 @@ type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void };
 
 export class FramedSocket {
   readonly socket: net.Socket;
-  readonly #decoder = new FrameDecoder();
+  readonly #decoder: FrameDecoder;
   readonly #inbox: Message[] = [];
   #waiter: Waiter | undefined;
   #failure: Error | undefined;
   #lingering = false;
 
-  constructor(socket: net.Socket) {
+  /**
+   * `receivesSecrets`: true only where KEY frames arrive (a node's end of the service socket);
+   * on the agent's side a KEY-kind frame is refused before any locked memory is spent on it.
+   */
+  constructor(socket: net.Socket, opts: { receivesSecrets: boolean }) {
     this.socket = socket;
+    this.#decoder = new FrameDecoder(opts);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary)));
     socket.on('close', () => {
@@ -134,10 +139,11 @@ export class FramedSocket {
   closeWithError(code: number, message: string): Promise<void> {
     if (this.#lingering) return Promise.resolve();
     this.#lingering = true;
-    // Nothing more from this peer is read or kept: a key-kind frame sent during the linger
-    // must not be decoded into locked memory.
-    this.socket.pause();
+    // Nothing more from this peer is decoded or kept (#onData wipes and drops what arrives once
+    // the connection has failed), but it is still read: so the peer's close is seen at once and
+    // frees the connection's slot, instead of it being held for the whole linger.
     this.#fail(new ConnectionClosedError(true));
+    this.socket.resume();
     this.#decoder.destroy();
     for (const m of this.#inbox.splice(0)) wipeMessage(m);
     const timer = setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS);

@@ -6,7 +6,14 @@
  *                  or ERROR   PROTOCOL_MISMATCH | VERSION_MISMATCH | UNEXPECTED_MESSAGE, then close
  */
 import { KesError } from '../errors';
-import { CONTROL_PROTOCOL, KIND, SERVICE_PROTOCOL, SUPPORTED_PROTOCOL_VERSIONS } from './constants';
+import {
+  CONTROL_PROTOCOL,
+  CONTROL_PROTOCOL_VERSIONS,
+  KIND,
+  SERVICE_PROTOCOL,
+  SERVICE_PROTOCOL_VERSIONS,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from './constants';
 import { ProtocolError, WIRE_ERROR_CODES, wireErrorName, type WireErrorName } from './errors';
 import type { ErrorMessage, HelloMessage, Message, WelcomeMessage } from './messages';
 import { MESSAGE_SCHEMAS } from './schema';
@@ -18,6 +25,16 @@ export type SocketRole = 'control' | 'service';
 export function protocolForRole(role: SocketRole): string {
   if (role === 'control') return CONTROL_PROTOCOL;
   if (role === 'service') return SERVICE_PROTOCOL;
+  throw new KesError('INVALID_ARGUMENT', 'socket role: expected "control" or "service"');
+}
+
+/**
+ * Every version of the protocol of a socket of `role` this build speaks. Each protocol has its own
+ * versions (spec/protocol.md §4): a change to one does not make the other's peers upgrade.
+ */
+export function protocolVersions(role: SocketRole): readonly number[] {
+  if (role === 'control') return CONTROL_PROTOCOL_VERSIONS;
+  if (role === 'service') return SERVICE_PROTOCOL_VERSIONS;
   throw new KesError('INVALID_ARGUMENT', 'socket role: expected "control" or "service"');
 }
 
@@ -49,13 +66,14 @@ function kindHex(kind: number): string {
 
 /**
  * What the agent answers to the first message on a socket of `role`: WELCOME with the highest
- * common version, or the ERROR to send before closing.
+ * common version (of `supported`, by default every version of the socket's protocol), or the
+ * ERROR to send before closing.
  */
 export function answerHello(
   first: Message,
   role: SocketRole,
   agentVersion: string,
-  supported: readonly number[] = SUPPORTED_PROTOCOL_VERSIONS,
+  supported: readonly number[] = protocolVersions(role),
 ): WelcomeMessage | ErrorMessage {
   const expected = protocolForRole(role);
   if (first.type !== 'hello') {

@@ -123,6 +123,36 @@ export interface UploadOkMessage {
 }
 export interface StatusOkMessage { type: 'status_ok'; status: Status }
 export interface DroppedMessage { type: 'dropped'; hadKey: boolean; nodesConnected: number; nodesConfirmed: number }
+// Control version 2 replies (spec/protocol.md §4)
+/**
+ * STATUS on a control version 2 connection. `counterFloor`: the highest opcert counter of any key
+ * the agent has had active since it started (it refuses a lower one), or null while it has had none.
+ */
+export interface StatusOkV2Message { type: 'status_ok_v2'; counterFloor: number | null; status: Status }
+/** IMPORT_OPCERT on a control version 2 connection: `counterFloor` is the floor the counter was checked against. */
+export interface ImportOkV2Message extends Omit<ImportOkMessage, 'type'> { type: 'import_ok_v2'; counterFloor: number | null }
+
+/**
+ * A STATUS reply of either control version as one value. `counterFloor` is undefined when the
+ * connection speaks version 1 (the agent did not say), null when the agent has no floor.
+ */
+export interface StatusReport extends Status {
+  counterFloor?: number | null;
+}
+
+/** An IMPORT_OPCERT reply of either control version; `counterFloor` as in StatusReport. */
+export interface ImportReport extends Omit<ImportOkMessage, 'type'> {
+  counterFloor?: number | null;
+}
+
+export function statusReport(reply: StatusOkMessage | StatusOkV2Message): StatusReport {
+  return reply.type === 'status_ok_v2' ? { ...reply.status, counterFloor: reply.counterFloor } : { ...reply.status };
+}
+
+export function importReport(reply: ImportOkMessage | ImportOkV2Message): ImportReport {
+  const { type: _type, ...fields } = reply;
+  return fields;
+}
 
 // Service (agent → node)
 /**
@@ -153,6 +183,8 @@ export type Message =
   | UploadOkMessage
   | StatusOkMessage
   | DroppedMessage
+  | StatusOkV2Message
+  | ImportOkV2Message
   | KeyMessage
   | NoKeyMessage
   | KeyDroppedMessage

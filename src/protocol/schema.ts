@@ -221,6 +221,22 @@ export const MESSAGE_SCHEMAS = {
   ),
   status_ok: msg('STATUS_OK', 'control', 'agent', struct({ status: STATUS_SPEC })),
   dropped: msg('DROPPED', 'control', 'agent', struct({ hadKey: BOOL, nodesConnected: U32, nodesConfirmed: U32 })),
+  // Control version 2 (spec/protocol.md §4): the version 1 reply and the counter floor. New kinds,
+  // not new fields, so a version 1 peer never sees a layout it does not know.
+  status_ok_v2: msg('STATUS_OK_V2', 'control', 'agent', struct({ counterFloor: option(U64), status: STATUS_SPEC })),
+  import_ok_v2: msg(
+    'IMPORT_OK_V2',
+    'control',
+    'agent',
+    struct({
+      kesVk: bytes(KES_VK_BYTES),
+      counter: U64,
+      startKesPeriod: U64,
+      currentKesPeriod: U64,
+      startsInFuture: BOOL,
+      counterFloor: option(U64),
+    }),
+  ),
 
   key: msg('KEY', 'service', 'agent', struct({ seq: U64, opcert: OPCERT_SPEC, evolution: U32 }), true),
   no_key: msg('NO_KEY', 'service', 'agent', struct({ seq: U64 })),

@@ -10,10 +10,10 @@ import type { Agent } from '../machine/agent';
 import type { AgentResult } from '../machine/types';
 import {
   answerHello,
+  CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR,
   isProtocolError,
   NO_PROTECTION,
   MAX_CONFIRM_TIMEOUT_MS,
-  PROTOCOL_VERSION,
   WIRE_ERROR_CODES,
   wireErrorName,
   type Message,
@@ -57,7 +57,7 @@ export class ControlHandler {
 
   /** Serve one accepted connection until it closes. Never throws. */
   async serve(socket: net.Socket): Promise<void> {
-    const conn = new FramedSocket(socket);
+    const conn = new FramedSocket(socket, { receivesSecrets: false });
     const id = this.#nextId++;
     try {
       const hello = await conn.receive(HANDSHAKE_TIMEOUT_MS);
@@ -70,7 +70,7 @@ export class ControlHandler {
       await conn.send(answer);
       for (;;) {
         const request = await conn.receive(CONTROL_IDLE_TIMEOUT_MS);
-        const reply = await this.#handle(id, request);
+        const reply = await this.#handle(id, answer.version, request);
         if (reply === undefined) {
           await conn.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, `a control client may not send ${request.type.toUpperCase()}`);
           return;
@@ -84,8 +84,12 @@ export class ControlHandler {
     }
   }
 
-  /** The reply to one request, or undefined when the message is not a control request. */
-  async #handle(client: number, m: Message): Promise<OutgoingMessage | undefined> {
+  /**
+   * The reply to one request, or undefined when the message is not a control request. `version`
+   * is the connection's control protocol version: it picks the reply kinds (spec/protocol.md §4).
+   */
+  async #handle(client: number, version: number, m: Message): Promise<OutgoingMessage | undefined> {
+    const withFloor = version >= CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR;
     switch (m.type) {
       case 'keygen':
         return this.#reply(client, 'keygen', this.#agent.keygen({ force: m.force }), (v) => ({
@@ -96,10 +100,17 @@ export class ControlHandler {
           type: 'verkey', kesVk: v.kesVk, hasOpcert: v.hasOpcert,
         }));
       case 'import_opcert':
-        return this.#reply(client, 'import-opcert', this.#agent.importOpcert(m.opcert), (v) => ({
-          type: 'import_ok', kesVk: v.kesVk, counter: v.counter, startKesPeriod: v.startKesPeriod,
-          currentKesPeriod: v.currentKesPeriod, startsInFuture: v.startsInFuture,
-        }), (v) => ({ counter: v.counter, startKesPeriod: v.startKesPeriod, startsInFuture: v.startsInFuture }));
+        return this.#reply(client, 'import-opcert', this.#agent.importOpcert(m.opcert), (v) => {
+          const fields = {
+            kesVk: v.kesVk, counter: v.counter, startKesPeriod: v.startKesPeriod,
+            currentKesPeriod: v.currentKesPeriod, startsInFuture: v.startsInFuture,
+          };
+          return withFloor ? { type: 'import_ok_v2', ...fields, counterFloor: v.counterFloor } : { type: 'import_ok', ...fields };
+        }, (v) => ({
+          counter: v.counter, startKesPeriod: v.startKesPeriod, startsInFuture: v.startsInFuture,
+          // 'none': no key has been active since the agent started, so the counter was not checked.
+          counterFloor: v.counterFloor ?? 'none',
+        }));
       case 'upload': {
         const result = this.#agent.upload();
         if (!result.ok) return this.#refuse(client, 'upload', result);
@@ -111,8 +122,10 @@ export class ControlHandler {
           evolution: v.evolution, replacedActive: v.replacedActive, ...nodes,
         };
       }
-      case 'status':
-        return { type: 'status_ok', status: this.#status() };
+      case 'status': {
+        const { counterFloor, status } = this.#status(version);
+        return withFloor ? { type: 'status_ok_v2', counterFloor, status } : { type: 'status_ok', status };
+      }
       case 'drop_staged':
         return this.#reply(client, 'drop-staged', this.#agent.dropStaged(), (v) => ({
           type: 'dropped', hadKey: v.hadKey, nodesConnected: 0, nodesConfirmed: 0,
@@ -132,14 +145,17 @@ export class ControlHandler {
     }
   }
 
-  #status(): Status {
-    const s = this.#agent.status();
+  #status(version: number): { counterFloor: number | null; status: Status } {
+    const { counterFloor, ...s } = this.#agent.status();
     return {
-      ...s,
-      agentVersion: this.#agentVersion,
-      protocolVersion: PROTOCOL_VERSION,
-      serviceClients: this.#hub.connectedNodes,
-      protection: this.#protection(),
+      counterFloor,
+      status: {
+        ...s,
+        agentVersion: this.#agentVersion,
+        protocolVersion: version,
+        serviceClients: this.#hub.connectedNodes,
+        protection: this.#protection(),
+      },
     };
   }
 

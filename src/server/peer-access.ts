@@ -26,7 +26,7 @@ export function peerAllowed(cred: PeerCred, access: PeerAccess, selfUid: number)
 }
 
 /** Node keeps the accepted fd on the pipe handle; `_handle.fd` is undocumented but stable since Node 0.x. */
-function socketFd(socket: net.Socket): number | undefined {
+export function socketFd(socket: net.Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

@@ -114,7 +114,7 @@ export class ServiceHub {
 
   /** Serve one accepted connection until it closes. Never throws. */
   async serve(socket: net.Socket): Promise<void> {
-    const conn = new FramedSocket(socket);
+    const conn = new FramedSocket(socket, { receivesSecrets: false });
     const id = this.#nextId++;
     let session: NodeSession | undefined;
     try {
@@ -231,8 +231,14 @@ export class ServiceHub {
       deadline.unref();
       session.pending.set(seq, { resolve, deadline });
     });
-    // A failed write settles the push as unconfirmed (and never becomes an unhandled rejection).
-    session.conn.sendEncoded(frame).catch(() => session.settle(seq, false));
+    // A failed write (its KEY copy could not be allocated, say) leaves the node without the
+    // current key: settle the push as unconfirmed and disconnect it, so it reconnects and gets
+    // the key again, instead of keeping a wiped one. Never an unhandled rejection.
+    session.conn.sendEncoded(frame).catch(() => {
+      if (!session.settle(seq, false)) return;
+      this.#log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: session.id, seq });
+      session.conn.destroy();
+    });
     return confirmed;
   }
 }

@@ -37,6 +37,16 @@ export function defaultSocketDir(env: NodeJS.ProcessEnv = process.env, systemDir
   return path.join(os.tmpdir(), `kes-agent-${uid ?? 'user'}`);
 }
 
+/** A real directory owned by `uid` or root that no other user can write to. */
+function privateDir(dir: string, uid: number): boolean {
+  try {
+    const st = fs.lstatSync(dir);
+    return st.isDirectory() && (st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
 function ownedDir(dir: string, uid: number): boolean {
   try {
     const st = fs.lstatSync(dir);
@@ -48,13 +58,20 @@ function ownedDir(dir: string, uid: number): boolean {
 
 /**
  * Where a client (kes-ctl, kes-node) looks by default: the agent's default for this user if a
- * socket is there, else the system agent's socket if one is there (a node user in the
- * kes-agent group, or an operator running kes-ctl as another user), else the user default (so
- * the "no socket" error names the path this user's agent would use).
+ * socket is there and its directory is this user's own (owned by it or root, writable by no one
+ * else), else the system agent's socket if one is there (a node user in the kes-agent group,
+ * or an operator running kes-ctl as another user), else the user default (so the "no socket"
+ * error names the path this user's agent would use).
+ *
+ * The per-user default under the temp dir (`/tmp/kes-agent-<uid>`) is a name anyone can create
+ * first; a directory another user made is never used, so a stranger's socket there is not even
+ * tried (and the connection itself checks who listens: client/agent-identity.ts).
  */
 export function clientDefaultSocket(name: string, env: NodeJS.ProcessEnv = process.env, systemDir: string = SYSTEM_SOCKET_DIR): string {
-  const own = path.join(defaultSocketDir(env, systemDir), name);
-  if (fs.existsSync(own)) return own;
+  const ownDir = defaultSocketDir(env, systemDir);
+  const own = path.join(ownDir, name);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (fs.existsSync(own) && (uid === undefined || privateDir(ownDir, uid))) return own;
   const system = path.join(systemDir, name);
   return fs.existsSync(system) ? system : own;
 }

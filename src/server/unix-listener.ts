@@ -26,13 +26,14 @@ export function ensureSocketDir(dir: string, mode: number): void {
   if (!st.isDirectory()) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: expected a directory, found something else (symlinks are refused)`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: expected it to be owned by uid ${uid}, owner is uid ${st.uid}`);
-  if ((st.mode & 0o022) !== 0) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: is group- or world-writable (mode ${(st.mode & 0o777).toString(8)}); expected 0750 or tighter`);
+  if ((st.mode & WRITABLE_BY_OTHERS) !== 0) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: is writable by other users (mode ${modeText(st.mode)}); ${ONLY_OWNER_WRITES}`);
 }
 
 /**
- * Make `socketPath` free to bind. A leftover socket file is removed only if nothing answers on
- * it; if something answers, another agent is running and we refuse (the Haskell agent just
- * fails with EADDRINUSE, or worse, a second agent could steal a live one's path).
+ * Make `socketPath` free to bind. A leftover socket file is removed only if connecting to it is
+ * refused (nothing listens); if something answers, or connecting fails in a way that proves
+ * nothing, another agent may be running and we refuse (the Haskell agent just fails with
+ * EADDRINUSE, or worse, a second agent could steal a live one's path).
  */
 export async function clearStaleSocket(socketPath: string): Promise<'absent' | 'removed-stale'> {
   let st: fs.Stats;
@@ -45,29 +46,51 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
   if (!st.isSocket()) {
     throw new KesError('SOCKET_IN_USE', `socket ${socketPath}: the path exists and is not a socket; refusing to replace it`);
   }
-  const answered = await probe(socketPath);
-  if (answered) {
+  const answer = await probe(socketPath);
+  if (answer === 'live') {
     throw new KesError('SOCKET_IN_USE', `socket ${socketPath}: another agent is listening on it; stop it first or choose another path`);
   }
-  fs.unlinkSync(socketPath);
+  if (answer === 'ENOENT') return 'absent';
+  const owner = `uid ${st.uid}`;
+  if (answer !== 'ECONNREFUSED') {
+    // Only a refused connection proves nothing listens. EACCES (another user's socket) or EAGAIN
+    // (a live agent with a full backlog) prove nothing, and removing a live agent's socket would
+    // leave it running unreachable while we serve in its place.
+    throw new KesError(
+      'SOCKET_IN_USE',
+      `socket ${socketPath}: cannot tell whether an agent is listening on it (connecting failed: ${answer}; the socket belongs to ${owner}); if none is, remove it as ${owner} or root, or choose another path`,
+    );
+  }
+  try {
+    fs.unlinkSync(socketPath);
+  } catch (e) {
+    const errno = errnoOf(e);
+    if (errno === 'ENOENT') return 'absent';
+    // EPERM: a sticky directory (like /tmp) lets only the file's owner remove it.
+    throw new KesError(
+      'SOCKET_IN_USE',
+      `socket ${socketPath}: a stale socket (nothing listens on it) is in the way and this user (uid ${process.getuid?.() ?? 'unknown'}) cannot remove it (${errno}; it belongs to ${owner}); remove it as ${owner} or root, or choose another path`,
+    );
+  }
   return 'removed-stale';
 }
 
-function probe(socketPath: string): Promise<boolean> {
+/** 'live' if something accepts a connection (or holds it unanswered), else connect()'s errno. */
+function probe(socketPath: string): Promise<string> {
   return new Promise((resolve) => {
     const s = net.connect(socketPath);
     const timer = setTimeout(() => {
       s.destroy();
-      resolve(true); // accepted-but-silent is still alive: never delete a live socket
+      resolve('live'); // accepted-but-silent is still alive: never delete a live socket
     }, STALE_PROBE_TIMEOUT_MS);
     s.once('connect', () => {
       clearTimeout(timer);
       s.destroy();
-      resolve(true);
+      resolve('live');
     });
-    s.once('error', () => {
+    s.once('error', (e) => {
       clearTimeout(timer);
-      resolve(false);
+      resolve(errnoOf(e));
     });
   });
 }
@@ -106,8 +129,10 @@ export async function listenUnix(server: net.Server, socketPath: string, mode: n
 
 /**
  * The directory a socket lives in is the real gate (stack.md §7): whoever can write to it can
- * replace our socket with theirs between restarts. Refuse a directory that is group- or
- * world-writable, unless it has the sticky bit (like /tmp: others cannot remove our file).
+ * put their own socket at our path between restarts. So it must be writable by its owner only:
+ * no group or world write bit, sticky or not. A sticky directory like /tmp stops others removing
+ * our socket, but not creating theirs while ours is gone, and clients refuse such a directory
+ * (src/client/agent-identity.ts), so an agent started there could serve no one.
  */
 export function assertSocketParentSafe(socketPath: string): void {
   const parent = path.dirname(socketPath);
@@ -118,10 +143,17 @@ export function assertSocketParentSafe(socketPath: string): void {
     throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} does not exist`);
   }
   if (!st.isDirectory()) throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: ${parent} is not a directory`);
-  const sticky = (st.mode & 0o1000) !== 0;
-  if ((st.mode & 0o022) !== 0 && !sticky) {
-    throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} is group- or world-writable (mode ${(st.mode & 0o7777).toString(8)}) without the sticky bit; expected 0750 or tighter`);
+  if ((st.mode & WRITABLE_BY_OTHERS) !== 0) {
+    throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} is writable by other users (mode ${modeText(st.mode)}); ${ONLY_OWNER_WRITES}`);
   }
+}
+
+/** Group or world write permission. */
+const WRITABLE_BY_OTHERS = 0o022;
+const ONLY_OWNER_WRITES = 'expected a directory only its owner can write to (no group or world write bit, such as 0750)';
+
+function modeText(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
 export function errnoOf(e: unknown): string {

@@ -7,11 +7,12 @@ import { EXIT } from '../../src/cli/exit-codes';
 import { ANSI_PAINT, NO_PAINT, colourEnabled, formatRelative, isoSeconds, shortHex } from '../../src/cli/common/format';
 import { toJsonLine } from '../../src/cli/common/json-output';
 import { statusJson } from '../../src/cli/ctl/status';
-import { DEFAULT_WARN_PERIODS, checkStatus, nextStep } from '../../src/cli/ctl/status-assess';
-import { protectionWarnings, renderStatus } from '../../src/cli/ctl/status-view';
+import { importWarnings } from '../../src/cli/ctl/import-opcert';
+import { DEFAULT_WARN_PERIODS, checkStatus, clockBehind, nextStep } from '../../src/cli/ctl/status-assess';
+import { counterFloorText, protectionWarnings, renderStatus } from '../../src/cli/ctl/status-view';
 import { WatchPrinter, type WatchMode } from '../../src/cli/ctl/status-watch';
 import { KesError } from '../../src/errors';
-import { NO_PROTECTION, type Opcert, type Status } from '../../src/protocol';
+import { NO_PROTECTION, type Opcert, type Status, type StatusReport } from '../../src/protocol';
 
 const HOUR = 3_600_000;
 const PERIOD_MS = 36 * HOUR;
@@ -43,6 +44,11 @@ function status(over: Partial<Status> = {}): Status {
   };
 }
 
+/** A status from a control version 2 connection, which carries the counter floor. */
+function withFloor(counterFloor: number | null, over: Partial<Status> = {}): StatusReport {
+  return { ...status({ protocolVersion: 2, ...over }), counterFloor };
+}
+
 /** An active key started at `start`, as the agent reports it at period 1431. */
 function active(start: number, counter = 7): NonNullable<Status['active']> {
   const evolution = 1431 - start;
@@ -65,11 +71,37 @@ describe('checkStatus (--check)', () => {
     ['1 period remaining', status({ active: active(1430 - 60) }), 'expiring-soon', EXIT.EXPIRING_SOON, /1 KES period remaining/],
     ['11 periods remaining', status({ active: active(1380) }), 'ok', EXIT.OK, /^active key \(opcert counter 7\): 11 KES periods remaining, expires /],
     ['chain not started, key present', status({ chainStarted: false, currentKesPeriod: 0, active: active(1431) }), 'chain-not-started', EXIT.CHAIN_NOT_STARTED, /has not started/],
+    [
+      'the clock went back a period: the key is one evolution ahead',
+      status({ active: { ...active(1425), evolution: 7 } }),
+      'not-ready',
+      EXIT.NOT_READY,
+      /^the clock went back: the active key is at evolution 7 but the current KES period 1431 needs evolution 6; nodes cannot sign until period 1432 starts 2026-04-26T00:00:00Z \(in 1d 0h 0m\)$/,
+    ],
+    [
+      'the clock went back to before the opcert start',
+      status({ active: { ...active(1431), opcert: opcert(7, 1432), evolution: 1 } }),
+      'not-ready',
+      EXIT.NOT_READY,
+      /^the clock went back: the active key is at evolution 1 but the current KES period 1431 needs evolution 0; nodes cannot sign until period 1433 starts /,
+    ],
   ])('%s', (_name, s, level, exitCode, message) => {
     const r = checkStatus(s, DEFAULT_WARN_PERIODS, NOW);
     expect(r.level).toBe(level);
     expect(r.exitCode).toBe(exitCode);
     expect(r.message).toMatch(message);
+  });
+
+  test('clockBehind: only a key evolved past what the current period needs', () => {
+    expect(clockBehind(status({ active: active(1425) }))).toBeUndefined();
+    expect(clockBehind(status({ active: { ...active(1431), opcert: opcert(7, 1433) } }))).toBeUndefined(); // waits at 0
+    expect(clockBehind(status({ chainStarted: false, currentKesPeriod: 0, active: { ...active(1431), evolution: 1 } }))).toBeUndefined();
+    expect(clockBehind(status({ active: { ...active(1425), evolution: 8 } }))).toEqual({
+      evolution: 8,
+      needed: 6,
+      signsAgainPeriod: 1433,
+      signsAgainAtMs: PERIOD_START + 2 * PERIOD_MS,
+    });
   });
 
   test('--warn-periods moves the line between ok and expiring-soon', () => {
@@ -96,6 +128,7 @@ describe('nextStep', () => {
     ['staged opcert expired', status({ staged: { kesVk: vk(0x3d), opcert: opcert(8, 1369) } }), 'now', /^the staged key's opcert \(start period 1369\) has expired/],
     ['active expiring', status({ active: active(1379) }), 'soon', /^expires in 10 KES periods: rotate now: run kes-ctl keygen .*\(docs\/operator-guide\.md\)$/],
     ['active opcert in the future', status({ active: { ...active(1431), opcert: opcert(7, 1432) } }), 'now', /^the node cannot forge until KES period 1432 starts/],
+    ['the clock went back', status({ active: { ...active(1425), evolution: 7 } }), 'now', /^check the host clock \(NTP\): the key cannot evolve backwards and signs again from KES period 1432 \(in 1d 0h 0m\); to forge sooner, run kes-ctl keygen/],
     ['healthy', status({ active: active(1430) }), 'none', /^nothing to do; rotate the key by \S+Z \(in \d+d [\dhm ]+\), 10 KES periods before it expires$/],
   ])('%s', (_name, s, urgency, text) => {
     const step = nextStep(s, DEFAULT_WARN_PERIODS, NOW);
@@ -111,22 +144,23 @@ describe('nextStep', () => {
 });
 
 describe('renderStatus', () => {
-  const full = status({
+  const full = withFloor(7, {
     staged: { kesVk: vk(0x3d), opcert: null },
     active: active(1430),
     warnings: ['the staged key has no opcert yet: import one issued for its verification key'],
   });
 
-  test('shows period start and end, the active key, the staged key, nodes, protections, warnings, next step', () => {
+  test('shows period start and end, the active key, the staged key, the counter floor, nodes, protections, warnings, next step', () => {
     const text = renderStatus(full, { nowMs: NOW, warnPeriods: 10 });
     expect(text.split('\n')).toEqual([
-      'kes-agent 0.1.0 (protocol 1), network mainnet',
+      'kes-agent 0.1.0 (protocol 2), network mainnet',
       'KES period: 1431, started 2026-04-24T12:00:00Z (12h 0m ago)',
       '            ends 2026-04-26T00:00:00Z (in 1d 0h 0m)',
       `active:     ${'df'.repeat(8)}…, opcert counter 7, start period 1430`,
       '            evolution 1 of 62, 61 periods remaining',
       `            expires ${isoSeconds(PERIOD_START + 61 * PERIOD_MS)} (in 91d 0h 0m)`,
       `staged:     ${'3d'.repeat(8)}…, waiting for an opcert`,
+      'counter:    floor 7: an opcert with a lower counter is refused (the highest counter active since the agent started)',
       'nodes:      2 connected',
       'protection: key memory locked: yes, sodium heap locked: yes, core dumps off: yes, peer credentials checked: yes',
       'warning:    the staged key has no opcert yet: import one issued for its verification key',
@@ -159,6 +193,16 @@ describe('renderStatus', () => {
     expect(text).toContain('next step:  staged key certified: run kes-ctl upload');
   });
 
+  test('the counter floor: a number, none (in yellow: old opcerts cannot be told apart), or not reported by a version 1 agent', () => {
+    const none = renderStatus(withFloor(null), { nowMs: NOW, warnPeriods: 10, paint: ANSI_PAINT });
+    expect(none).toContain(
+      "\u001b[33mno floor: no key has been active since the agent started, so it cannot refuse an old opcert; check the counter against the cold host's counter file\u001b[0m",
+    );
+    expect(renderStatus(withFloor(26), { nowMs: NOW, warnPeriods: 10 })).toMatch(/^counter: {4}floor 26: an opcert with a lower counter is refused/m);
+    expect(renderStatus(status(), { nowMs: NOW, warnPeriods: 10 })).toMatch(/^counter: {4}not reported by this agent \(control protocol 1\)$/m);
+    expect(counterFloorText(withFloor(0))).toEqual({ text: expect.stringMatching(/^floor 0: /), warn: false });
+  });
+
   test('memory not locked is a warning; with --allow-unlocked-memory it says how to fix it', () => {
     expect(protectionWarnings(ALL_ON)).toEqual([]);
     expect(protectionWarnings(NO_PROTECTION)).toEqual(['key memory is NOT locked: the key can reach swap or a core dump']);
@@ -180,6 +224,25 @@ describe('statusJson', () => {
       'agentVersion', 'network', 'protocolVersion', 'chainStarted', 'currentKesPeriod', 'currentSlot', 'periodStart', 'nextPeriodStart',
       'slotsPerKesPeriod', 'maxKesEvolutions', 'serviceClients', 'protection', 'staged', 'active', 'expired', 'warnings',
     ]);
+  });
+
+  test('counterFloor: the number, null for none, absent when the agent does not report it (control protocol 1)', () => {
+    expect(statusJson(withFloor(26))['counterFloor']).toBe(26);
+    const none = statusJson(withFloor(null));
+    expect(none['counterFloor']).toBeNull();
+    expect(Object.keys(none).slice(-2)).toEqual(['counterFloor', 'warnings']);
+    expect('counterFloor' in statusJson(status())).toBe(false);
+  });
+});
+
+describe('import-opcert warnings', () => {
+  const r = { kesVk: vk(0xdf), counter: 5, startKesPeriod: 1431, currentKesPeriod: 1431, startsInFuture: false };
+  test('a warning only when the agent says it had no floor to check the counter against', () => {
+    expect(importWarnings({ ...r, counterFloor: null })).toEqual([
+      "the agent has had no active key since it started, so it could not check counter 5 against earlier ones: make sure it is not below the last counter the chain has seen for the pool (the cold host's counter file holds the next one)",
+    ]);
+    expect(importWarnings({ ...r, counterFloor: 5 })).toEqual([]);
+    expect(importWarnings(r)).toEqual([]); // a version 1 agent does not say
   });
 });
 

@@ -254,7 +254,7 @@ describe('faults against the built agent', () => {
     expect(talkers.every((t) => t.reply.type === 'welcome')).toBe(true);
     const minimal = talkers.map((t) => autoConfirm(t.conn));
     const silentReplies = silent.map((s) => {
-      const framed = new FramedSocket(s);
+      const framed = new FramedSocket(s, { receivesSecrets: true });
       return framed.receive().then((m) => m, (err: unknown) => err);
     });
     try {

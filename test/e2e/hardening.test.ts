@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { EXIT } from '../../src/cli/exit-codes';
 import { BIN, cleanEnv, Proc, run } from '../helpers/processes';
 import { ctl, ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 import { NOBODY, describeAsOtherUser, describeUnless, itAsOtherUser, otherUser } from '../helpers/other-user';
@@ -234,21 +235,28 @@ describeUnless(hasPrlimit ? undefined : 'prlimit (util-linux) is not installed')
 });
 
 describe('socket directory checks', () => {
-  it('refuses a group/world-writable socket directory without the sticky bit (exit 3), and accepts a sticky one', async () => {
+  it('refuses a socket directory other users can write to, sticky or not (exit 3); accepts 0755 and 0750, as the message says', async () => {
     const e = await makeAgentEnv({ timingArgs: ['--network', 'preview'] });
     try {
-      const open = path.join(e.dir, 'open');
-      fs.mkdirSync(open);
-      fs.chmodSync(open, 0o777);
-      const r = await run(BIN.agent, ['run', '--cold-vkey', e.coldVkey, '--network', 'preview', '--control-socket', path.join(open, 'c.sock'), '--service-socket', path.join(open, 's.sock')], { env: e.env });
-      expect(r.code).toBe(3);
-      expect(r.stderr).toMatch(/directory .*open is group- or world-writable \(mode 777\) without the sticky bit/);
-      expect(r.stderr).toContain('[SOCKET_DIR_UNSAFE]');
-
-      // A sticky world-writable directory (like /tmp) is fine: others cannot remove our socket.
-      fs.chmodSync(open, 0o1777);
-      await startAgent(e, ['--control-socket', path.join(open, 'c.sock'), '--service-socket', path.join(open, 's.sock')]);
-      expect((await ctl(e, 'status', '--socket', path.join(open, 'c.sock'))).code).toBe(0);
+      const dir = path.join(e.dir, 'sockets');
+      fs.mkdirSync(dir);
+      const agentIn = (): Promise<{ code: number | null; stderr: string }> =>
+        run(BIN.agent, ['run', '--cold-vkey', e.coldVkey, '--network', 'preview', '--control-socket', path.join(dir, 'c.sock'), '--service-socket', path.join(dir, 's.sock')], { env: e.env });
+      for (const mode of [0o777, 0o1777, 0o775, 0o770, 0o757]) {
+        fs.chmodSync(dir, mode);
+        const r = await agentIn();
+        expect({ mode: mode.toString(8), code: r.code }).toEqual({ mode: mode.toString(8), code: EXIT.BAD_INPUT });
+        const shown = mode.toString(8).padStart(4, '0');
+        expect(r.stderr).toMatch(new RegExp(`^kes-agent: error: socket .*c\\.sock: directory .*sockets is writable by other users \\(mode ${shown}\\); expected a directory only its owner can write to \\(no group or world write bit, such as 0750\\) \\[SOCKET_DIR_UNSAFE\\]\\n$`));
+      }
+      expect(fs.readdirSync(dir)).toEqual([]);
+      // Writable by its owner only: accepted, and kes-ctl, which checks the same, talks to it.
+      for (const mode of [0o755, 0o750]) {
+        fs.chmodSync(dir, mode);
+        await startAgent(e, ['--control-socket', path.join(dir, 'c.sock'), '--service-socket', path.join(dir, 's.sock')]);
+        expect((await ctl(e, 'status', '--socket', path.join(dir, 'c.sock'))).code).toBe(EXIT.OK);
+        await e.agent!.stop();
+      }
     } finally {
       await stopAgentEnv(e);
     }

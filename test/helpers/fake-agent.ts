@@ -98,7 +98,7 @@ export class FakeConnection {
   readonly received: Message[] = [];
 
   constructor(socket: net.Socket, index: number) {
-    this.framed = new FramedSocket(socket);
+    this.framed = new FramedSocket(socket, { receivesSecrets: false });
     this.index = index;
   }
 

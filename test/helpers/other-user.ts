@@ -179,9 +179,11 @@ export interface OtherUserSpawnOptions {
 
 /** Node processes run as the other user from the readable copy. */
 export class OtherUser {
-  readonly uid = NOBODY;
-  readonly gid = NOBODY;
   private root: string | undefined;
+
+  /** `uid` and `gid` (default nobody) must not be root's or this process's. */
+  constructor(readonly uid: number = NOBODY, readonly gid: number = uid) {}
+
   /** How long making the copy took, in ms (undefined until it is made). */
   copyMs: number | undefined;
 
@@ -234,8 +236,8 @@ export class OtherUser {
  * The other user for this test file. Call it at the top level of the file: the copy is made on
  * first use and removed by an afterAll, whether the tests passed or not.
  */
-export function otherUser(): OtherUser {
-  const u = new OtherUser();
+export function otherUser(uid: number = NOBODY): OtherUser {
+  const u = new OtherUser(uid);
   afterAll(() => u.dispose());
   return u;
 }

@@ -27,7 +27,7 @@ export function helloFrame(role: SocketRole): Uint8Array {
  */
 export async function handshakeRaw(socketPath: string, role: SocketRole, timeoutMs = 10_000): Promise<{ conn: FramedSocket; reply: Message }> {
   const socket = await connectRaw(socketPath);
-  const conn = new FramedSocket(socket);
+  const conn = new FramedSocket(socket, { receivesSecrets: true });
   socket.write(helloFrame(role));
   const reply = await conn.receive(timeoutMs);
   return { conn, reply };

@@ -102,7 +102,7 @@ describe('import-opcert', () => {
   test('accepts an opcert for the staged key that starts now', () => {
     const vk = ok(h.agent.keygen({ force: false })).kesVk;
     const r = ok(h.agent.importOpcert(h.opcert(vk, 3, KP)));
-    expect(r).toEqual({ kesVk: vk, counter: 3, startKesPeriod: KP, currentKesPeriod: KP, startsInFuture: false });
+    expect(r).toEqual({ kesVk: vk, counter: 3, startKesPeriod: KP, currentKesPeriod: KP, startsInFuture: false, counterFloor: null });
     expect(ok(h.agent.exportVerkey()).hasOpcert).toBe(true);
     expect(h.agent.status().staged?.opcert).toMatchObject({ counter: 3, kesPeriod: KP });
   });
@@ -348,6 +348,73 @@ describe('drop-active', () => {
     ok(h.agent.dropActive());
     expect(bytesEqual(ok(h.agent.exportVerkey()).kesVk, vk)).toBe(true);
     expect(h.lastKey().destroyed).toBe(false);
+  });
+});
+
+describe('the counter floor: the highest counter of any key active since the agent started', () => {
+  const LOW_TEXT = "the chain refuses a counter below one it has seen; issue the opcert from the cold host's current counter file";
+
+  test('a fresh agent has none: import accepts any counter and says it had no floor; status says none', () => {
+    expect(h.agent.status().counterFloor).toBeNull();
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    expect(ok(h.agent.importOpcert(h.opcert(vk, 5, KP))).counterFloor).toBeNull();
+    expect(h.agent.status().counterFloor).toBeNull(); // an import alone sets no floor
+    ok(h.agent.upload());
+    expect(h.agent.status().counterFloor).toBe(5);
+    const vk2 = ok(h.agent.keygen({ force: false })).kesVk;
+    expect(ok(h.agent.importOpcert(h.opcert(vk2, 6, KP))).counterFloor).toBe(5);
+  });
+
+  test('after drop-active an opcert below the dropped key\'s counter is refused, naming both numbers; nothing changes', () => {
+    h.install(26, KP);
+    ok(h.agent.dropActive());
+    expect(h.agent.status()).toMatchObject({ active: null, expired: null, counterFloor: 26 });
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    const before = h.slots();
+    const msg = refused(h.agent.importOpcert(h.opcert(vk, 5, KP)), 'OPCERT_COUNTER_TOO_LOW');
+    expect(msg).toBe(`opcert counter 5 is lower than 26, the counter of a key this agent had active earlier (since it started): ${LOW_TEXT}`);
+    expect(h.slots()).toEqual(before);
+    expect(h.lastKey().destroyed).toBe(false);
+    // Equal is allowed (m ≤ n ≤ m + 1), and so is the next one.
+    expect(ok(h.agent.importOpcert(h.opcert(vk, 26, KP))).counterFloor).toBe(26);
+    expect(ok(h.agent.importOpcert(h.opcert(vk, 27, KP))).counterFloor).toBe(26);
+    expect(ok(h.agent.upload()).counter).toBe(27);
+    expect(h.agent.status().counterFloor).toBe(27);
+  });
+
+  test('after the key expires the floor stays: a lower counter is refused at import', () => {
+    h.install(26, KP - timing.maxKESEvolutions + 1); // last valid period is KP
+    h.advanceTo(KP + 1);
+    expect(h.agent.status()).toMatchObject({ active: null, expired: { counter: 26 }, counterFloor: 26 });
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    refused(h.agent.importOpcert(h.opcert(vk, 25, KP + 1)), 'OPCERT_COUNTER_TOO_LOW');
+    ok(h.agent.dropActive()); // forgets the expiry record, not the floor
+    expect(h.agent.status()).toMatchObject({ expired: null, counterFloor: 26 });
+    refused(h.agent.importOpcert(h.opcert(vk, 25, KP + 1)), 'OPCERT_COUNTER_TOO_LOW');
+  });
+
+  test('with the floor set by the active key, the message says so', () => {
+    h.install(5, KP);
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    const msg = refused(h.agent.importOpcert(h.opcert(vk, 4, KP)), 'OPCERT_COUNTER_TOO_LOW');
+    expect(msg).toBe(`opcert counter 4 is lower than 5, the counter of the active key: ${LOW_TEXT}`);
+  });
+
+  test('the floor is the highest counter ever active, not the last one replaced', () => {
+    h.install(7, KP);
+    h.install(9, KP);
+    ok(h.agent.dropActive());
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    expect(refused(h.agent.importOpcert(h.opcert(vk, 8, KP)), 'OPCERT_COUNTER_TOO_LOW')).toContain('lower than 9,');
+  });
+
+  test('an opcert that was only imported does not raise the floor: a too-high counter can be re-issued lower', () => {
+    h.install(26, KP);
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    ok(h.agent.importOpcert(h.opcert(vk, 28, KP))); // one too many: the chain would refuse it
+    expect(h.agent.status().counterFloor).toBe(26);
+    expect(ok(h.agent.importOpcert(h.opcert(vk, 27, KP))).counter).toBe(27);
+    expect(ok(h.agent.upload()).counter).toBe(27);
   });
 });
 

@@ -225,6 +225,43 @@ describe('clock jumps', () => {
   });
 });
 
+describe('the clock stepping back across a boundary', () => {
+  const iso = (kp: number): string => new Date(periodStartMs(timing, kp)).toISOString();
+  /** Status warnings about the clock (a 6-period opcert also carries its expiry warning). */
+  const clockWarnings = (): string[] => h.agent.status().warnings.filter((w) => w.startsWith('the clock went back'));
+
+  test('status warns that the key is evolved past the current period until the clock catches up', () => {
+    h = Harness.at(timing, KP);
+    const key = h.install(1, KP);
+    h.advanceTo(KP + 2);
+    expect(key.evolution).toBe(2);
+    expect(clockWarnings()).toEqual([]);
+    h.jump = -1_000; // an NTP step back over the KP+2 boundary
+    expect(h.agent.status()).toMatchObject({ currentKesPeriod: KP + 1, active: { evolution: 2 } });
+    expect(clockWarnings()).toEqual([
+      `the clock went back: the active key is at evolution 2 but KES period ${KP + 1} needs evolution 1; nodes cannot sign until period ${KP + 2} starts at ${iso(KP + 2)}: check the host clock`,
+    ]);
+    expect(key.evolution).toBe(2); // never back: evolution 1 is gone
+    h.advance(1_000); // the clock reaches KP+2 again
+    expect(clockWarnings()).toEqual([]);
+    h.advanceTo(KP + 3);
+    expect(key.evolution).toBe(3);
+  });
+
+  test('back to before the opcert start: the key needs evolution 0, and the future start is also said', () => {
+    h = Harness.at(timing, KP);
+    h.install(1, KP);
+    h.advanceTo(KP + 1);
+    h.jump = -PERIOD - 1_000;
+    const s = h.agent.status();
+    expect(s).toMatchObject({ currentKesPeriod: KP - 1, active: { evolution: 1 } });
+    expect(s.warnings).toContain(
+      `the clock went back: the active key is at evolution 1 but KES period ${KP - 1} needs evolution 0; nodes cannot sign until period ${KP + 1} starts at ${iso(KP + 1)}: check the host clock`,
+    );
+    expect(s.warnings.some((w) => w.startsWith(`the active key's opcert starts at KES period ${KP} (current ${KP - 1})`))).toBe(true);
+  });
+});
+
 describe('before the chain starts', () => {
   const START = Date.UTC(2030, 0, 1);
   const future = testTiming({ systemStartMs: START, maxKESEvolutions: MAX });
@@ -238,7 +275,7 @@ describe('before the chain starts', () => {
     if (!g.ok) throw new Error('keygen');
     expect(h.agent.importOpcert(h.opcert(g.value.kesVk, 0, 0))).toEqual({
       ok: true,
-      value: { kesVk: g.value.kesVk, counter: 0, startKesPeriod: 0, currentKesPeriod: 0, startsInFuture: true },
+      value: { kesVk: g.value.kesVk, counter: 0, startKesPeriod: 0, currentKesPeriod: 0, startsInFuture: true, counterFloor: null },
     });
     expect(h.agent.upload()).toMatchObject({ ok: true, value: { evolution: 0 } });
     const key = h.lastKey();

@@ -246,6 +246,7 @@ describe('status', () => {
       staged: null,
       active: null,
       expired: null,
+      counterFloor: null,
       warnings: ['no active key: the node cannot forge'],
     });
   });

@@ -16,7 +16,11 @@ const keyFrame = (seq: number): Uint8Array => encodeMessage({ type: 'key', seq, 
 /** Frames the peer tries to send: ~3.3 MB, far more than socket buffers hold. */
 const FLOOD_FRAMES = 4_000;
 
-async function pair(): Promise<{ agent: FramedSocket; peer: net.Socket; cleanup: () => void }> {
+/**
+ * A connected pair: `agent` is the FramedSocket under test. `receivesSecrets: true` makes it
+ * the end that KEY frames legitimately reach (a node's), the one that can spend locked memory.
+ */
+async function pair(receivesSecrets = true): Promise<{ agent: FramedSocket; peer: net.Socket; cleanup: () => void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-backpressure-'));
   const sock = path.join(dir, 's.sock');
   let listening!: () => void;
@@ -30,7 +34,7 @@ async function pair(): Promise<{ agent: FramedSocket; peer: net.Socket; cleanup:
   await new Promise<void>((r) => (listening = r));
   const peer = await new Promise<net.Socket>((r) => { const c = net.connect(sock, () => r(c)); });
   peer.on('error', () => undefined);
-  const agent = new FramedSocket(await accepted);
+  const agent = new FramedSocket(await accepted, { receivesSecrets });
   return { agent, peer, cleanup: () => { peer.destroy(); agent.socket.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
@@ -85,6 +89,20 @@ describe('FramedSocket backpressure', () => {
       await new Promise((r) => setTimeout(r, 100)); // room for a wrong decode to show
       expect(keyFramesDecoded(alloc)).toBe(0);
       await expect(agent.receive(100)).rejects.toThrow();
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('on the agent\'s side a KEY-kind frame spends no locked memory: refused as UNEXPECTED_MESSAGE', async () => {
+    const { agent, peer, cleanup } = await pair(false);
+    try {
+      for (let n = 0; n < FLOOD_FRAMES; n++) peer.write(keyFrame(n));
+      // After encoding the flood (which uses secret memory on the sender's side): the agent reads it from here on.
+      const alloc = jest.spyOn(secretMemory, 'allocSecret');
+      await expect(agent.receive(10_000)).rejects.toMatchObject({ code: 'UNEXPECTED_MESSAGE', message: expect.stringMatching(/carries a key/) });
+      expect(keyFramesDecoded(alloc)).toBe(0);
+      expect(alloc).not.toHaveBeenCalled();
     } finally {
       cleanup();
     }

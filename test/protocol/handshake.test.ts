@@ -14,9 +14,12 @@ import {
   acceptWelcome,
   answerHello,
   buildHello,
+  CONTROL_PROTOCOL_VERSIONS,
   encodeMessage,
   errorReply,
   negotiateVersion,
+  protocolVersions,
+  SERVICE_PROTOCOL_VERSIONS,
   wireErrorName,
   type Message,
   type OutgoingMessage,
@@ -78,6 +81,19 @@ describe('answerHello (agent side)', () => {
     expect(answerHello(buildHello(role, [1, 2, 3]), role, 'x', [2, 3])).toMatchObject({ type: 'welcome', version: 3 });
   });
 
+  test('each protocol has its own versions: control 1 and 2 (the counter floor), service 1 only', () => {
+    expect(protocolVersions('control')).toEqual([1, 2]);
+    expect(protocolVersions('service')).toEqual([1]);
+    expect(CONTROL_PROTOCOL_VERSIONS).toEqual([1, 2]);
+    expect(SERVICE_PROTOCOL_VERSIONS).toEqual([1]);
+    expect(answerHello(wire(buildHello('control', [1, 2])), 'control', 'x')).toMatchObject({ type: 'welcome', version: 2 });
+    expect(answerHello(wire(buildHello('control', [2])), 'control', 'x')).toMatchObject({ type: 'welcome', version: 2 });
+    expect(answerHello(wire(buildHello('control', [1])), 'control', 'x')).toMatchObject({ type: 'welcome', version: 1 });
+    expect(answerHello(wire(buildHello('service', [1, 2])), 'service', 'x')).toMatchObject({ type: 'welcome', version: 1 });
+    // Until a client asks for a protocol's own list, it offers what both protocols speak.
+    expect(buildHello('control').versions).toEqual([PROTOCOL_VERSION]);
+  });
+
   test.each([
     {
       id: 'a node on the control socket',
@@ -102,8 +118,15 @@ describe('answerHello (agent side)', () => {
     },
     {
       id: 'no common version',
-      first: buildHello('control', [2, 3]),
+      first: buildHello('control', [3, 4]),
       role: 'control' as const,
+      code: 'VERSION_MISMATCH',
+      message: 'no common protocol version: the client offered 3, 4; this agent speaks 1, 2',
+    },
+    {
+      id: 'no common version (service: control version 2 is not a service version)',
+      first: buildHello('service', [2, 3]),
+      role: 'service' as const,
       code: 'VERSION_MISMATCH',
       message: 'no common protocol version: the client offered 2, 3; this agent speaks 1',
     },
@@ -141,11 +164,11 @@ describe('acceptWelcome (client side)', () => {
   });
 
   test('an ERROR reply becomes a ProtocolError with its code; the agent text is kept apart', () => {
-    const reply = answerHello(buildHello('control', [2]), 'control', 'x');
-    const e = thrown(() => acceptWelcome(wire(reply), 'control', [2]));
+    const reply = answerHello(buildHello('service', [2]), 'service', 'x');
+    const e = thrown(() => acceptWelcome(wire(reply), 'service', [2]));
     expect(e.code).toBe('VERSION_MISMATCH');
     expect(e.wireCode).toBe(3);
-    expect(e.message).toBe('the agent refused the kes-agent/control handshake: VERSION_MISMATCH');
+    expect(e.message).toBe('the agent refused the kes-agent/service handshake: VERSION_MISMATCH');
     expect(e.peerMessage).toBe('no common protocol version: the client offered 2; this agent speaks 1');
   });
 

@@ -39,6 +39,7 @@ import {
   encodeFrame,
   encodeMessage,
   errorReply,
+  protocolVersions,
   wireErrorName,
   type Message,
   type MessageType,
@@ -588,7 +589,7 @@ const OUR_PROTOCOLS = [CONTROL_PROTOCOL, SERVICE_PROTOCOL];
 const arbHello: fc.Arbitrary<Message> = fc
   .record({
     protocol: fc.oneof(fc.constantFrom(...OUR_PROTOCOLS), arbString(64)),
-    versions: fc.array(fc.oneof(fc.constantFrom(0, ...SUPPORTED_PROTOCOL_VERSIONS, 2, 0xffff), fc.integer({ min: 0, max: 0xffff })), {
+    versions: fc.array(fc.oneof(fc.constantFrom(0, ...protocolVersions('control'), ...protocolVersions('service'), 3, 0xffff), fc.integer({ min: 0, max: 0xffff })), {
       minLength: 1,
       maxLength: 8,
     }),
@@ -607,14 +608,14 @@ describe('handshake', () => {
           if (first.type !== 'hello') throw new Error('WELCOME to something other than HELLO');
           expect(first.protocol).toBe(expected);
           expect(first.versions).toContain(answer.version);
-          expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(answer.version);
-          expect(answer.version).toBe(Math.max(...first.versions.filter((v) => SUPPORTED_PROTOCOL_VERSIONS.includes(v))));
+          expect(protocolVersions(role)).toContain(answer.version);
+          expect(answer.version).toBe(Math.max(...first.versions.filter((v) => protocolVersions(role).includes(v))));
         } else {
           const code = wireErrorName(answer.code);
           expect(['UNEXPECTED_MESSAGE', 'PROTOCOL_MISMATCH', 'VERSION_MISMATCH']).toContain(code);
           if (first.type === 'hello' && first.protocol === expected) {
             expect(code).toBe('VERSION_MISMATCH');
-            expect(first.versions.some((v) => SUPPORTED_PROTOCOL_VERSIONS.includes(v))).toBe(false);
+            expect(first.versions.some((v) => protocolVersions(role).includes(v))).toBe(false);
           }
           // The peer's own text is never echoed back (it would go to its terminal and our log).
           if (first.type === 'hello' && !OUR_PROTOCOLS.includes(first.protocol) && first.protocol.length >= 12) {

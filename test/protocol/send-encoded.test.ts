@@ -33,7 +33,7 @@ async function pairs(n: number): Promise<{ agent: FramedSocket; peer: FramedSock
   while (accepted.length < n) await new Promise((r) => setTimeout(r, 5));
   server.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  return accepted.map((s, i) => ({ agent: new FramedSocket(s), peer: new FramedSocket(peers[i]!) }));
+  return accepted.map((s, i) => ({ agent: new FramedSocket(s, { receivesSecrets: false }), peer: new FramedSocket(peers[i]!, { receivesSecrets: true }) }));
 }
 
 describe('FramedSocket.sendEncoded', () => {

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import { loadSodium } from '../../src/crypto/sodium';
 import { blake2b256, ed25519Verify } from '../../src/crypto/ed25519';
 import { concatBytes, toHex, u64be } from '../../src/crypto/bytes';
-import { encodeMessage, KES_SECRET_BYTES, MESSAGE_TYPES } from '../../src/protocol';
+import { encodeMessage, KES_SECRET_BYTES, MESSAGE_SCHEMAS, MESSAGE_TYPES } from '../../src/protocol';
+import { maxEncodedBytes, minEncodedBytes } from '../../src/protocol/schema';
 import { readVectorJson } from '../helpers/vectors';
 import { SPEC_PATH, decodeOne, messageFromJson, messageToJson, readSpecExamples } from './spec-parse';
 
@@ -31,7 +32,7 @@ test.each(examples.map((e) => ({ id: e.type, ...e })))('$id: decoding the hex gi
 
 test('every example block is paired and tagged with a known type', () => {
   const text = fs.readFileSync(SPEC_PATH, 'utf8');
-  const tags = [...text.matchAll(/^```(hex|json) example=([a-z_]+)/gm)].map((m) => `${m[1]}:${m[2]}`);
+  const tags = [...text.matchAll(/^```(hex|json) example=([a-z0-9_]+)/gm)].map((m) => `${m[1]}:${m[2]}`);
   expect(tags.length).toBe(2 * MESSAGE_TYPES.length);
   for (const t of MESSAGE_TYPES) {
     expect(tags).toContain(`hex:${t}`);
@@ -69,4 +70,24 @@ test('the IMPORT_OPCERT example is the cardano-cli fixture opcert', () => {
     sigma: f.sigma_hex,
     coldVk: f.cold_vk_hex,
   });
+});
+
+test('the message kinds table (section 9) lists every kind with its name, socket, sender and payload size', () => {
+  const text = fs.readFileSync(SPEC_PATH, 'utf8');
+  const section = text.slice(text.indexOf('## 9. Message kinds'), text.indexOf('## 10. Limits'));
+  const rows = [...section.matchAll(/^\| 0x([0-9a-f]{2}) \| `([A-Z0-9_]+)` \| (\w+)[^|]* \| (\w+) \| (\d+)(?:\.\.(\d+))? \|$/gm)];
+  expect(rows.map((r) => r[2]).sort()).toEqual(MESSAGE_TYPES.map((t) => MESSAGE_SCHEMAS[t].wireName).sort());
+  for (const [, kind, name, socket, sender, min, max] of rows) {
+    const type = MESSAGE_TYPES.find((t) => MESSAGE_SCHEMAS[t].wireName === name)!;
+    const schema = MESSAGE_SCHEMAS[type];
+    const secret = schema.secret ? KES_SECRET_BYTES : 0;
+    expect({ name, kind: parseInt(kind!, 16), socket, sender, min: Number(min), max: Number(max ?? min) }).toEqual({
+      name,
+      kind: schema.kind,
+      socket: schema.socket,
+      sender: schema.from,
+      min: 1 + minEncodedBytes(schema.body) + secret,
+      max: 1 + maxEncodedBytes(schema.body) + secret,
+    });
+  }
 });

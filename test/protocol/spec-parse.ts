@@ -23,7 +23,7 @@ export interface SpecExample {
 export function readSpecExamples(text = fs.readFileSync(SPEC_PATH, 'utf8')): SpecExample[] {
   const hexBlocks = new Map<string, string[]>();
   const jsonBlocks = new Map<string, string[]>();
-  const re = /^```(hex|json) example=([a-z_]+)[^\n]*\n([\s\S]*?)^```/gm;
+  const re = /^```(hex|json) example=([a-z0-9_]+)[^\n]*\n([\s\S]*?)^```/gm;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const [, lang, type, body] = m as unknown as [string, 'hex' | 'json', string, string];
     const into = lang === 'hex' ? hexBlocks : jsonBlocks;

@@ -62,8 +62,24 @@ export async function runCli<C extends KesCliContext>(cli: Cli<C>, argv: readonl
   return cli.run(command, ctx);
 }
 
+/**
+ * When the reader of our stdout or stderr has gone (`kes-ctl status | head -1`, `| true`), the
+ * next write fails with EPIPE as an 'error' event; unhandled, Node prints a stack trace and
+ * exits 1 whatever the command did. A C tool would die of SIGPIPE, which Node ignores. The
+ * nearest quiet equivalent: drop the output nobody reads and let the command finish, so its
+ * exit code still says how it went (an upload that reached the agent is not reported as failed).
+ * Any other write error stays unhandled, as before.
+ */
+function ignoreClosedReader(stream: NodeJS.WritableStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 /** The whole body of a bin file: run with process.argv and set process.exitCode. */
 export function runMain<C extends KesCliContext>(cli: Cli<C>): void {
+  ignoreClosedReader(process.stdout);
+  ignoreClosedReader(process.stderr);
   runCli(cli, process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

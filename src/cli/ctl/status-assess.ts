@@ -26,9 +26,37 @@ export interface CheckResult {
 }
 
 /**
+ * The active key is evolved past the current KES period: the wall clock went back across a period
+ * boundary after the agent evolved the key. An evolution cannot be undone (each one wipes the one
+ * before, kes-spec.md §4.7), so the key cannot sign until the clock reaches its period again, and a
+ * node that checks the key against the current period refuses it.
+ */
+export interface ClockBehind {
+  /** The key's evolution. */
+  evolution: number;
+  /** The evolution the current KES period needs (0 before the opcert's start period). */
+  needed: number;
+  /** The first KES period the key can sign again: opcert start + evolution. */
+  signsAgainPeriod: number;
+  /** When that period starts, from the current period's start and length. */
+  signsAgainAtMs: number;
+}
+
+export function clockBehind(s: Status): ClockBehind | undefined {
+  const a = s.active;
+  if (a === null || !s.chainStarted) return undefined;
+  const needed = Math.max(0, s.currentKesPeriod - a.opcert.kesPeriod);
+  if (a.evolution <= needed) return undefined;
+  const signsAgainPeriod = a.opcert.kesPeriod + a.evolution;
+  const periodMs = s.nextPeriodMs - s.periodStartMs;
+  return { evolution: a.evolution, needed, signsAgainPeriod, signsAgainAtMs: s.periodStartMs + (signsAgainPeriod - s.currentKesPeriod) * periodMs };
+}
+
+/**
  * Whether nodes can forge now and for more than `warnPeriods` KES periods. No active key, an
- * expired one or one whose opcert starts in the future is critical (NOT_READY); expiring within
- * `warnPeriods` is a warning (EXPIRING_SOON), so monitoring can tell the two apart.
+ * expired one, one evolved past the current period (the clock went back) or one whose opcert
+ * starts in the future is critical (NOT_READY); expiring within `warnPeriods` is a warning
+ * (EXPIRING_SOON), so monitoring can tell the two apart.
  */
 export function checkStatus(s: Status, warnPeriods: number, nowMs: number): CheckResult {
   const a = s.active;
@@ -48,6 +76,14 @@ export function checkStatus(s: Status, warnPeriods: number, nowMs: number): Chec
       level: 'chain-not-started',
       exitCode: EXIT.CHAIN_NOT_STARTED,
       message: `the chain (${s.network}) has not started: KES periods begin at ${isoSeconds(s.nextPeriodMs)} (${formatRelative(s.nextPeriodMs, nowMs)})`,
+    };
+  }
+  const behind = clockBehind(s);
+  if (behind !== undefined) {
+    return {
+      level: 'not-ready',
+      exitCode: EXIT.NOT_READY,
+      message: `the clock went back: the active key is at evolution ${behind.evolution} but the current KES period ${s.currentKesPeriod} needs evolution ${behind.needed}; nodes cannot sign until period ${behind.signsAgainPeriod} starts ${isoSeconds(behind.signsAgainAtMs)} (${formatRelative(behind.signsAgainAtMs, nowMs)})`,
     };
   }
   if (a.opcert.kesPeriod > s.currentKesPeriod) {
@@ -94,6 +130,13 @@ export function nextStep(s: Status, warnPeriods: number, nowMs: number): NextSte
     return { urgency: 'now', text: `${what}: run ${FULL_ROTATION}` };
   }
   if (!s.chainStarted) return { urgency: 'none', text: `nothing to do: the chain starts at ${isoSeconds(s.nextPeriodMs)} (${formatRelative(s.nextPeriodMs, nowMs)})` };
+  const behind = clockBehind(s);
+  if (behind !== undefined) {
+    return {
+      urgency: 'now',
+      text: `check the host clock (NTP): the key cannot evolve backwards and signs again from KES period ${behind.signsAgainPeriod} (${formatRelative(behind.signsAgainAtMs, nowMs)}); to forge sooner, run ${FULL_ROTATION}`,
+    };
+  }
   if (check.level === 'not-ready') {
     return {
       urgency: 'now',

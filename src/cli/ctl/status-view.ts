@@ -3,7 +3,7 @@
  * warnings and the next step last, where the eye lands. Pure: status, clock and paint in, text out.
  */
 import { toHex } from '../../crypto/bytes';
-import type { Protection, Status } from '../../protocol';
+import type { Protection, StatusReport } from '../../protocol';
 import { NO_PAINT, formatRelative, isoSeconds, shortHex, type Paint } from '../common/format';
 import { nextStep } from './status-assess';
 
@@ -35,7 +35,24 @@ export function protectionWarnings(p: Protection): string[] {
   ];
 }
 
-export function renderStatus(s: Status, opts: ViewOptions): string {
+/**
+ * The counter floor row: the lowest opcert counter the agent accepts, or why it has none (it then
+ * cannot tell an old opcert from a new one), or that the agent does not report one.
+ */
+export function counterFloorText(s: StatusReport): { text: string; warn: boolean } {
+  if (s.counterFloor === undefined) {
+    return { text: `not reported by this agent (control protocol ${s.protocolVersion})`, warn: false };
+  }
+  if (s.counterFloor === null) {
+    return {
+      text: 'no floor: no key has been active since the agent started, so it cannot refuse an old opcert; check the counter against the cold host\'s counter file',
+      warn: true,
+    };
+  }
+  return { text: `floor ${s.counterFloor}: an opcert with a lower counter is refused (the highest counter active since the agent started)`, warn: false };
+}
+
+export function renderStatus(s: StatusReport, opts: ViewOptions): string {
   const paint = opts.paint ?? NO_PAINT;
   const now = opts.nowMs;
   const lines: string[] = [];
@@ -77,6 +94,8 @@ export function renderStatus(s: Status, opts: ViewOptions): string {
     row('staged', o === null ? `${vk}, waiting for an opcert` : `${vk}, certified: opcert counter ${o.counter}, start period ${o.kesPeriod}`);
   }
 
+  const floor = counterFloorText(s);
+  row('counter', floor.warn ? paint('yellow', floor.text) : floor.text);
   row('nodes', `${s.serviceClients} connected`);
   row('protection', PROTECTION_LABELS.map(({ key, label }) => `${label}: ${s.protection[key] ? 'yes' : paint('yellow', 'no')}`).join(', '));
 

@@ -8,9 +8,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../../client/backoff';
+import type { AgentTrust } from '../../client/agent-identity';
 import { ControlClient } from '../../client/control-client';
 import { KesError } from '../../errors';
-import type { Status } from '../../protocol';
+import type { StatusReport } from '../../protocol';
 import { isoSeconds } from '../common/format';
 import { isoTime } from '../common/json-output';
 
@@ -21,13 +22,13 @@ export const WATCH_RETRY_MAX_MS = 10_000;
 
 export interface WatchSink {
   /** Every successful poll; the sink decides whether anything changed. */
-  status(s: Status): void;
+  status(s: StatusReport): void;
   /** Once per outage: the first failure after a good poll (or at start). */
   unreachable(e: KesError, retryInMs: number): void;
 }
 
 /** Poll until `signal` aborts. Resolves then; rejects only on a bug (a non-KesError). */
-export async function watchStatus(socketPath: string, sink: WatchSink, signal: AbortSignal): Promise<void> {
+export async function watchStatus(socketPath: string, trust: AgentTrust, sink: WatchSink, signal: AbortSignal): Promise<void> {
   const backoff = new Backoff({ initialMs: WATCH_INTERVAL_MS, maxMs: WATCH_RETRY_MAX_MS });
   let ctl: ControlClient | undefined;
   let away = false;
@@ -39,7 +40,7 @@ export async function watchStatus(socketPath: string, sink: WatchSink, signal: A
       let delay = WATCH_INTERVAL_MS;
       try {
         // The signal also cuts a connect or handshake short: SIGINT never waits out their timeouts.
-        ctl ??= await ControlClient.connect({ socketPath, signal });
+        ctl ??= await ControlClient.connect({ socketPath, signal, trust });
         if (signal.aborted) break;
         const s = await ctl.status();
         backoff.reset();
@@ -81,9 +82,9 @@ export interface PrinterInit {
   write: (text: string) => void;
   now: () => number;
   /** The human view of a status; `showTime` adds the time to its first line. */
-  render: (s: Status, showTime: boolean) => string;
+  render: (s: StatusReport, showTime: boolean) => string;
   /** The JSON object of a status (as `status --json`). */
-  json: (s: Status) => Record<string, unknown>;
+  json: (s: StatusReport) => Record<string, unknown>;
   /** JSON line encoder (refuses byte arrays). */
   jsonLine: (v: unknown) => string;
 }
@@ -103,7 +104,7 @@ export class WatchPrinter {
     this.#p = init;
   }
 
-  readonly status = (s: Status): void => {
+  readonly status = (s: StatusReport): void => {
     const p = this.#p;
     const obj = p.json(s);
     const { currentSlot: _slot, ...rest } = obj;

@@ -5,7 +5,7 @@
 import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
 import { toHex } from '../../crypto/bytes';
-import type { Status } from '../../protocol';
+import type { StatusReport } from '../../protocol';
 import { EXIT } from '../exit-codes';
 import { ANSI_PAINT, NO_PAINT, colourEnabled, type Paint } from '../common/format';
 import { isoTime, toJsonLine } from '../common/json-output';
@@ -21,7 +21,8 @@ export class StatusCommand extends CtlCommand {
     details: `
       Public data only. For a person: the current KES period with its start and end, the active
       key (short KES vk, opcert counter and start period, evolution of max, periods remaining,
-      expiry date), the staged key (waiting for an opcert, or certified), connected nodes, the
+      expiry date), the staged key (waiting for an opcert, or certified), the counter floor (the
+      lowest opcert counter the agent accepts, or that it has none), connected nodes, the
       memory and access protections in force, warnings, and the next step to take. Colour only
       when stdout is a terminal and NO_COLOR is not set.
 
@@ -31,12 +32,15 @@ export class StatusCommand extends CtlCommand {
       coreDumpsDisabled, peerCredentialsChecked, unlockedMemoryAllowed}, staged (null or
       {kesVkey, opcert}), active (null or {kesVkey, counter, startKesPeriod, evolution,
       periodsRemaining, expiresAt, installedAt, opcert}), expired (null or {kesVkey, counter,
-      startKesPeriod, expiredAt}), warnings.
+      startKesPeriod, expiredAt}), counterFloor (the lowest opcert counter the agent accepts: the
+      highest counter of a key active since it started; null when there is none; absent when the
+      agent does not report it), warnings.
 
       For cron and monitoring, --check prints one line and exits 0 when an active key can
       sign now and more than --warn-periods KES periods remain; ${EXIT.EXPIRING_SOON} when it expires
       within --warn-periods (warning: rotate now); ${EXIT.NOT_READY} when there is no active key, it
-      expired, or its opcert starts in the future (critical); ${EXIT.CHAIN_NOT_STARTED} before the chain
+      expired, it is evolved past the current KES period (the clock went back), or its opcert starts
+      in the future (critical); ${EXIT.CHAIN_NOT_STARTED} before the chain
       starts; ${EXIT.UNREACHABLE} when the agent cannot be reached. With --json that line is
       {check, exitCode, message}.
 
@@ -98,11 +102,14 @@ export class StatusCommand extends CtlCommand {
     const onSignal = (): void => stop.abort();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A reader that went away (`status --watch | head -1`) ends the watch at the next write.
+    this.context.stdout.once('close', onSignal);
     try {
-      await watchStatus(this.socketPath(), printer, stop.signal);
+      await watchStatus(this.socketPath(), this.agentTrust(), printer, stop.signal);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      this.context.stdout.off('close', onSignal);
     }
     return EXIT.OK;
   }
@@ -111,7 +118,7 @@ export class StatusCommand extends CtlCommand {
 /** The first word of a --check line: what a person scanning cron mail looks for. */
 const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
 
-export function statusJson(s: Status): Record<string, unknown> {
+export function statusJson(s: StatusReport): Record<string, unknown> {
   return {
     agentVersion: s.agentVersion,
     network: s.network,
@@ -149,6 +156,8 @@ export function statusJson(s: Status): Record<string, unknown> {
       s.expired === null
         ? null
         : { kesVkey: toHex(s.expired.kesVk), counter: s.expired.counter, startKesPeriod: s.expired.startKesPeriod, expiredAt: isoTime(s.expired.expiredAtMs) },
+    // Only from an agent that reports it (control protocol 2); null: it has no floor.
+    ...(s.counterFloor === undefined ? {} : { counterFloor: s.counterFloor }),
     warnings: s.warnings,
   };
 }

@@ -7,6 +7,7 @@
 import { Option } from 'clipanion';
 import { readColdVerificationKeyFile } from '../../cardano/cold-key';
 import { loadSodium } from '../../crypto/sodium';
+import { AGENT_UID_ENV, AGENT_UID_FLAG, agentTrustFrom } from '../../client/agent-identity';
 import { KesNodeClient } from '../../client/node-client';
 import { SERVICE_SOCKET_ENV, SERVICE_SOCKET_NAME, clientDefaultSocket, resolveSocketPath } from '../../server/socket-paths';
 import { hardenProcess } from '../../server/hardening';
@@ -19,6 +20,9 @@ export abstract class NodeCommand extends KesCommand {
   coldVkey = Option.String('--cold-vkey', { description: 'The pool\'s cold verification key: refuse keys whose opcert it did not sign' });
   network = Option.String('--network', { description: 'mainnet (default), preprod or preview' });
   genesis = Option.String('--genesis', { description: 'Shelley genesis file (private testnets, preview)' });
+  agentUid = Option.String(AGENT_UID_FLAG, {
+    description: `The uid or user the agent runs as, if neither root, you, nor the owner of /run/kes-agent (default: env ${AGENT_UID_ENV}); a socket served by any other uid is refused (exit 12)`,
+  });
 
   protected socketPath(): string {
     const env = this.context.env;
@@ -30,11 +34,12 @@ export abstract class NodeCommand extends KesCommand {
     refuseDebuggingFlags(process.execArgv, this.context.env['NODE_OPTIONS']);
     const timing = resolveTiming(this.network, this.genesis);
     const socketPath = this.socketPath();
+    const trust = agentTrustFrom(this.agentUid, this.context.env);
     await loadSodium();
     // The key this process receives goes into locked, no-dump memory when the host allows it;
     // kes-node is a tool, so a gap is a warning here, not a refusal as in the agent.
     for (const warning of hardenProcess({ allowUnlockedMemory: true }).warnings) this.context.stderr.write(`kes-node: warning: ${warning}\n`);
     const coldVk = this.coldVkey === undefined ? undefined : readColdVerificationKeyFile(this.coldVkey);
-    return new KesNodeClient({ socketPath, timing, coldVk, now: this.context.now });
+    return new KesNodeClient({ socketPath, timing, coldVk, now: this.context.now, trust });
   }
 }

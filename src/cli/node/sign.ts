@@ -52,14 +52,19 @@ export class SignCommand extends NodeCommand {
     client.on('connected', () => {
       everConnected = true;
     });
+    // A possible impostor is not something to wait out: the answer will not change.
+    let refuseUntrusted!: (e: KesError) => void;
+    const untrusted = new Promise<never>((_, reject) => (refuseUntrusted = reject));
     client.on('disconnected', (d) => {
       if (d.code !== 'AGENT_CONNECTION_LOST') lastFailure = { code: d.code, reason: d.reason };
+      if (d.code === 'AGENT_NOT_TRUSTED') refuseUntrusted(new KesError(d.code, d.reason));
     });
     client.start();
     try {
       try {
-        await client.waitForKey(this.timeout);
+        await Promise.race([client.waitForKey(this.timeout), untrusted]);
       } catch (e) {
+        if (isKesError(e, 'AGENT_NOT_TRUSTED')) throw e;
         if (!isKesError(e, 'TIMEOUT') || everConnected) throw e;
         // Never got as far as a session: that is "unreachable" (exit 5), and which way matters.
         throw lastFailure !== undefined

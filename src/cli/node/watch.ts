@@ -62,14 +62,18 @@ export class WatchCommand extends NodeCommand {
     // The client never keeps a process alive by itself; a watcher must stay up until signalled.
     const keepAlive = setInterval(() => undefined, KEEP_ALIVE_MS);
     let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+    // A reader that went away (`kes-node watch | head -1`) ends the watch as SIGPIPE would.
+    const onClosed = (): void => onSignal?.('SIGPIPE');
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       onSignal = resolve;
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      this.context.stdout.once('close', onClosed);
       client.start();
     });
     process.off('SIGINT', onSignal!);
     process.off('SIGTERM', onSignal!);
+    this.context.stdout.off('close', onClosed);
     clearInterval(keepAlive);
     await client.stop();
     this.emitLine({ event: 'stopped', signal });

@@ -1,0 +1,60 @@
+/**
+ * A peer on the service socket trying to spend the agent's locked memory: many connections, each
+ * starting a 64-KiB frame whose first payload byte is the KEY kind and then going quiet. A KEY
+ * never travels towards the agent, so the agent refuses each at its first payload byte, before
+ * allocating anything, and closes the connection; its locked memory does not move and keygen
+ * still works.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol/constants';
+import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+
+/** The reported attack took locked memory from 4.1 MiB to the 8-MiB limit with 70 connections. */
+const CONNECTIONS = 70;
+/** What one refused frame may still cost the agent in locked memory, at most (one arena). */
+const ARENA_KIB = 64;
+
+function vmLckKiB(pid: number): number {
+  const m = /^VmLck:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]);
+}
+
+/** Start a KEY-kind frame of the largest size, send its first 1,000 bytes, and wait for the agent to close. */
+function halfKeyFrame(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socketPath, () => {
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(MAX_FRAME_PAYLOAD_BYTES);
+      const start = Buffer.alloc(1_000, 0x41);
+      start[0] = KIND.KEY;
+      s.write(Buffer.concat([header, start]));
+    });
+    s.on('data', () => undefined);
+    s.on('error', () => undefined); // a reset after the agent's ERROR is a close too
+    s.on('close', () => resolve());
+    s.setTimeout(30_000, () => {
+      s.destroy();
+      reject(new Error('the agent kept a half KEY frame open for 30 s'));
+    });
+  });
+}
+
+describe('locked memory and KEY frames sent to the agent', () => {
+  let e: AgentEnv;
+  beforeAll(async () => {
+    e = await makeAgentEnv({ timingArgs: ['--network', 'preview'] });
+    await startAgent(e);
+  });
+  afterAll(async () => stopAgentEnv(e));
+
+  test(`${CONNECTIONS} connections each starting a 64-KiB KEY frame: each refused and closed, locked memory unchanged, keygen still works`, async () => {
+    const pid = e.agent!.child.pid!;
+    const before = vmLckKiB(pid);
+    const mark = e.agent!.mark();
+    await Promise.all(Array.from({ length: CONNECTIONS }, () => halfKeyFrame(e.serviceSocket)));
+    expect(vmLckKiB(pid)).toBeLessThanOrEqual(before + ARENA_KIB);
+    await ctlJson(e, 'keygen');
+    expect(e.agent!.stdout.slice(mark.stdout)).toMatch(/UNEXPECTED_MESSAGE|carries a key/);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * A push that cannot be written to one node (its copy of the KEY frame cannot be allocated:
+ * locked memory exhausted) must not leave that node holding a wiped or stale key: the agent
+ * disconnects it, it reconnects, and it gets the current key. The other nodes are not touched.
+ * In-process daemon on real sockets; the allocation failure is injected once.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { ColdSigningKey, issueOpcert, writeColdVerificationKeyFile } from '../../src/cardano';
+import { ControlClient } from '../../src/client/control-client';
+import { KesNodeClient } from '../../src/client';
+import { toHex } from '../../src/crypto/bytes';
+import * as secretMemory from '../../src/crypto/secret-memory';
+import { loadSodium } from '../../src/crypto/sodium';
+import { KesError } from '../../src/errors';
+import { startDaemon, type Daemon } from '../../src/server/daemon';
+import { createLogger } from '../../src/server/logger';
+import { nextEvent } from '../helpers/node-events';
+import { tempDir } from '../helpers/processes';
+import { testChain } from '../helpers/test-chain';
+
+/** A KEY frame's length: 4-byte length field + 765-byte payload. */
+const KEY_FRAME_BYTES = 769;
+
+test('a node whose KEY copy cannot be allocated is disconnected, reconnects and gets the current key; the other node keeps it', async () => {
+  await loadSodium();
+  const dir = tempDir('kes-failed-push-');
+  const cold = ColdSigningKey.generate();
+  let daemon: Daemon | undefined;
+  const nodes: KesNodeClient[] = [];
+  let log = '';
+  try {
+    const coldVkFile = path.join(dir, 'cold.vkey');
+    writeColdVerificationKeyFile(coldVkFile, cold.verificationKey, { overwrite: false });
+    const chain = testChain(dir, { periodMs: 3_600_000, maxKESEvolutions: 62, period: 100 });
+    const controlSocket = path.join(dir, 'control.sock');
+    const serviceSocket = path.join(dir, 'service.sock');
+    const out = new Writable({ write: (chunk: Buffer, _enc, cb) => { log += chunk.toString('utf8'); cb(); } });
+    daemon = await startDaemon({ coldVkFile, timing: chain.timing, controlSocket, serviceSocket, logger: createLogger({ out, level: 'debug' }), agentVersion: 'failed-push-test' });
+    for (let i = 0; i < 2; i++) {
+      const n = new KesNodeClient({ socketPath: serviceSocket, timing: chain.timing, coldVk: cold.verificationKey, backoff: { initialMs: 20, maxMs: 200 } });
+      const up = nextEvent(n, 'noKey');
+      n.start();
+      await up;
+      nodes.push(n);
+    }
+
+    // The upload encodes one KEY frame (an allocation of its size), then copies it per node:
+    // the first node's copy fails.
+    const real = secretMemory.allocSecret;
+    let keyFrames = 0;
+    jest.spyOn(secretMemory, 'allocSecret').mockImplementation((n: number) => {
+      if (n === KEY_FRAME_BYTES && ++keyFrames === 2) throw new KesError('SECURE_MEMORY_EXHAUSTED', 'injected: locked memory exhausted');
+      return real(n);
+    });
+    const keys = nodes.map((n) => nextEvent(n, 'key', 20_000));
+    const disconnects = nodes.map((n) => {
+      let count = 0;
+      n.on('disconnected', () => count++);
+      return () => count;
+    });
+    const c = await ControlClient.connect({ socketPath: controlSocket });
+    let kesVk: Uint8Array;
+    try {
+      kesVk = (await c.keygen({ force: false })).kesVk;
+      await c.importOpcert(issueOpcert({ hotVk: kesVk, counter: 0, kesPeriod: 100, coldSeed: cold.seed }));
+      expect(await c.upload({ confirmTimeoutMs: 5_000 })).toMatchObject({ nodesConnected: 2, nodesConfirmed: 1 });
+    } finally {
+      c.close();
+    }
+    expect(keyFrames).toBeGreaterThanOrEqual(2);
+    // Both end up with the key: one at once, the other after it was disconnected and came back.
+    for (const k of keys) expect((await k).kesVk).toBe(toHex(kesVk));
+    expect(disconnects.map((count) => count()).sort()).toEqual([0, 1]);
+    expect(log).toMatch(/service: push to node failed; disconnecting it so it reconnects for the current key/);
+    for (const n of nodes) expect(n.keyInfo()?.kesVk).toBe(toHex(kesVk));
+  } finally {
+    jest.restoreAllMocks();
+    for (const n of nodes) await n.stop();
+    await daemon?.stop();
+    cold.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
