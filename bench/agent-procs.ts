@@ -22,6 +22,7 @@ export const BIN = {
   cold: path.join(DIST, 'src', 'bin', 'kes-cold.js'),
   swarm: path.join(__dirname, 'agent-swarm.js'),
   bareServer: path.join(__dirname, 'agent-bare-server.js'),
+  flood: path.join(__dirname, 'agent-flood.js'),
 } as const;
 
 /** Output kept per stream of a long-running child, for error reports. @default 65536 */

@@ -19,12 +19,12 @@ import {
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
   SERVICE_PROTOCOL,
-  WIRE_ERROR_CODES,
   encodeFrame,
   encodeMessage,
   type MessageType,
   type OutgoingMessage,
   type SocketRole,
+  WIRE_ERROR_CODES,
 } from '../../src/protocol';
 import { toBorshSchema, type FieldSpec } from '../../src/protocol/schema';
 import type { Rng } from './rng';
@@ -93,6 +93,7 @@ export function randomMessage(rng: Rng, type: MessageType): OutgoingMessage {
   const body = randomValue(rng, schema.body) as Record<string, unknown>;
   const msg: Record<string, unknown> = { type, ...body };
   if (schema.secret) msg['secret'] = rng.bytes(KES_SECRET_BYTES);
+  if (type === 'confirm') msg['seq'] = neverPushedSeq(rng);
   return msg as unknown as OutgoingMessage;
 }
 
@@ -105,17 +106,30 @@ export function helloFrame(role: SocketRole): Uint8Array {
 }
 
 /**
- * A frame the agent handles and keeps the connection open for: STATUS (now and then
- * EXPORT_VERKEY) on the control socket, CONFIRM with any seq and result on the service socket.
+ * A seq no push of a fuzz run can have: 0 (seqs start at 1) or one above 2^40. The fuzzer cannot
+ * know the seq of the push its connection got, and a CONFIRM for any other is a protocol error
+ * (spec/protocol.md §6), so its CONFIRMs are all of that kind, and the model can say so.
+ */
+function neverPushedSeq(rng: Rng): number {
+  return rng.chance(0.3) ? 0 : 2 ** 40 + rng.u32();
+}
+
+/**
+ * The commonest well-formed frame of a socket: STATUS (now and then EXPORT_VERKEY) on the control
+ * socket, which the agent answers and keeps the connection open for; CONFIRM on the service
+ * socket, which ends the connection, since the fuzzer's CONFIRMs never name the push its
+ * connection got (neverPushedSeq).
  */
 export function harmlessFrame(rng: Rng, role: SocketRole): Uint8Array {
-  if (role === 'control') return encodeMessage(rng.chance(0.95) ? { type: 'status' } : { type: 'export_verkey' });
-  const result = rng.weighted<number>([
-    [6, 0],
-    [3, rng.pick(Object.values(WIRE_ERROR_CODES))],
-    [1, rng.below(0x10000)],
-  ]);
-  return encodeMessage({ type: 'confirm', seq: rng.chance(0.5) ? rng.below(64) : rng.u32(), result });
+  if (role === 'service') {
+    const result = rng.weighted<number>([
+      [6, 0],
+      [3, rng.pick(Object.values(WIRE_ERROR_CODES))],
+      [1, rng.below(0x10000)],
+    ]);
+    return encodeMessage({ type: 'confirm', seq: neverPushedSeq(rng), result });
+  }
+  return encodeMessage(rng.chance(0.95) ? { type: 'status' } : { type: 'export_verkey' });
 }
 
 // ---------------------------------------------------------------------------------------------

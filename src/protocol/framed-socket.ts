@@ -31,6 +31,23 @@ export class ReceiveTimeoutError extends Error {
   }
 }
 
+/** A KEY copy refused because this connection already holds its quota of them. */
+export class KeyCopyQuotaError extends Error {
+  static override readonly name = 'KeyCopyQuotaError';
+  constructor(readonly quota: number) {
+    super(`the connection already holds ${quota} unwritten key frames`);
+    this.name = 'KeyCopyQuotaError';
+  }
+}
+
+/**
+ * Messages a connection hands out back to back, from what it has already read, before it lets
+ * the event loop run once. Without it, one peer's buffered frames are handled in a single chain
+ * of microtasks, and every other connection (and timer) waits until it is done.
+ * @default 16
+ */
+export const MESSAGES_PER_TURN = 16;
+
 type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void };
 
 export class FramedSocket {
@@ -40,20 +57,36 @@ export class FramedSocket {
   #waiter: Waiter | undefined;
   #failure: Error | undefined;
   #lingering = false;
+  /** Messages handed out from the inbox since the last turn of the event loop. */
+  #turn = 0;
+  /** Locked KEY copies written but not yet taken by the kernel. */
+  #keyCopies = 0;
+  readonly #keyCopyQuota: number;
 
   /**
    * `receivesSecrets`: true only where KEY frames arrive (a node's end of the service socket);
    * on the agent's side a KEY-kind frame is refused before any locked memory is spent on it.
+   * `keyCopyQuota`: how many locked KEY copies (sendEncoded) may wait for the kernel at once on
+   * this connection; the next one is refused with KeyCopyQuotaError. Unlimited when absent.
    */
-  constructor(socket: net.Socket, opts: { receivesSecrets: boolean }) {
+  constructor(socket: net.Socket, opts: { receivesSecrets: boolean; keyCopyQuota?: number }) {
     this.socket = socket;
+    this.#keyCopyQuota = opts.keyCopyQuota ?? Number.POSITIVE_INFINITY;
     this.#decoder = new FrameDecoder(opts);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary)));
     socket.on('close', () => {
       this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary));
       this.#decoder.destroy();
-      for (const m of this.#inbox.splice(0)) wipeMessage(m);
+      // A key nobody took is wiped with the connection. Anything else that arrived before the
+      // close is still handed out: an agent's closing ERROR, read while nobody was waiting, must
+      // not turn into a bare "connection closed".
+      const kept = this.#inbox.splice(0).filter((m) => {
+        if (m.type !== 'key') return true;
+        wipeMessage(m);
+        return false;
+      });
+      this.#inbox.push(...kept);
     });
     // EPIPE / ECONNRESET must never crash a daemon: they end this connection only.
     socket.on('error', () => this.#fail(new ConnectionClosedError(false)));
@@ -64,7 +97,9 @@ export class FramedSocket {
     const queued = this.#inbox.shift();
     if (queued !== undefined) {
       if (this.#inbox.length === 0) this.#resumeReading();
-      return Promise.resolve(queued);
+      if (++this.#turn < MESSAGES_PER_TURN) return Promise.resolve(queued);
+      this.#turn = 0;
+      return new Promise((resolve) => setImmediate(() => resolve(queued)));
     }
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     this.#resumeReading();
@@ -101,14 +136,17 @@ export class FramedSocket {
    */
   sendEncoded(frame: Uint8Array): Promise<void> {
     if (!carriesSecret(frame)) return this.#write(frame, false);
+    if (this.#keyCopies >= this.#keyCopyQuota) return Promise.reject(new KeyCopyQuotaError(this.#keyCopyQuota));
     let copy: Uint8Array;
     try {
-      copy = allocSecret(frame.length); // can fail at RLIMIT_MEMLOCK: this write fails, not the caller's loop
+      // The wire pool: a peer that leaves its copies queued uses up that budget, not the keys'.
+      copy = allocSecret(frame.length, 'wire'); // can fail: this write fails, not the caller's loop
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     copy.set(frame);
-    return this.#write(copy, true);
+    this.#keyCopies++;
+    return this.#write(copy, true).finally(() => this.#keyCopies--);
   }
 
   #write(frame: Uint8Array, secret: boolean): Promise<void> {
@@ -197,6 +235,7 @@ export class FramedSocket {
    */
   #deliver(m: Message): void {
     if (this.#waiter !== undefined) {
+      this.#turn = 0; // delivered from a read: the event loop has run since the last one
       this.#waiter.resolve(m);
       return;
     }

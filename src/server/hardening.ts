@@ -6,18 +6,19 @@
  * pages that hold secrets are locked: our arenas and libsodium's WASM heap.
  */
 import { KesError } from '../errors';
-import { secretMemoryState, useLockedSecretMemory } from '../crypto/secret-memory';
+import { secretMemoryState, setSecretPoolBudget, useLockedSecretMemory } from '../crypto/secret-memory';
+import { WIRE_SECRET_BUDGET_BYTES } from './limits';
 import { lockSodiumHeap, sodiumHeapState } from '../crypto/sodium-heap';
 import { errnoOf, nativeLoadError, tryLoadNative, type NativeAddon } from '../native';
 import type { Protection } from '../protocol';
 
 /**
- * RLIMIT_MEMLOCK the agent asks for: libsodium's 4 MiB heap, room for it to grow once, and
- * arenas for one KEY frame to every connected node (2,048 × ~0.8 KiB). The Linux default of
- * 8 MiB is exactly this. Nodes that stop reading can hold more copies (up to
- * MAX_UNCONFIRMED_PUSHES each, until NODE_CONFIRM_DEADLINE_MS cuts them); past the limit a copy
- * cannot be made and that node's push fails, the others' go on. systemd units set
- * LimitMEMLOCK=64M for headroom.
+ * RLIMIT_MEMLOCK the agent asks for: libsodium's 4 MiB heap, the key pool's first 64 KiB arena
+ * and the wire pool's budget for queued KEY copies (WIRE_SECRET_BUDGET_BYTES, 3.25 MiB: every
+ * allowed node holding its quota). That is 7.3 MiB; the Linux default of 8 MiB leaves 0.7 MiB
+ * (11 more arenas) for the keys themselves, far more than a staged and an active key use. The
+ * pools are separate, so nodes cannot take the keys' share however they behave. A libsodium
+ * heap that grows needs more: systemd units set LimitMEMLOCK=64M for headroom.
  */
 export const REQUIRED_MEMLOCK_BYTES = 8 * 1024 * 1024;
 
@@ -74,6 +75,7 @@ export function hardenProcess(opts: HardeningOptions): Hardening {
     } else {
       try {
         useLockedSecretMemory(native);
+        setSecretPoolBudget('wire', WIRE_SECRET_BUDGET_BYTES);
         lockSodiumHeap((heap) => void native.lockArrayBuffer(heap));
       } catch (e) {
         fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: mlock failed (${errnoOf(e)}) with RLIMIT_MEMLOCK ${describeLimit(limits.memlockLimit)}; ${raiseHint(opts.allowUnlockedMemory)}`));

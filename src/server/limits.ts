@@ -22,6 +22,26 @@ export const MAX_SERVICE_CONNECTIONS = 2048;
  * or slow the others (each node has its own socket buffer). @default 262144
  */
 export const MAX_NODE_PENDING_WRITE_BYTES = 256 * 1024;
+/**
+ * Locked copies of a KEY frame one node's connection may hold at once: written by the agent but
+ * not yet taken by the kernel (each connection has its own copy, wiped once written). A node
+ * that reads never holds more than the push in flight; one that has stopped reading fills its
+ * socket buffer and then its quota, and its next push fails and disconnects it. @default 2
+ */
+export const MAX_LOCKED_KEY_COPIES_PER_NODE = 2;
+/**
+ * Locked bytes one queued KEY copy takes: the largest key frame of any service protocol (ours:
+ * 769 bytes), rounded up to whole 64-byte granules of the secure arenas. @default 832
+ */
+export const LOCKED_KEY_COPY_BYTES = 832;
+/**
+ * The budget of the locked-memory pool that queued KEY copies come from: every allowed node
+ * holding its whole quota at once, so that no connection can take another's share, and none can
+ * take the memory keys are generated and evolved in (a separate pool). 2048 × 2 × 832 B = 3.25 MiB,
+ * which fits beside libsodium's 4 MiB heap under the 8 MiB RLIMIT_MEMLOCK the agent requires.
+ * @default 3407872
+ */
+export const WIRE_SECRET_BUDGET_BYTES = MAX_SERVICE_CONNECTIONS * MAX_LOCKED_KEY_COPIES_PER_NODE * LOCKED_KEY_COPY_BYTES;
 /** How long a connection turned away with BUSY may linger before it is cut. @default 1000 */
 export const BUSY_LINGER_MS = 1_000;
 /** Pushes a node may leave unconfirmed before it is disconnected. @default 8 */

@@ -16,10 +16,11 @@ import {
   wireErrorName,
   type Message,
 } from '../protocol';
-import { carriesSecret, ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
+import { carriesSecret, ConnectionClosedError, FramedSocket, KeyCopyQuotaError, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
 import { releaseSecret } from '../crypto/secret-memory';
+import { KesError } from '../errors';
 import type { Logger } from './logger';
-import { HANDSHAKE_TIMEOUT_MS, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from './limits';
+import { HANDSHAKE_TIMEOUT_MS, MAX_LOCKED_KEY_COPIES_PER_NODE, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from './limits';
 
 /** What one push to all nodes became. */
 export interface BroadcastOutcome {
@@ -114,7 +115,7 @@ export class ServiceHub {
 
   /** Serve one accepted connection until it closes. Never throws. */
   async serve(socket: net.Socket): Promise<void> {
-    const conn = new FramedSocket(socket, { receivesSecrets: false });
+    const conn = new FramedSocket(socket, { receivesSecrets: false, keyCopyQuota: MAX_LOCKED_KEY_COPIES_PER_NODE });
     const id = this.#nextId++;
     let session: NodeSession | undefined;
     try {
@@ -154,8 +155,12 @@ export class ServiceHub {
       wipeMessage(m);
       throw new UnexpectedFromNode(m.type);
     }
-    // false: a late confirmation of a push we stopped waiting for.
-    if (!session.settle(m.seq, m.result === 0)) return;
+    // Each push may be confirmed once. The agent never stops waiting for a push without
+    // disconnecting the node (deadline, failed write), so a CONFIRM for any other seq is not a
+    // late answer but a peer that does not follow the protocol: one frame is all it gets, so it
+    // cannot make the agent decode and match frames for ever (a node that sent a million such
+    // CONFIRMs slowed status for everyone from 110 ms to over 2 s).
+    if (!session.settle(m.seq, m.result === 0)) throw new UnexpectedConfirm(m.seq);
     if (m.result === 0) {
       this.#log.debug('service: node confirmed', { node: session.id, seq: m.seq });
     } else {
@@ -176,6 +181,11 @@ export class ServiceHub {
     if (isProtocolError(e)) {
       this.#log.warn('service: bad frame from node', { node: id, code: e.code });
       void conn.closeWithError(e.wireCode, e.message);
+      return;
+    }
+    if (e instanceof UnexpectedConfirm) {
+      this.#log.warn('service: CONFIRM for no push awaiting confirmation; disconnecting the node', { node: id, seq: e.seq });
+      void conn.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, `CONFIRM for seq ${e.seq}, which is not a push awaiting confirmation on this connection`);
       return;
     }
     if (e instanceof UnexpectedFromNode) {
@@ -234,9 +244,10 @@ export class ServiceHub {
     // A failed write (its KEY copy could not be allocated, say) leaves the node without the
     // current key: settle the push as unconfirmed and disconnect it, so it reconnects and gets
     // the key again, instead of keeping a wiped one. Never an unhandled rejection.
-    session.conn.sendEncoded(frame).catch(() => {
+    session.conn.sendEncoded(frame).catch((e: unknown) => {
       if (!session.settle(seq, false)) return;
-      this.#log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: session.id, seq });
+      const reason = e instanceof KeyCopyQuotaError ? 'not reading: key copy quota reached' : e instanceof KesError ? e.code : 'write failed';
+      this.#log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: session.id, seq, reason });
       session.conn.destroy();
     });
     return confirmed;
@@ -246,5 +257,11 @@ export class ServiceHub {
 class UnexpectedFromNode extends Error {
   constructor(readonly messageType: string) {
     super(`unexpected ${messageType} from a node`);
+  }
+}
+
+class UnexpectedConfirm extends Error {
+  constructor(readonly seq: number) {
+    super(`CONFIRM for seq ${seq}, which is not awaiting confirmation`);
   }
 }

@@ -11,6 +11,7 @@ import {
   allocSecret,
   releaseSecret,
   secretMemoryState,
+  setSecretPoolBudget,
   useLockedSecretMemory,
 } from '../../src/crypto/secret-memory';
 
@@ -93,5 +94,34 @@ describe('locked mode', () => {
 
   it('refuses a buffer larger than an arena with a stable code', () => {
     expect(() => allocSecret(SECRET_ARENA_BYTES + 1)).toThrow(expect.objectContaining({ code: 'SECURE_MEMORY_EXHAUSTED' }));
+  });
+
+  it('keeps the wire pool apart from the keys: a full wire budget refuses more copies, and keys are still allocated', () => {
+    const budget = 8 * 832; // eight queued KEY copies
+    setSecretPoolBudget('wire', budget);
+    const before = secretMemoryState().liveBytes;
+    const copies: Uint8Array[] = [];
+    for (;;) {
+      try {
+        copies.push(allocSecret(769, 'wire'));
+      } catch (e) {
+        expect(e).toEqual(expect.objectContaining({ code: 'SECURE_MEMORY_EXHAUSTED' }));
+        expect((e as Error).message).toBe(`the wire pool of locked memory is full (${budget} of ${budget} bytes in use)`);
+        break;
+      }
+      if (copies.length > 100) throw new Error('the wire budget was not enforced');
+    }
+    expect(copies).toHaveLength(8);
+    expect(secretMemoryState().liveBytes.wire - before.wire).toBe(budget);
+    // Copies and keys never share an arena, so copies cannot fragment or fill the keys' memory.
+    const key = allocSecret(608);
+    expect(key.length).toBe(608);
+    for (const c of copies) expect(c.buffer).not.toBe(key.buffer);
+    // A released copy makes room for exactly one more.
+    releaseSecret(copies.pop());
+    const again = allocSecret(769, 'wire');
+    expect(() => allocSecret(769, 'wire')).toThrow(expect.objectContaining({ code: 'SECURE_MEMORY_EXHAUSTED' }));
+    for (const c of [...copies, again, key]) releaseSecret(c);
+    expect(secretMemoryState().liveBytes).toEqual(before);
   });
 });

@@ -20,7 +20,7 @@ import { ColdSigningKey, issueOpcert, writeColdVerificationKeyFile } from '../..
 import { fromHex, toHex } from '../../src/crypto/bytes';
 import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
-import { encodeMessage, FramedSocket, WIRE_ERROR_CODES, type KeyMessage, type Status } from '../../src/protocol';
+import { encodeMessage, FramedSocket, WIRE_ERROR_CODES, wipeMessage, type KeyMessage, type Status } from '../../src/protocol';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
 import { MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../src/server/limits';
 import { createLogger } from '../../src/server/logger';
@@ -393,6 +393,54 @@ describe('faults against the built agent', () => {
     expect(last).toMatchObject({ nodesConnected: 3, nodesConfirmed: 3 });
     stuck.socket.resume(); // now it reads: what it finds is the end of the connection the agent closed
     await stuck.closed;
+  });
+
+  // Security review §4: one node sent a million CONFIRMs for an unknown seq and slowed status
+  // for everyone from 110 ms to 2-3 s. Each push may be confirmed once; anything else is a
+  // protocol error, and the first one ends that connection.
+  test('a CONFIRM for no push awaiting confirmation (never pushed, or already confirmed) gets ERROR and a disconnect; a real node keeps its key', async () => {
+    const agent = await start();
+    const held = await op.push();
+    const node = startNode(e.serviceSocket, MAINNET, coldVk);
+    nodes.push(node);
+    await node.waitForKey(10_000);
+
+    const mark = agent.mark();
+    // Confirms its KEY, then confirms it again.
+    const twice = await handshakeRaw(e.serviceSocket, 'service');
+    sockets.push(twice.conn.socket);
+    expect(twice.reply.type).toBe('welcome');
+    const push = await twice.conn.receive(10_000);
+    if (push.type !== 'key') throw new Error(`expected KEY on connect, got ${push.type}`);
+    wipeMessage(push);
+    await twice.conn.send({ type: 'confirm', seq: push.seq, result: 0 });
+    await twice.conn.send({ type: 'confirm', seq: push.seq, result: 0 });
+    // Confirms a seq the agent never used (seqs start at 1), and then floods.
+    const never = await handshakeRaw(e.serviceSocket, 'service');
+    sockets.push(never.conn.socket);
+    const first = await never.conn.receive(10_000);
+    wipeMessage(first);
+    const flood = encodeMessage({ type: 'confirm', seq: 0, result: 0 });
+    const burst = Buffer.alloc(flood.length * 10_000);
+    for (let i = 0; i < 10_000; i++) burst.set(flood, i * flood.length);
+    never.conn.socket.write(burst);
+
+    for (const c of [twice.conn, never.conn]) {
+      const err = await c.receive(10_000);
+      expect(err).toMatchObject({ type: 'error', code: WIRE_ERROR_CODES.UNEXPECTED_MESSAGE });
+      expect((err as { message: string }).message).toMatch(/^CONFIRM for seq \d+, which is not a push awaiting confirmation on this connection$/);
+      await expect(c.receive(10_000)).rejects.toBeInstanceOf(Error);
+    }
+    await agent.waitFor(new RegExp(`service: CONFIRM for no push awaiting confirmation; disconnecting the node node=\\d+ seq=${push.seq}\n`), { after: mark });
+    await agent.waitFor(/service: CONFIRM for no push awaiting confirmation; disconnecting the node node=\d+ seq=0\n/, { after: mark });
+    // One line each: the flood's other 9,999 frames were never handled.
+    expect(agent.stdout.slice(mark.stdout).match(/CONFIRM for no push awaiting confirmation/g)).toHaveLength(2);
+    await eventually('only the real node is counted', async () => (await agentStatus(e)).serviceClients === 1);
+    expect(node.keyInfo()?.kesVk).toBe(held.kesVkey);
+    const gotKey = nextEvent(node, 'key');
+    const up = await op.push();
+    expect(up).toMatchObject({ nodesConnected: 1, nodesConfirmed: 1 });
+    expect((await gotKey).kesVk).toBe(up.kesVkey);
   });
 
   // Issue 4 §3, "drop the node after a timeout": without a deadline, a node that stops reading

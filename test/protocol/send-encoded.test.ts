@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as secretMemory from '../../src/crypto/secret-memory';
 import { KES_SECRET_BYTES, encodeMessage, type KeyMessage, type Opcert } from '../../src/protocol';
-import { ConnectionClosedError, FramedSocket, carriesSecret } from '../../src/protocol/framed-socket';
+import { ConnectionClosedError, FramedSocket, KeyCopyQuotaError, MESSAGES_PER_TURN, carriesSecret } from '../../src/protocol/framed-socket';
 
 const opcert: Opcert = {
   hotVk: new Uint8Array(32).fill(1),
@@ -18,6 +18,23 @@ const opcert: Opcert = {
   coldVk: new Uint8Array(32).fill(3),
 };
 const secret = (): Uint8Array => Uint8Array.from({ length: KES_SECRET_BYTES }, (_, i) => (i * 7 + 1) & 0xff);
+
+/** `n` connected raw socket pairs: [agent side, peer side]. */
+async function rawPairs(n: number): Promise<{ agent: net.Socket; peer: net.Socket }[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-send-encoded-'));
+  const sock = path.join(dir, 's.sock');
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((s) => accepted.push(s));
+  await new Promise<void>((r) => server.listen(sock, r));
+  const peers: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    peers.push(await new Promise<net.Socket>((r) => { const c = net.connect(sock, () => r(c)); }));
+  }
+  while (accepted.length < n) await new Promise((r) => setTimeout(r, 5));
+  server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return accepted.map((s, i) => ({ agent: s, peer: peers[i]! }));
+}
 
 /** `n` connected pairs: [agent side, peer side]. */
 async function pairs(n: number): Promise<{ agent: FramedSocket; peer: FramedSocket }[]> {
@@ -128,6 +145,78 @@ describe('FramedSocket.sendEncoded', () => {
       { type: 'status' },
     ] as const) {
       expect(carriesSecret(encodeMessage(m))).toBe(false);
+    }
+  });
+
+  test('a peer that stops reading holds at most its quota of locked KEY copies; the next one is refused, and reading again drains them', async () => {
+    const [raw] = await rawPairs(1);
+    raw!.peer.pause(); // a node that has stopped reading
+    const agent = new FramedSocket(raw!.agent, { receivesSecrets: false, keyCopyQuota: 2 });
+    const alloc = jest.spyOn(secretMemory, 'allocSecret');
+    const frame = encodeMessage({ type: 'key', seq: 1, opcert, evolution: 0, secret: secret() } satisfies KeyMessage);
+    alloc.mockClear();
+    const writes: Promise<void>[] = [];
+    let refused: unknown;
+    // Each push waits a turn of the event loop, as pushes from separate uploads do: while the
+    // kernel takes the frames, each copy is written and wiped before the next. Once the peer's
+    // socket buffer is full, copies stay queued, and the third is refused.
+    for (let i = 0; i < 100_000 && refused === undefined; i++) {
+      const w = agent.sendEncoded(frame);
+      w.catch((e: unknown) => { refused = e; });
+      writes.push(w);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(refused).toBeInstanceOf(KeyCopyQuotaError);
+    const copies = alloc.mock.results.map((r) => r.value as Uint8Array);
+    expect(copies.length).toBeGreaterThan(2); // the kernel took some before it was full
+    expect(alloc.mock.calls.every((c) => c[1] === 'wire')).toBe(true);
+    expect(copies.filter((c) => c.some((b) => b !== 0))).toHaveLength(2); // held, not yet written
+    secretMemory.releaseSecret(frame);
+    // The peer reads again: the queued copies are written and wiped.
+    let read = 0;
+    raw!.peer.on('data', (chunk: Buffer) => { read += chunk.length; chunk.fill(0); });
+    raw!.peer.resume();
+    await Promise.allSettled(writes);
+    expect(copies.every((c) => c.every((b) => b === 0))).toBe(true);
+    expect(read).toBeGreaterThan(0);
+    agent.destroy();
+    raw!.peer.destroy();
+  });
+
+  test(`reads are fair: a connection with many frames buffered gives way after ${MESSAGES_PER_TURN}, so another connection's frame is handled before them`, async () => {
+    const [a, b] = await rawPairs(2);
+    const flood = 2_000;
+    const confirm = encodeMessage({ type: 'confirm', seq: 7, result: 0 });
+    const burst = new Uint8Array(confirm.length * flood);
+    for (let i = 0; i < flood; i++) burst.set(confirm, i * confirm.length);
+    await new Promise<void>((r) => a!.peer.write(burst, () => r()));
+    await new Promise<void>((r) => b!.peer.write(confirm, () => r()));
+    const order: string[] = [];
+    const fa = new FramedSocket(a!.agent, { receivesSecrets: false });
+    const loopB = async (): Promise<void> => {
+      const fb = new FramedSocket(b!.agent, { receivesSecrets: false });
+      await fb.receive(5_000);
+      order.push('B');
+      fb.destroy();
+    };
+    try {
+      let doneB: Promise<void> | undefined;
+      for (let i = 0; i < flood; i++) {
+        await fa.receive(5_000);
+        order.push('A');
+        // B starts reading only once A's frames are in A's inbox: without fairness, all of them
+        // would be handed out before B's socket is even read.
+        if (i === 0) doneB = loopB();
+      }
+      await doneB;
+      const bAt = order.indexOf('B');
+      expect(bAt).toBeGreaterThan(0);
+      expect(bAt).toBeLessThan(flood);
+    } finally {
+      fa.destroy();
+      b!.agent.destroy();
+      a!.peer.destroy();
+      b!.peer.destroy();
     }
   });
 });

@@ -50,9 +50,9 @@ test('a node whose KEY copy cannot be allocated is disconnected, reconnects and 
     // the first node's copy fails.
     const real = secretMemory.allocSecret;
     let keyFrames = 0;
-    jest.spyOn(secretMemory, 'allocSecret').mockImplementation((n: number) => {
+    jest.spyOn(secretMemory, 'allocSecret').mockImplementation((n: number, pool?: secretMemory.SecretPool) => {
       if (n === KEY_FRAME_BYTES && ++keyFrames === 2) throw new KesError('SECURE_MEMORY_EXHAUSTED', 'injected: locked memory exhausted');
-      return real(n);
+      return real(n, pool);
     });
     const keys = nodes.map((n) => nextEvent(n, 'key', 20_000));
     const disconnects = nodes.map((n) => {
