@@ -11,6 +11,9 @@ import * as path from 'node:path';
 
 export const CONTROL_SOCKET_ENV = 'KES_AGENT_CONTROL_SOCKET';
 export const SERVICE_SOCKET_ENV = 'KES_AGENT_SERVICE_SOCKET';
+/** The Haskell kes-agent's names for the two variables (haskell-kes-agent.md §1.2, §1.3), read too. */
+export const HASKELL_CONTROL_PATH_ENV = 'KES_AGENT_CONTROL_PATH';
+export const HASKELL_SERVICE_PATH_ENV = 'KES_AGENT_SERVICE_PATH';
 export const CONTROL_SOCKET_NAME = 'control.sock';
 export const SERVICE_SOCKET_NAME = 'service.sock';
 /** Mode of the default socket directory when the agent creates it. */
