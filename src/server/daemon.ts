@@ -171,13 +171,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   agent.start();
   const s = agent.status();
+  // Before "started", which is what supervisors and tests wait for.
+  if (opts.controlSocket === null) log.info('control: socket disabled; kes-ctl cannot reach this agent until a control path is set (a SIGHUP reload applies it)');
   log.info('agent: started', {
     network: opts.timing.name,
     kesPeriod: s.chainStarted ? s.currentKesPeriod : null,
     control: opts.controlSocket,
     service: opts.serviceSocket,
   });
-  if (opts.controlSocket === null) log.info('control: socket disabled; kes-ctl cannot reach this agent (restart with a control socket to manage keys)');
   if (!s.chainStarted) log.warn('agent: the chain has not started yet', { startsAt: new Date(s.nextPeriodMs).toISOString() });
 
   function stop(): Promise<void> {
