@@ -32,7 +32,7 @@ export function describeConfig(r: ResolvedConfig): SettingRow[] {
       value: v === undefined ? null : kind.json(v),
       shown: v === undefined ? notSetText(name, r) : kind.show(v),
       source,
-      from: describeSource(name, source, r.file),
+      from: describeSource(name, source, r.file, r.via[name]),
       reloadable: spec.reloadable,
     };
   });
@@ -40,6 +40,7 @@ export function describeConfig(r: ResolvedConfig): SettingRow[] {
 
 function notSetText(name: SettingName, r: ResolvedConfig): string {
   if (name === 'network' && r.values.genesis !== undefined) return '(from genesis-file)';
+  if (name === 'controlSocket') return '(disabled)';
   return '(none)';
 }
 

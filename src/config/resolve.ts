@@ -11,11 +11,14 @@ import * as path from 'node:path';
 import { KesError } from '../errors';
 import { isMissingFile, readConfigFile, type FileValues } from './config-file';
 import { SETTINGS, SETTING_NAMES, type AgentSettings, type SettingName, type SettingValues } from './settings';
-import type { FlagValue } from './value-kinds';
+import { quoteValue, type FlagValue } from './value-kinds';
 
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
 export const CONFIG_FLAG = '--config';
+/** The Haskell agent's name for --config (it has `--config` too), with its one-letter form. */
+export const HASKELL_CONFIG_FLAG = '--config-file';
+export const HASKELL_CONFIG_SHORT = '-F';
 export const CONFIG_ENV = 'KES_AGENT_CONFIG';
 /**
  * Where an operator looks first, and where the Haskell agent's packages install theirs
@@ -29,6 +32,8 @@ export const DEFAULT_CONFIG_PATH = '/etc/kes-agent/agent.toml';
 export interface ConfigFileRef {
   readonly path: string;
   readonly source: Exclude<Source, 'file'>;
+  /** The flag or variable that named it (`--config`, `--config-file`, `KES_AGENT_CONFIG`), or `default`. */
+  readonly from: string;
   /** False only for the default path when no file is there. */
   readonly read: boolean;
 }
@@ -36,8 +41,15 @@ export interface ConfigFileRef {
 export interface ConfigInput {
   /** Flag values as parsed from the command line; `undefined` or `''` = not given. */
   readonly flags: Partial<Record<SettingName, FlagValue | undefined>>;
+  /**
+   * Values of the Haskell agent's flags (settings.ts `haskell.flag`); `undefined` = not given,
+   * `''` = not given unless the setting has `emptyDisables` (`-c ""`).
+   */
+  readonly haskellFlags?: Partial<Record<SettingName, FlagValue | undefined>>;
   /** `--config`. */
   readonly configFlag?: string | undefined;
+  /** `-F`/`--config-file`, the Haskell agent's name for it. */
+  readonly haskellConfigFlag?: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   /** @default DEFAULT_CONFIG_PATH (tests point it elsewhere) */
   readonly defaultConfigPath?: string;
@@ -49,10 +61,15 @@ export interface ResolvedConfig {
   /** Every setting's value as resolved (`undefined`: an optional setting set nowhere). */
   readonly values: SettingValues;
   readonly sources: Readonly<Record<SettingName, Source>>;
+  /** For a flag or env source: the name it was given under (ours or the Haskell agent's). */
+  readonly via: Readonly<Partial<Record<SettingName, string>>>;
 }
 
-/** haskell-kes-agent's cold-key variable; not ours, but worth naming when cold-vkey is missing. */
-const HASKELL_COLD_VK_ENV = 'KES_AGENT_COLD_VK';
+/** One name a setting can be given under at one level, and what was given there. */
+interface Given {
+  readonly name: string;
+  readonly value: unknown;
+}
 
 /**
  * Resolve every setting.
@@ -67,39 +84,53 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   const values: Record<string, unknown> = {};
   const sources = {} as Record<SettingName, Source>;
 
+  const via: Partial<Record<SettingName, string>> = {};
   for (const name of SETTING_NAMES) {
     const spec = SETTINGS[name];
-    const kind = spec.kind as { fromFlag(v: FlagValue): unknown; fromText(t: string): unknown; rejection(raw: unknown): string };
+    const kind = spec.kind as { fromFlag(v: FlagValue): unknown; fromText(t: string): unknown; rejection(raw: unknown): string; equal(a: unknown, b: unknown): boolean };
     // Every value given anywhere must be valid, even one a higher source overrides: a broken
     // env file should not wait until someone removes a flag to be noticed.
-    const rawFlag = input.flags[name];
-    const fromFlag = isGiven(rawFlag) ? kind.fromFlag(rawFlag) : undefined;
-    if (isGiven(rawFlag) && fromFlag === undefined) throw new KesError('SETTING_INVALID', `${spec.flag}: ${kind.rejection(flagShown(rawFlag))}`);
-    const rawEnv = input.env[spec.env];
-    const fromEnv = rawEnv !== undefined && rawEnv !== '' ? kind.fromText(rawEnv) : undefined;
-    if (rawEnv !== undefined && rawEnv !== '' && fromEnv === undefined) {
-      throw new KesError('CONFIG_INVALID', `environment variable ${spec.env}: ${kind.rejection(rawEnv)}`);
+    const flagNames: [string, FlagValue | undefined, boolean][] = [[spec.flag, input.flags[name], false]];
+    if (spec.haskell?.flag !== undefined) flagNames.push([spec.haskell.flag, input.haskellFlags?.[name], spec.emptyDisables === true]);
+    const flagsGiven: Given[] = [];
+    for (const [flag, raw, emptyCounts] of flagNames) {
+      if (!isGiven(raw) && !(emptyCounts && raw === '')) continue;
+      const value = kind.fromFlag(raw!);
+      if (value === undefined) throw new KesError('SETTING_INVALID', `${flag}: ${kind.rejection(flagShown(raw!))}`);
+      flagsGiven.push({ name: flag, value });
     }
+    const envNames: [string, boolean][] = [[spec.env, false]];
+    if (spec.haskell?.env !== undefined) envNames.push([spec.haskell.env, spec.emptyDisables === true]);
+    const envGiven: Given[] = [];
+    for (const [variable, emptyCounts] of envNames) {
+      const raw = input.env[variable];
+      if (raw === undefined || (raw === '' && !emptyCounts)) continue;
+      const value = kind.fromText(raw);
+      if (value === undefined) throw new KesError('CONFIG_INVALID', `environment variable ${variable}: ${kind.rejection(raw)}`);
+      envGiven.push({ name: variable, value });
+    }
+    const fromFlag = oneOf(name, flagsGiven, 'SETTING_INVALID', (a, b) => kind.equal(a, b));
+    const fromEnv = oneOf(name, envGiven, 'CONFIG_INVALID', (a, b) => kind.equal(a, b));
     const fromFile = fileValues[name];
-    if (fromFlag !== undefined) set(name, fromFlag, 'flag');
-    else if (fromEnv !== undefined) set(name, fromEnv, 'env');
+    if (fromFlag !== undefined) set(name, fromFlag.value, 'flag', fromFlag.name);
+    else if (fromEnv !== undefined) set(name, fromEnv.value, 'env', fromEnv.name);
     else if (fromFile !== undefined) set(name, fromFile, 'file');
     else set(name, spec.fallback(input.env), 'default');
   }
 
-  function set(name: SettingName, value: unknown, source: Source): void {
+  function set(name: SettingName, value: unknown, source: Source, givenAs?: string): void {
     values[name] = value;
     sources[name] = source;
+    if (givenAs !== undefined) via[name] = givenAs;
+    else delete via[name];
   }
 
   const v = values as SettingValues;
-  const where = (name: SettingName): string => describeSource(name, sources[name], file);
+  const where = (name: SettingName): string => describeSource(name, sources[name], file, via[name]);
   if (v.coldVkey === undefined) {
     throw new KesError(
       'SETTING_INVALID',
-      `cold-vkey is not set: pass ${SETTINGS.coldVkey.flag} FILE, set ${SETTINGS.coldVkey.env}, or set cold-vkey in ${file.path}` +
-        // The Haskell agent's variable: an operator migrating may have it set and expect it to work.
-        (input.env[HASKELL_COLD_VK_ENV] ? ` (${HASKELL_COLD_VK_ENV} is the Haskell agent's variable and is not read)` : ''),
+      `cold-vkey is not set: pass ${SETTINGS.coldVkey.flag} FILE, set ${SETTINGS.coldVkey.env}, or set cold-vkey in ${file.path}`,
     );
   }
   if (v.genesis !== undefined) {
@@ -108,9 +139,10 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     }
     set('network', undefined, 'default');
   }
-  const control = v.controlSocket!;
+  // Empty: no control socket (the Haskell agent's `-c ""`).
+  const control = v.controlSocket === '' ? null : v.controlSocket!;
   const service = v.serviceSocket!;
-  if (path.resolve(control) === path.resolve(service)) {
+  if (control !== null && path.resolve(control) === path.resolve(service)) {
     throw conflict(
       ['controlSocket', 'serviceSocket'],
       sources,
@@ -130,15 +162,35 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     controlAccess: { uids: v.controlUids!, gids: [] },
     serviceAccess: { uids: v.serviceUids!, gids: v.serviceGids! },
   };
-  return { file, settings, values: v, sources };
+  return { file, settings, values: v, sources, via };
+}
+
+/**
+ * The one value given at a level under a setting's names. Two names with the same value are
+ * fine; different values are an error naming both.
+ */
+function oneOf(name: SettingName, given: readonly Given[], code: 'SETTING_INVALID' | 'CONFIG_INVALID', equal: (a: unknown, b: unknown) => boolean): Given | undefined {
+  const [first, second] = given;
+  if (first !== undefined && second !== undefined && !equal(first.value, second.value)) {
+    const shown = (g: Given): string => `${g.name} ${quoteValue(flagShown(g.value as FlagValue))}`;
+    const level = code === 'SETTING_INVALID' ? 'flags' : 'environment variables';
+    throw new KesError(code, `${shown(first)} and ${shown(second)} are two ${level} for the same setting ${SETTINGS[name].toml} with different values: give only one`);
+  }
+  return first;
 }
 
 /** `--config` > KES_AGENT_CONFIG > the default path; an empty value counts as not given. */
-export function locateConfigFile(input: Pick<ConfigInput, 'configFlag' | 'env' | 'defaultConfigPath'>): Omit<ConfigFileRef, 'read'> {
-  if (input.configFlag !== undefined && input.configFlag !== '') return { path: input.configFlag, source: 'flag' };
+export function locateConfigFile(input: Pick<ConfigInput, 'configFlag' | 'haskellConfigFlag' | 'env' | 'defaultConfigPath'>): Omit<ConfigFileRef, 'read'> {
+  const ours = input.configFlag !== undefined && input.configFlag !== '' ? input.configFlag : undefined;
+  const haskell = input.haskellConfigFlag !== undefined && input.haskellConfigFlag !== '' ? input.haskellConfigFlag : undefined;
+  if (ours !== undefined && haskell !== undefined && ours !== haskell) {
+    throw new KesError('SETTING_INVALID', `${CONFIG_FLAG} ${quoteValue(ours)} and ${HASKELL_CONFIG_FLAG} ${quoteValue(haskell)} name different config files: give only one`);
+  }
+  if (ours !== undefined) return { path: ours, source: 'flag', from: CONFIG_FLAG };
+  if (haskell !== undefined) return { path: haskell, source: 'flag', from: HASKELL_CONFIG_FLAG };
   const fromEnv = input.env[CONFIG_ENV];
-  if (fromEnv !== undefined && fromEnv !== '') return { path: fromEnv, source: 'env' };
-  return { path: input.defaultConfigPath ?? DEFAULT_CONFIG_PATH, source: 'default' };
+  if (fromEnv !== undefined && fromEnv !== '') return { path: fromEnv, source: 'env', from: CONFIG_ENV };
+  return { path: input.defaultConfigPath ?? DEFAULT_CONFIG_PATH, source: 'default', from: 'default' };
 }
 
 /** A file named by --config or the env var must exist; the default one may be absent. */
@@ -148,7 +200,7 @@ function readFileValues(file: Omit<ConfigFileRef, 'read'>): { values: FileValues
   } catch (e) {
     if (file.source === 'default' && isMissingFile(e)) return { values: {}, read: false };
     if (isMissingFile(e)) {
-      throw new KesError('FILE_UNREADABLE', `config file ${file.path} (from ${file.source === 'flag' ? CONFIG_FLAG : CONFIG_ENV}): no such file`, { cause: e });
+      throw new KesError('FILE_UNREADABLE', `config file ${file.path} (from ${file.from}): no such file`, { cause: e });
     }
     throw e;
   }
@@ -163,14 +215,17 @@ function flagShown(v: FlagValue): unknown {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-/** "--log-level", "KES_AGENT_LOG_LEVEL", "config file /etc/kes-agent/agent.toml" or "default". */
-export function describeSource(name: SettingName, source: Source, file: Pick<ConfigFileRef, 'path'>): string {
+/**
+ * "--log-level", "KES_AGENT_LOG_LEVEL", "config file /etc/kes-agent/agent.toml" or "default".
+ * `via`: the flag or variable name the value was given under (an alias), if not our own.
+ */
+export function describeSource(name: SettingName, source: Source, file: Pick<ConfigFileRef, 'path'>, via?: string): string {
   const spec = SETTINGS[name];
   switch (source) {
     case 'flag':
-      return spec.flag;
+      return via ?? spec.flag;
     case 'env':
-      return spec.env;
+      return via ?? spec.env;
     case 'file':
       return `config file ${file.path}`;
     case 'default':

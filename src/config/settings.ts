@@ -9,20 +9,55 @@
  * table and kes-ctl reads them too, so they keep their names.
  */
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../server/logger';
-import { CONTROL_SOCKET_ENV, SERVICE_SOCKET_ENV, defaultControlSocket, defaultServiceSocket } from '../server/socket-paths';
+import {
+  CONTROL_SOCKET_ENV,
+  HASKELL_CONTROL_PATH_ENV,
+  HASKELL_SERVICE_PATH_ENV,
+  SERVICE_SOCKET_ENV,
+  defaultControlSocket,
+  defaultServiceSocket,
+} from '../server/socket-paths';
 import { DEFAULT_NETWORK, NETWORK_NAMES, type NetworkName } from '../time';
 import type { PeerAccess } from '../server/peer-access';
-import { BOOL_KIND, ID_LIST_KIND, PATH_KIND, choiceKind, type ValueKind } from './value-kinds';
+import { BOOL_KIND, ID_LIST_KIND, OPTIONAL_PATH_KIND, PATH_KIND, choiceKind, type ValueKind } from './value-kinds';
 
 // Who may connect to a socket besides the agent's own uid; the SO_PEERCRED check owns the type.
 export type { PeerAccess } from '../server/peer-access';
 
 export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 
+/**
+ * The Haskell agent's log levels (`readLogLevel`, haskell-kes-agent.md §1.2, §1.7) that are not
+ * ours, as ours. Its Notice events (listening, client connected, key installed/evolved) are the
+ * ones we log at info, so notice = info; we have nothing above error.
+ */
+export const HASKELL_LOG_LEVELS: Readonly<Record<string, LogLevel>> = Object.freeze({ notice: 'info', critical: 'error', emergency: 'error' });
+
+/**
+ * The Haskell kes-agent's name for a setting where it differs from ours (haskell-kes-agent.md
+ * §1.2): an alias of the same setting, so an operator can swap binaries and keep their unit,
+ * env file and agent.toml. (Its TOML keys are already ours.)
+ */
+export interface HaskellNames {
+  /** Long flag, e.g. `--control-address`. */
+  readonly flag?: string;
+  /** Its one-letter form, e.g. `-c`. */
+  readonly short?: string;
+  readonly env?: string;
+}
+
 export interface SettingSpec<T> {
   readonly toml: string;
   readonly flag: string;
+  /** A one-letter form of `flag`, as the Haskell agent has it (`-l` for --log-level). */
+  readonly short?: string;
   readonly env: string;
+  readonly haskell?: HaskellNames;
+  /**
+   * An empty value from the Haskell flag or variable, or from the file, means "off" (Haskell:
+   * `-c ""` disables the control socket). Our own flag and variable keep "empty = not given".
+   */
+  readonly emptyDisables?: boolean;
   readonly kind: ValueKind<T>;
   /** The value when no source sets it; `undefined` = no value (optional, or `required`). */
   readonly fallback: (env: NodeJS.ProcessEnv) => T | undefined;
@@ -45,6 +80,7 @@ export const SETTINGS = {
     toml: 'cold-vkey',
     flag: '--cold-vkey',
     env: 'KES_AGENT_COLD_VKEY',
+    haskell: { flag: '--cold-verification-key', env: 'KES_AGENT_COLD_VK' },
     kind: PATH_KIND,
     fallback: none,
     fallbackDoc: '(required)',
@@ -67,28 +103,32 @@ export const SETTINGS = {
     toml: 'genesis-file',
     flag: '--genesis',
     env: 'KES_AGENT_GENESIS_FILE',
+    haskell: { flag: '--genesis-file' },
     kind: PATH_KIND,
     fallback: none,
     fallbackDoc: '(none)',
     required: false,
     reloadable: false,
-    doc: 'Shelley genesis file, for private testnets (mainnet and preprod files are refused: use network)',
+    doc: 'Shelley genesis file: a private testnet\'s, or the mainnet or preprod one (recognised by networkMagic; gives that network\'s built-in era history, as network would)',
   }),
   controlSocket: setting<string>({
     toml: 'control-path',
     flag: '--control-socket',
     env: CONTROL_SOCKET_ENV,
-    kind: PATH_KIND,
+    haskell: { flag: '--control-address', short: '-c', env: HASKELL_CONTROL_PATH_ENV },
+    emptyDisables: true,
+    kind: OPTIONAL_PATH_KIND,
     fallback: (env) => defaultControlSocket(env),
     fallbackDoc: 'control.sock in /run/kes-agent (root), $XDG_RUNTIME_DIR/kes-agent, or a per-user temp dir',
     required: false,
     reloadable: true,
-    doc: 'Control socket for kes-ctl (mode 0600)',
+    doc: 'Control socket for kes-ctl (mode 0600); empty (-c "", KES_AGENT_CONTROL_PATH="", control-path = "") runs without one',
   }),
   serviceSocket: setting<string>({
     toml: 'service-path',
     flag: '--service-socket',
     env: SERVICE_SOCKET_ENV,
+    haskell: { flag: '--service-address', short: '-s', env: HASKELL_SERVICE_PATH_ENV },
     kind: PATH_KIND,
     fallback: (env) => defaultServiceSocket(env),
     fallbackDoc: 'service.sock next to the default control socket',
@@ -99,13 +139,14 @@ export const SETTINGS = {
   logLevel: setting<LogLevel>({
     toml: 'log-level',
     flag: '--log-level',
+    short: '-l',
     env: 'KES_AGENT_LOG_LEVEL',
-    kind: choiceKind(LOG_LEVELS, 'log level'),
+    kind: choiceKind(LOG_LEVELS, 'log level', HASKELL_LOG_LEVELS),
     fallback: () => 'info',
     fallbackDoc: 'info',
     required: false,
     reloadable: true,
-    doc: 'Lowest level logged',
+    doc: `Lowest level logged: ${LOG_LEVELS.join(', ')}; the Haskell kes-agent's other levels are accepted as ${Object.entries(HASKELL_LOG_LEVELS).map(([h, o]) => `${h}=${o}`).join(', ')}`,
   }),
   logFormat: setting<LogFormat>({
     toml: 'log-format',
@@ -177,7 +218,8 @@ export interface AgentSettings {
   /** Unset when genesis is set. */
   readonly network: NetworkName | undefined;
   readonly genesis: string | undefined;
-  readonly controlSocket: string;
+  /** `null`: no control socket (set empty, as the Haskell agent's `-c ""`). */
+  readonly controlSocket: string | null;
   readonly serviceSocket: string;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;

@@ -61,10 +61,29 @@ export const PATH_KIND: ValueKind<string> = {
   equal: same,
 };
 
-/** `noun` words the refusal: `unknown network "testnet"; expected one of mainnet, preprod, preview`. */
-export function choiceKind<C extends string>(choices: readonly C[], noun: string): ValueKind<C> {
-  const pick = (t: unknown): C | undefined => (typeof t === 'string' ? choices.find((c) => c === t) : undefined);
-  const expected = `one of ${choices.join(', ')}`;
+/**
+ * A path that may be empty, meaning "none" (the control socket: empty disables it). Whether an
+ * empty value counts as given at all is the caller's business (settings.ts `emptyDisables`).
+ */
+export const OPTIONAL_PATH_KIND: ValueKind<string> = {
+  ...PATH_KIND,
+  expected: 'a path string (empty: none)',
+  fromText: (t) => (t === '' ? '' : PATH_KIND.fromText(t)),
+  fromFlag: textFlag((t) => OPTIONAL_PATH_KIND.fromText(t)),
+  rejection: expectedGot('a path string (empty: none)'),
+  fromToml: (v, baseDir) => (v === '' ? '' : PATH_KIND.fromToml(v, baseDir)),
+  show: (v) => (v === '' ? '(disabled)' : v),
+};
+
+/**
+ * `noun` words the refusal: `unknown network "testnet"; expected one of mainnet, preprod, preview`.
+ * `aliases` are other names accepted for a choice (the Haskell agent's log levels).
+ */
+export function choiceKind<C extends string>(choices: readonly C[], noun: string, aliases: Readonly<Record<string, C>> = {}): ValueKind<C> {
+  const pick = (t: unknown): C | undefined =>
+    typeof t !== 'string' ? undefined : (choices.find((c) => c === t) ?? (Object.hasOwn(aliases, t) ? aliases[t] : undefined));
+  const aliasNames = Object.keys(aliases);
+  const expected = `one of ${choices.join(', ')}${aliasNames.length > 0 ? ` (or ${aliasNames.join(', ')})` : ''}`;
   return {
     type: choices.join('|'),
     expected,

@@ -30,7 +30,8 @@ import { ensureSocketDir, listenUnix } from './unix-listener';
 export interface DaemonOptions {
   coldVkFile: string;
   timing: ChainTiming;
-  controlSocket: string;
+  /** `null`: no control socket (the Haskell agent's `-c ""`); the agent then only serves nodes. */
+  controlSocket: string | null;
   serviceSocket: string;
   /** Uids (besides the agent's own) allowed on the control socket. @default NO_EXTRA_PEERS */
   controlAccess?: PeerAccess;
@@ -55,7 +56,8 @@ export interface DaemonOptions {
 
 /** What a reload may change while the agent holds keys. */
 export interface LiveSettings {
-  readonly controlSocket: string;
+  /** `null`: no control socket. */
+  readonly controlSocket: string | null;
   readonly serviceSocket: string;
   readonly controlAccess: PeerAccess;
   readonly serviceAccess: PeerAccess;
@@ -96,7 +98,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // in a directory they manage.
   const defaultDir = defaultSocketDir();
   for (const p of [opts.controlSocket, opts.serviceSocket]) {
-    if (path.dirname(p) === defaultDir) ensureSocketDir(defaultDir, SOCKET_DIR_MODE);
+    if (p !== null && path.dirname(p) === defaultDir) ensureSocketDir(defaultDir, SOCKET_DIR_MODE);
   }
 
   let resolveStopped!: (how: 'stopped' | 'failed') => void;
@@ -160,7 +162,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     else log.info('agent: key dropped', { reason: c.reason });
   });
 
-  await listenUnix(controlServer, opts.controlSocket, CONTROL_SOCKET_MODE);
+  if (opts.controlSocket !== null) await listenUnix(controlServer, opts.controlSocket, CONTROL_SOCKET_MODE);
   try {
     await listenUnix(serviceServer, opts.serviceSocket, SERVICE_SOCKET_MODE);
   } catch (e) {
@@ -169,6 +171,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   agent.start();
   const s = agent.status();
+  // Before "started", which is what supervisors and tests wait for.
+  if (opts.controlSocket === null) log.info('control: socket disabled; kes-ctl cannot reach this agent until a control path is set (a SIGHUP reload applies it)');
   log.info('agent: started', {
     network: opts.timing.name,
     kesPeriod: s.chainStarted ? s.currentKesPeriod : null,
@@ -208,7 +212,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     for (const [kind, setting] of [['control', 'controlSocket'], ['service', 'serviceSocket']] as const) {
       const from = live[setting];
       const to = next[setting];
-      if (path.resolve(to) === path.resolve(from)) continue;
+      if (from === to || (from !== null && to !== null && path.resolve(to) === path.resolve(from))) continue;
+      if (to === null) {
+        // Only the control socket can be disabled: close it; open connections stay.
+        void closeServer(controlServer);
+        live = { ...live, [setting]: to };
+        applied.push(setting);
+        log.info('control: socket disabled', { from });
+        continue;
+      }
       let server: net.Server | undefined;
       try {
         server = await bindMoved(kind, to);
@@ -227,7 +239,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       void closeServer(old);
       live = { ...live, [setting]: to };
       applied.push(setting);
-      log.info(`${kind}: socket moved`, { from, to });
+      log.info(from === null ? `${kind}: socket enabled` : `${kind}: socket moved`, { from, to });
     }
     for (const [kind, setting, open] of [['control', 'controlAccess', controlSockets], ['service', 'serviceAccess', serviceSockets]] as const) {
       if (sameAccess(live[setting], next[setting])) continue;

@@ -8,9 +8,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { KesError } from '../errors';
 
 export const CONTROL_SOCKET_ENV = 'KES_AGENT_CONTROL_SOCKET';
 export const SERVICE_SOCKET_ENV = 'KES_AGENT_SERVICE_SOCKET';
+/** The Haskell kes-agent's names for the two variables (haskell-kes-agent.md §1.2, §1.3), read too. */
+export const HASKELL_CONTROL_PATH_ENV = 'KES_AGENT_CONTROL_PATH';
+export const HASKELL_SERVICE_PATH_ENV = 'KES_AGENT_SERVICE_PATH';
 export const CONTROL_SOCKET_NAME = 'control.sock';
 export const SERVICE_SOCKET_NAME = 'service.sock';
 /** Mode of the default socket directory when the agent creates it. */
@@ -84,10 +88,30 @@ export function defaultServiceSocket(env: NodeJS.ProcessEnv = process.env): stri
   return path.join(defaultSocketDir(env), SERVICE_SOCKET_NAME);
 }
 
-/** Flag value, else environment variable, else the default. Empty strings count as unset. */
-export function resolveSocketPath(flag: string | undefined, envName: string, fallback: string, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * A client's socket path: the flag, else the environment variable (ours or the Haskell agent's
+ * name for it: both are read, and set to different values they are an error naming both), else
+ * the default. Empty strings count as unset.
+ *
+ * @throws KesError CONFIG_INVALID when two of the variables disagree
+ */
+export function resolveSocketPath(flag: string | undefined, envNames: string | readonly string[], fallback: string, env: NodeJS.ProcessEnv = process.env): string {
   if (flag !== undefined && flag !== '') return flag;
-  const fromEnv = env[envName];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  return fallback;
+  const given = (typeof envNames === 'string' ? [envNames] : envNames).flatMap((name) => {
+    const value = env[name];
+    return value !== undefined && value !== '' ? [{ name, value }] : [];
+  });
+  const [first, second] = given;
+  if (first !== undefined && second !== undefined && first.value !== second.value) {
+    throw new KesError(
+      'CONFIG_INVALID',
+      `environment variables ${first.name} ${JSON.stringify(first.value)} and ${second.name} ${JSON.stringify(second.value)} name different sockets: set only one (or pass --socket)`,
+    );
+  }
+  return first?.value ?? fallback;
 }
+
+/** The variables a control client reads, ours first. */
+export const CONTROL_SOCKET_ENVS: readonly string[] = [CONTROL_SOCKET_ENV, HASKELL_CONTROL_PATH_ENV];
+/** The variables a service client reads, ours first. */
+export const SERVICE_SOCKET_ENVS: readonly string[] = [SERVICE_SOCKET_ENV, HASKELL_SERVICE_PATH_ENV];

@@ -45,6 +45,23 @@ type Field = keyof typeof EXPECT;
  * @throws KesError GENESIS_INVALID naming the file and the field
  */
 export function parseGenesis(json: string, label: string): ChainTiming {
+  return parseGenesisDoc(json, label).timing;
+}
+
+/** A Shelley genesis as far as we read it: its timing (no Byron era assumed) and its networkMagic. */
+export interface GenesisContents {
+  readonly timing: ChainTiming;
+  /** `undefined` when the file has no integer networkMagic (it is not needed for the timing). */
+  readonly networkMagic: number | undefined;
+}
+
+/**
+ * Like parseGenesis, also returning networkMagic (which the timing does not need, so a missing
+ * or odd one is no error here).
+ *
+ * @throws KesError GENESIS_INVALID naming the file and the field
+ */
+export function parseGenesisDoc(json: string, label: string): GenesisContents {
   let doc: unknown;
   try {
     doc = JSON.parse(json);
@@ -96,7 +113,8 @@ export function parseGenesis(json: string, label: string): ChainTiming {
     invalid('maxKESEvolutions', maxKESEvolutions);
   }
 
-  return makeChainTiming({
+  const magic = obj['networkMagic'];
+  const timing = makeChainTiming({
     name: `genesis:${path.basename(label)}`,
     systemStartMs: systemStartMs as number,
     // No Byron era can be seen from a Shelley genesis (see module comment).
@@ -106,6 +124,7 @@ export function parseGenesis(json: string, label: string): ChainTiming {
     slotsPerKESPeriod: slotsPerKESPeriod as number,
     maxKESEvolutions: maxKESEvolutions as number,
   });
+  return { timing, networkMagic: typeof magic === 'number' && Number.isSafeInteger(magic) ? magic : undefined };
 }
 
 /**
@@ -114,6 +133,15 @@ export function parseGenesis(json: string, label: string): ChainTiming {
  * @throws KesError FILE_UNREADABLE / FILE_TOO_LARGE naming the file; GENESIS_INVALID naming the file and the field
  */
 export function readGenesisFile(file: string): ChainTiming {
+  return readGenesisDoc(file).timing;
+}
+
+/**
+ * Read a Shelley genesis file: its timing and networkMagic.
+ *
+ * @throws KesError FILE_UNREADABLE / FILE_TOO_LARGE naming the file; GENESIS_INVALID naming the file and the field
+ */
+export function readGenesisDoc(file: string): GenesisContents {
   const bytes = readFileBounded(file, MAX_GENESIS_FILE_BYTES, 'a Shelley genesis file');
   let text: string;
   try {
@@ -121,7 +149,7 @@ export function readGenesisFile(file: string): ChainTiming {
   } catch {
     throw new KesError('GENESIS_INVALID', `${file}: not UTF-8 text, expected a Shelley genesis JSON object`);
   }
-  return parseGenesis(text, file);
+  return parseGenesisDoc(text, file);
 }
 
 const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;

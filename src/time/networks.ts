@@ -9,6 +9,7 @@
  */
 import { KesError } from '../errors';
 import { type ChainTiming, makeChainTiming } from './chain-timing';
+import type { GenesisContents } from './genesis';
 
 export const NETWORK_NAMES = ['mainnet', 'preprod', 'preview'] as const;
 export type NetworkName = (typeof NETWORK_NAMES)[number];
@@ -90,4 +91,56 @@ export function byronPresetMatching(timing: ChainTiming): NetworkName | undefine
     if (p.shelleyStartSlot > 0 && p.systemStartMs === timing.systemStartMs) return name;
   }
   return undefined;
+}
+
+/** networkMagic of the public networks (their Shelley genesis files). */
+export const NETWORK_MAGIC: Readonly<Record<NetworkName, number>> = Object.freeze({ mainnet: 764_824_073, preprod: 1, preview: 2 });
+
+/** The networks whose Shelley genesis is recognised by its networkMagic: those that began with Byron. */
+const BYRON_ERA_NETWORKS: readonly NetworkName[] = ['mainnet', 'preprod'];
+
+/**
+ * The timing to use for a Shelley genesis file. The mainnet and preprod files (recognised by
+ * networkMagic, checked field by field against the built-in network) give that network's
+ * built-in era history, so a Haskell-style setup that passes mainnet-shelley-genesis.json gets
+ * the ledger's KES period, not the Haskell agent's wall-clock one (haskell-kes-agent.md §1.6).
+ * Any other file is a chain without a Byron era, as before, except that a file with mainnet's or
+ * preprod's systemStart but another networkMagic is refused: its periods would be wrong.
+ *
+ * @returns the timing, and the network when the file was recognised as one
+ * @throws KesError GENESIS_INVALID naming the file and the contradicting field
+ */
+export function timingForGenesis(g: GenesisContents, label: string): { timing: ChainTiming; network: NetworkName | undefined } {
+  const byMagic = BYRON_ERA_NETWORKS.find((n) => NETWORK_MAGIC[n] === g.networkMagic);
+  if (byMagic !== undefined) {
+    const preset = PRESETS[byMagic];
+    const t = g.timing;
+    const checks: [string, string, string][] = [
+      ['systemStart', isoSeconds(t.systemStartMs), isoSeconds(preset.systemStartMs)],
+      ['slotLength', `${t.slotLengthMs / 1000}`, `${preset.slotLengthMs / 1000}`],
+      ['slotsPerKESPeriod', `${t.slotsPerKESPeriod}`, `${preset.slotsPerKESPeriod}`],
+      ['maxKESEvolutions', `${t.maxKESEvolutions}`, `${preset.maxKESEvolutions}`],
+    ];
+    for (const [field, got, want] of checks) {
+      if (got !== want) {
+        throw new KesError(
+          'GENESIS_INVALID',
+          `${label}: networkMagic ${g.networkMagic} says ${byMagic}, but ${field} is ${got}, not ${byMagic}'s ${want}: use ${byMagic}'s real Shelley genesis, or a networkMagic of your own for a private testnet`,
+        );
+      }
+    }
+    return { timing: preset, network: byMagic };
+  }
+  const lookalike = byronPresetMatching(g.timing);
+  if (lookalike !== undefined) {
+    throw new KesError(
+      'GENESIS_INVALID',
+      `${label}: systemStart is ${lookalike}'s but networkMagic is ${g.networkMagic ?? '(missing)'}, not ${NETWORK_MAGIC[lookalike]}: ${lookalike} began in the Byron era, which a genesis file does not describe, so this file's KES periods would be wrong: use ${lookalike}'s real Shelley genesis or --network ${lookalike}`,
+    );
+  }
+  return { timing: g.timing, network: undefined };
+}
+
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
 }

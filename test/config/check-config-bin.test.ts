@@ -27,7 +27,7 @@ function checkConfig(args: string[], env: Record<string, string> = {}): ReturnTy
 }
 
 interface JsonOut {
-  configFile: { path: string; source: string; read: boolean };
+  configFile: { path: string; source: string; from: string; read: boolean };
   settings: Record<string, { value: unknown; source: string; from: string; reloadable: boolean }>;
 }
 
@@ -41,7 +41,7 @@ test('--json: every setting with its value, source and origin; flag > env > file
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout) as JsonOut;
-  expect(out.configFile).toEqual({ path: file, source: 'env', read: true });
+  expect(out.configFile).toEqual({ path: file, source: 'env', from: 'KES_AGENT_CONFIG', read: true });
   expect(Object.keys(out.settings)).toEqual(SETTING_NAMES.map((n) => SETTINGS[n].toml));
   expect(out.settings).toMatchObject({
     'cold-vkey': { value: COLD_VKEY, source: 'file', from: `config file ${file}`, reloadable: false },
@@ -81,7 +81,7 @@ test('a missing default file is fine and is said so; settings then come from fla
   const r = await checkConfig(['--json'], { KES_AGENT_CONFIG: '', KES_AGENT_COLD_VKEY: COLD_VKEY });
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout) as JsonOut;
-  expect(out.configFile).toEqual({ path: '/etc/kes-agent/agent.toml', source: 'default', read: false });
+  expect(out.configFile).toEqual({ path: '/etc/kes-agent/agent.toml', source: 'default', from: 'default', read: false });
   expect(out.settings['cold-vkey']).toMatchObject({ value: COLD_VKEY, source: 'env' });
   const text = await checkConfig([], { KES_AGENT_CONFIG: '', KES_AGENT_COLD_VKEY: COLD_VKEY });
   expect(text.stdout.split('\n')[0]).toBe('config file            /etc/kes-agent/agent.toml (default path; no file there, none read)');

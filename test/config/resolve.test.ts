@@ -17,6 +17,7 @@ import {
   type SettingName,
 } from '../../src/config';
 import { KesError } from '../../src/errors';
+import { HASKELL_CONFIG_FLAG, HASKELL_LOG_LEVELS } from '../../src/config';
 import { defaultControlSocket, defaultServiceSocket } from '../../src/server/socket-paths';
 
 let dir: string;
@@ -109,7 +110,7 @@ describe('precedence: flag > env > file > default, for every setting', () => {
       controlAccess: { uids: [1000], gids: [] },
       serviceAccess: { uids: [1001], gids: [1002, 1003] },
     });
-    expect(r.file).toEqual({ path: file, source: 'flag', read: true });
+    expect(r.file).toEqual({ path: file, source: 'flag', from: '--config', read: true });
   });
 
   test('a boolean flag can turn off what the file turns on (--no-allow-unlocked-memory)', () => {
@@ -138,12 +139,12 @@ describe('which config file', () => {
     const byEnv = resolveConfig({ flags: {}, env: { ...cold, [CONFIG_ENV]: other }, defaultConfigPath: file });
     expect([byEnv.file.source, byEnv.settings.logLevel]).toEqual(['env', 'error']);
     const byDefault = resolveConfig({ flags: {}, env: cold, defaultConfigPath: file });
-    expect([byDefault.file, byDefault.settings.logLevel]).toEqual([{ path: file, source: 'default', read: true }, 'debug']);
+    expect([byDefault.file, byDefault.settings.logLevel]).toEqual([{ path: file, source: 'default', from: 'default', read: true }, 'debug']);
   });
 
   test('a missing default file is not an error: nothing is read', () => {
     const r = resolveConfig({ flags: {}, env: cold, defaultConfigPath: missingDefault });
-    expect(r.file).toEqual({ path: missingDefault, source: 'default', read: false });
+    expect(r.file).toEqual({ path: missingDefault, source: 'default', from: 'default', read: false });
     expect(r.sources.logLevel).toBe('default');
   });
 
@@ -184,7 +185,7 @@ describe('bad values name their place and what was expected', () => {
   });
 
   test.each<[NodeJS.ProcessEnv, string]>([
-    [{ KES_AGENT_LOG_LEVEL: 'notice' }, 'environment variable KES_AGENT_LOG_LEVEL: unknown log level "notice"'],
+    [{ KES_AGENT_LOG_LEVEL: 'warning' }, 'environment variable KES_AGENT_LOG_LEVEL: unknown log level "warning"'],
     [{ KES_AGENT_ALLOW_UNLOCKED_MEMORY: 'yes' }, 'environment variable KES_AGENT_ALLOW_UNLOCKED_MEMORY: expected true or false, got "yes"'],
     [{ KES_AGENT_SERVICE_UIDS: '1000;1001' }, 'environment variable KES_AGENT_SERVICE_UIDS: expected a list of uids/gids'],
     [{ KES_AGENT_CONTROL_UIDS: Array.from({ length: 65 }, (_, i) => i).join(',') }, 'KES_AGENT_CONTROL_UIDS: expected a list of uids/gids (integers 0..4294967294, at most 64'],
@@ -202,11 +203,6 @@ describe('bad values name their place and what was expected', () => {
     );
   });
 
-  test('a missing cold key names the Haskell agent\'s KES_AGENT_COLD_VK when it is set (it is not read)', () => {
-    expect(() => resolveConfig({ flags: {}, env: { KES_AGENT_COLD_VK: '/etc/cold.vkey' }, defaultConfigPath: missingDefault })).toThrow(
-      /cold-vkey is not set: .* \(KES_AGENT_COLD_VK is the Haskell agent's variable and is not read\)$/,
-    );
-  });
 });
 
 describe('settings that must agree', () => {
@@ -254,3 +250,196 @@ describe('planReload', () => {
     expect(SETTING_NAMES.filter((n) => !SETTINGS[n].reloadable)).toEqual(['coldVkey', 'network', 'genesis', 'allowUnlockedMemory']);
   });
 });
+
+/**
+ * The Haskell kes-agent's names (haskell-kes-agent.md §1.2, §1.5): aliases of our settings at
+ * the same precedence level as our own names.
+ */
+describe('Haskell kes-agent names', () => {
+  /** Settings with a Haskell flag or variable, with a sample value given as text. */
+  const ALIASED: { name: SettingName; flag?: string; env?: string; sample: string; other: string }[] = [
+    { name: 'coldVkey', flag: '--cold-verification-key', env: 'KES_AGENT_COLD_VK', sample: '/h/cold.vkey', other: '/o/cold.vkey' },
+    { name: 'genesis', flag: '--genesis-file', sample: '/h/genesis.json', other: '/o/genesis.json' },
+    { name: 'controlSocket', flag: '--control-address', env: 'KES_AGENT_CONTROL_PATH', sample: '/h/control.sock', other: '/o/control.sock' },
+    { name: 'serviceSocket', flag: '--service-address', env: 'KES_AGENT_SERVICE_PATH', sample: '/h/service.sock', other: '/o/service.sock' },
+  ];
+  const cold = (name: SettingName): NodeJS.ProcessEnv => (name === 'coldVkey' ? { ...BASE_ENV } : { ...BASE_ENV, KES_AGENT_COLD_VKEY: '/c.vkey' });
+
+  test('the table names exactly these aliases', () => {
+    const table = SETTING_NAMES.filter((n) => SETTINGS[n].haskell !== undefined).map((n) => ({ name: n, flag: SETTINGS[n].haskell?.flag, env: SETTINGS[n].haskell?.env }));
+    expect(table).toEqual(ALIASED.map((a) => ({ name: a.name, flag: a.flag, env: a.env })));
+    expect(SETTINGS.controlSocket.haskell?.short).toBe('-c');
+    expect(SETTINGS.serviceSocket.haskell?.short).toBe('-s');
+    expect(SETTINGS.logLevel.short).toBe('-l');
+  });
+
+  test.each(ALIASED)('$name: the Haskell flag sets it, named as the source; it beats env and file', ({ name, flag, sample }) => {
+    if (flag === undefined) return;
+    fs.writeFileSync(file, `${SETTINGS[name].toml} = "/file/value"\n`);
+    const r = resolveConfig({ flags: {}, haskellFlags: { [name]: sample }, configFlag: file, env: { ...cold(name), [SETTINGS[name].env]: '/env/value' }, defaultConfigPath: missingDefault });
+    expect([r.values[name], r.sources[name], r.via[name]]).toEqual([sample, 'flag', flag]);
+  });
+
+  test.each(ALIASED.filter((a) => a.env !== undefined))('$name: the Haskell variable sets it, named as the source; it beats the file', ({ name, env, sample }) => {
+    fs.writeFileSync(file, `${SETTINGS[name].toml} = "/file/value"\n`);
+    const r = resolveConfig({ flags: {}, configFlag: file, env: { ...cold(name), [env!]: sample }, defaultConfigPath: missingDefault });
+    expect([r.values[name], r.sources[name], r.via[name]]).toEqual([sample, 'env', env]);
+  });
+
+  test.each(ALIASED)('$name: our flag and the Haskell one: same value fine, different values one error naming both', ({ name, flag, sample, other }) => {
+    if (flag === undefined) return;
+    const i = { configFlag: undefined, env: cold(name), defaultConfigPath: missingDefault };
+    const same = resolveConfig({ ...i, flags: { [name]: sample }, haskellFlags: { [name]: sample } });
+    expect([same.values[name], same.via[name]]).toEqual([sample, SETTINGS[name].flag]);
+    const e = caught(() => resolveConfig({ ...i, flags: { [name]: sample }, haskellFlags: { [name]: other } }));
+    expect(e).toEqual(
+      new KesError('SETTING_INVALID', `${SETTINGS[name].flag} "${sample}" and ${flag} "${other}" are two flags for the same setting ${SETTINGS[name].toml} with different values: give only one`),
+    );
+  });
+
+  test.each(ALIASED.filter((a) => a.env !== undefined))('$name: our variable and the Haskell one: same value fine, different values CONFIG_INVALID naming both', ({ name, env, sample, other }) => {
+    const i = { flags: {}, defaultConfigPath: missingDefault };
+    const same = resolveConfig({ ...i, env: { ...cold(name), [SETTINGS[name].env]: sample, [env!]: sample } });
+    expect(same.values[name]).toBe(sample);
+    const e = caught(() => resolveConfig({ ...i, env: { ...cold(name), [SETTINGS[name].env]: sample, [env!]: other } }));
+    expect(e).toEqual(
+      new KesError('CONFIG_INVALID', `${SETTINGS[name].env} "${sample}" and ${env} "${other}" are two environment variables for the same setting ${SETTINGS[name].toml} with different values: give only one`),
+    );
+  });
+
+  test('a flag (ours or Haskell) beats a variable (ours or Haskell) of the same setting: levels do not conflict', () => {
+    const r = resolveConfig({ flags: { serviceSocket: '/f/s.sock' }, env: { ...cold('serviceSocket'), KES_AGENT_SERVICE_PATH: '/e/s.sock' }, defaultConfigPath: missingDefault });
+    expect([r.values.serviceSocket, r.via.serviceSocket]).toEqual(['/f/s.sock', '--service-socket']);
+    const h = resolveConfig({ flags: {}, haskellFlags: { serviceSocket: '/h/s.sock' }, env: { ...cold('serviceSocket'), KES_AGENT_SERVICE_SOCKET: '/e/s.sock' }, defaultConfigPath: missingDefault });
+    expect([h.values.serviceSocket, h.via.serviceSocket]).toEqual(['/h/s.sock', '--service-address']);
+  });
+
+  test('a bad value under a Haskell name is refused naming that name', () => {
+    expect(() => resolveConfig({ flags: {}, env: { ...BASE_ENV, KES_AGENT_COLD_VK: 'a\0b' }, defaultConfigPath: missingDefault })).toThrow(
+      new KesError('CONFIG_INVALID', 'environment variable KES_AGENT_COLD_VK: expected a non-empty path string, got "a\\u0000b"'),
+    );
+    expect(() => resolveConfig({ flags: {}, haskellFlags: { coldVkey: 'a\0b' }, env: BASE_ENV, defaultConfigPath: missingDefault })).toThrow(
+      expect.objectContaining({ code: 'SETTING_INVALID', message: expect.stringMatching(/^--cold-verification-key: expected a non-empty path string/) }),
+    );
+  });
+
+  test('an empty Haskell cold-key or service variable counts as not given, as ours do', () => {
+    const r = resolveConfig({ flags: {}, env: { ...BASE_ENV, KES_AGENT_COLD_VKEY: '/c.vkey', KES_AGENT_COLD_VK: '', KES_AGENT_SERVICE_PATH: '' }, defaultConfigPath: missingDefault });
+    expect([r.values.coldVkey, r.sources.serviceSocket]).toEqual(['/c.vkey', 'default']);
+  });
+
+  describe('an empty control path disables the control socket (Haskell parseControlPath)', () => {
+    test.each([
+      ['-c ""', { haskellFlags: { controlSocket: '' } }, 'flag', '--control-address'],
+      ['KES_AGENT_CONTROL_PATH=""', { env: { KES_AGENT_CONTROL_PATH: '' } }, 'env', 'KES_AGENT_CONTROL_PATH'],
+      ['control-path = ""', { toml: 'control-path = ""\n' }, 'file', undefined],
+    ] as const)('%s', (_label, how, source, via) => {
+      fs.writeFileSync(file, 'toml' in how ? how.toml : '# none\n');
+      const r = resolveConfig({
+        flags: {},
+        haskellFlags: 'haskellFlags' in how ? how.haskellFlags : {},
+        configFlag: file,
+        env: { ...cold('controlSocket'), ...('env' in how ? how.env : {}) },
+        defaultConfigPath: missingDefault,
+      });
+      expect([r.settings.controlSocket, r.values.controlSocket, r.sources.controlSocket, r.via.controlSocket]).toEqual([null, '', source, via]);
+    });
+
+    test('our own --control-socket "" and KES_AGENT_CONTROL_SOCKET="" still mean "not given"', () => {
+      const r = resolveConfig({ flags: { controlSocket: '' }, env: { ...cold('controlSocket'), KES_AGENT_CONTROL_SOCKET: '' }, defaultConfigPath: missingDefault });
+      expect([r.settings.controlSocket, r.sources.controlSocket]).toEqual([defaultControlSocket(cold('controlSocket')), 'default']);
+    });
+
+    test('-c "" with --control-socket PATH is a conflict naming both', () => {
+      expect(() => resolveConfig({ flags: { controlSocket: '/x.sock' }, haskellFlags: { controlSocket: '' }, env: cold('controlSocket'), defaultConfigPath: missingDefault })).toThrow(
+        new KesError('SETTING_INVALID', '--control-socket "/x.sock" and --control-address "" are two flags for the same setting control-path with different values: give only one'),
+      );
+    });
+
+    test('a disabled control socket never collides with the service socket; a higher source can re-enable it', () => {
+      fs.writeFileSync(file, 'control-path = ""\n');
+      const r = resolveConfig({ flags: { controlSocket: '/c.sock' }, configFlag: file, env: cold('controlSocket'), defaultConfigPath: missingDefault });
+      expect(r.settings.controlSocket).toBe('/c.sock');
+    });
+
+    test('SIGHUP planning sees enabling and disabling as a live change', () => {
+      fs.writeFileSync(file, 'control-path = ""\n');
+      const off = resolveConfig({ flags: {}, configFlag: file, env: cold('controlSocket'), defaultConfigPath: missingDefault });
+      fs.writeFileSync(file, 'control-path = "/c.sock"\n');
+      const on = resolveConfig({ flags: {}, configFlag: file, env: cold('controlSocket'), defaultConfigPath: missingDefault });
+      expect(planReload(off, on)).toEqual({ changed: ['controlSocket'], needRestart: [] });
+      expect(planReload(on, off)).toEqual({ changed: ['controlSocket'], needRestart: [] });
+    });
+  });
+
+  describe('log levels: the Haskell agent\'s names map onto ours', () => {
+    const MAP: [string, string][] = [
+      ['debug', 'debug'],
+      ['info', 'info'],
+      ['notice', 'info'],
+      ['warn', 'warn'],
+      ['error', 'error'],
+      ['critical', 'error'],
+      ['emergency', 'error'],
+    ];
+    test('the table maps exactly the Haskell levels that are not ours', () => {
+      expect(HASKELL_LOG_LEVELS).toEqual({ notice: 'info', critical: 'error', emergency: 'error' });
+    });
+    test.each(MAP)('%s → %s from -l, KES_AGENT_LOG_LEVEL and log-level', (haskell, ours) => {
+      const flag = resolveConfig({ flags: { logLevel: haskell }, env: cold('logLevel'), defaultConfigPath: missingDefault });
+      const env = resolveConfig({ flags: {}, env: { ...cold('logLevel'), KES_AGENT_LOG_LEVEL: haskell }, defaultConfigPath: missingDefault });
+      fs.writeFileSync(file, `log-level = "${haskell}"\n`);
+      const toml = resolveConfig({ flags: {}, configFlag: file, env: cold('logLevel'), defaultConfigPath: missingDefault });
+      expect([flag.settings.logLevel, env.settings.logLevel, toml.settings.logLevel]).toEqual([ours, ours, ours]);
+    });
+    test('"warning" (what the Haskell TOML codec prints, but not what it reads) is refused', () => {
+      expect(() => resolveConfig({ flags: { logLevel: 'warning' }, env: cold('logLevel'), defaultConfigPath: missingDefault })).toThrow(
+        new KesError('SETTING_INVALID', '--log-level: unknown log level "warning"; expected one of debug, info, warn, error (or notice, critical, emergency)'),
+      );
+    });
+  });
+
+  describe('-F/--config-file names the config file', () => {
+    test('read, and named as the source', () => {
+      fs.writeFileSync(file, 'cold-vkey = "/c.vkey"\n');
+      const r = resolveConfig({ flags: {}, haskellConfigFlag: file, env: { ...BASE_ENV, [CONFIG_ENV]: '/nope.toml' }, defaultConfigPath: missingDefault });
+      expect(r.file).toEqual({ path: file, source: 'flag', from: HASKELL_CONFIG_FLAG, read: true });
+      expect(r.values.coldVkey).toBe('/c.vkey');
+    });
+    test('with --config: the same file is fine, another is one error naming both', () => {
+      fs.writeFileSync(file, 'cold-vkey = "/c.vkey"\n');
+      expect(resolveConfig({ flags: {}, configFlag: file, haskellConfigFlag: file, env: BASE_ENV, defaultConfigPath: missingDefault }).file.from).toBe('--config');
+      expect(() => resolveConfig({ flags: {}, configFlag: file, haskellConfigFlag: '/other.toml', env: BASE_ENV, defaultConfigPath: missingDefault })).toThrow(
+        new KesError('SETTING_INVALID', `--config "${file}" and --config-file "/other.toml" name different config files: give only one`),
+      );
+    });
+    test('a missing file named by -F is an error naming the flag', () => {
+      expect(() => resolveConfig({ flags: {}, haskellConfigFlag: path.join(dir, 'nope.toml'), env: BASE_ENV, defaultConfigPath: missingDefault })).toThrow(
+        expect.objectContaining({ code: 'FILE_UNREADABLE', message: `config file ${path.join(dir, 'nope.toml')} (from --config-file): no such file` }),
+      );
+    });
+  });
+
+  test("the Haskell agent's shipped agent.toml (systemd/etc/kes-agent/agent.toml) resolves, every key ours", () => {
+    fs.writeFileSync(
+      file,
+      'cold-vkey="/etc/kes-agent/cold.vkey"\ngenesis-file="/etc/kes-agent/mainnet-shelley-genesis.json"\nservice-path="/tmp/kes-agent-service.socket"\ncontrol-path="/tmp/kes-agent-control.socket"\n',
+    );
+    const r = resolveConfig({ flags: {}, configFlag: file, env: BASE_ENV, defaultConfigPath: missingDefault });
+    expect(r.settings).toMatchObject({
+      coldVkey: '/etc/kes-agent/cold.vkey',
+      genesis: '/etc/kes-agent/mainnet-shelley-genesis.json',
+      serviceSocket: '/tmp/kes-agent-service.socket',
+      controlSocket: '/tmp/kes-agent-control.socket',
+    });
+  });
+});
+
+function caught(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}

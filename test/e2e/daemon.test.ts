@@ -13,6 +13,7 @@ import { EXIT } from '../../src/cli/exit-codes';
 import { type AgentEnv, ctl, startAgent, stopAgentEnv } from '../helpers/agent-env';
 import { BIN, cleanEnv, Proc, run, tempDir, type RunResult } from '../helpers/processes';
 import { vectorPath } from '../helpers/vectors';
+import { makeTestGenesis } from '../../src/time';
 import { defaultSocketDir } from '../../src/server/socket-paths';
 import { MAX_CONTROL_CONNECTIONS, NODE_CONFIRM_DEADLINE_MS, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV, nodeConfirmDeadline } from '../../src/server/limits';
 
@@ -183,7 +184,8 @@ describe('kes-agent run: start-ups that must fail (one line on stderr, its exit 
     { name: 'a KES key as the cold key', args: ['run', '--cold-vkey', vectorPath('cardano-cli', 'kes.vkey')], code: EXIT.BAD_INPUT, stderr: /StakePoolVerificationKey_ed25519/ },
     { name: '--network with --genesis', args: ['run', '--cold-vkey', COLD_VKEY, '--network', 'mainnet', '--genesis', 'x.json'], code: EXIT.USAGE, stderr: /mutually exclusive/ },
     { name: 'an unknown network', args: ['run', '--cold-vkey', COLD_VKEY, '--network', 'testnet'], code: EXIT.USAGE, stderr: /unknown network/ },
-    { name: 'the mainnet genesis file', args: ['run', '--cold-vkey', COLD_VKEY, '--genesis', vectorPath('genesis', 'mainnet-shelley-genesis.json')], code: EXIT.BAD_INPUT, stderr: /use --network mainnet/ },
+    // Written in beforeAll (cwd is the temp dir): mainnet's systemStart with a private networkMagic.
+    { name: 'a mainnet lookalike genesis file', args: ['run', '--cold-vkey', COLD_VKEY, '--genesis', 'lookalike-genesis.json'], code: EXIT.BAD_INPUT, stderr: /systemStart is mainnet's but networkMagic is 42.*use mainnet's real Shelley genesis or --network mainnet/ },
     { name: 'a bad log level', args: ['run', '--cold-vkey', COLD_VKEY, '--log-level', 'chatty'], code: EXIT.USAGE, stderr: /--log-level/ },
     { name: 'an inspector flag in NODE_OPTIONS', args: ['run', '--cold-vkey', COLD_VKEY], env: { NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' }, code: EXIT.USAGE, stderr: /refusing to run with --heapsnapshot-signal/ },
     {
@@ -222,6 +224,7 @@ describe('kes-agent run: start-ups that must fail (one line on stderr, its exit 
 
   beforeAll(async () => {
     dir = tempDir('kes-daemon-');
+    fs.writeFileSync(path.join(dir, 'lookalike-genesis.json'), makeTestGenesis({ systemStart: new Date('2017-09-23T21:44:51Z'), slotLength: 1, slotsPerKESPeriod: 129_600, maxKESEvolutions: 62 }));
     const runs = cases.map((c, i) => async () => {
       const control = path.join(dir, `${i}.control.sock`);
       const service = path.join(dir, `${i}.service.sock`);

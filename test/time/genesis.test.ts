@@ -11,6 +11,9 @@ import {
   currentKesPeriodAt,
   kesTimeAt,
   MAX_GENESIS_FILE_BYTES,
+  NETWORK_MAGIC,
+  readGenesisDoc,
+  timingForGenesis,
 } from '../../src/time';
 import { parseIsoUtcMs } from '../../src/time/genesis';
 import { vectorPath } from '../helpers/vectors';
@@ -54,7 +57,7 @@ describe('real mainnet Shelley genesis (vectors/genesis)', () => {
     });
   });
 
-  test('so its periods differ from the mainnet preset: operators must use the preset, and we can tell them', () => {
+  test('read on its own its periods differ from the mainnet preset (the Haskell agent\'s number); timingForGenesis corrects that', () => {
     const fromFile = readGenesisFile(MAINNET_GENESIS);
     const now = Date.parse('2023-08-21T00:00:00Z');
     // The genesis file alone reproduces the Haskell agent's number; the preset gives the ledger's.
@@ -63,6 +66,81 @@ describe('real mainnet Shelley genesis (vectors/genesis)', () => {
     expect(byronPresetMatching(fromFile)).toBe('mainnet');
     expect(byronPresetMatching(networkTiming('mainnet'))).toBeUndefined();
     expect(byronPresetMatching(networkTiming('preview'))).toBeUndefined();
+  });
+});
+
+describe('a Shelley genesis recognised by networkMagic gives the built-in era history (Haskell-style setups)', () => {
+  /** Instants around which the three sources must agree, including a mainnet period boundary. */
+  const INSTANTS = ['2023-08-21T00:00:00Z', '2026-07-30T12:00:00Z', '2026-12-03T21:44:50.999Z', '2026-12-03T21:44:51Z'].map((s) => Date.parse(s));
+
+  test('the real mainnet file: networkMagic 764824073 → mainnet, the ledger KES period, as --network mainnet', () => {
+    const doc = readGenesisDoc(MAINNET_GENESIS);
+    expect(doc.networkMagic).toBe(NETWORK_MAGIC.mainnet);
+    const { timing, network } = timingForGenesis(doc, MAINNET_GENESIS);
+    expect(network).toBe('mainnet');
+    expect(timing).toEqual(networkTiming('mainnet'));
+    for (const now of INSTANTS) expect(currentKesPeriodAt(timing, now)).toBe(currentKesPeriodAt(networkTiming('mainnet'), now));
+    // The ledger number, not the Haskell agent's wall-clock one (haskell-kes-agent.md §1.6).
+    expect(currentKesPeriodAt(timing, Date.parse('2023-08-21T00:00:00Z'))).toBe(779);
+  });
+
+  /** A copy of the mainnet file with some fields changed, in the temp dir. */
+  function variant(name: string, change: Record<string, unknown>): string {
+    const doc = JSON.parse(fs.readFileSync(MAINNET_GENESIS, 'utf8')) as Record<string, unknown>;
+    return writeTmp(name, JSON.stringify({ ...doc, ...change }));
+  }
+
+  test('preprod (networkMagic 1, systemStart 2022-06-01): preprod\'s history, not a Byron-less chain', () => {
+    const file = variant('preprod-shelley-genesis.json', { networkMagic: 1, systemStart: '2022-06-01T00:00:00Z', networkId: 'Testnet' });
+    const { timing, network } = timingForGenesis(readGenesisDoc(file), file);
+    expect(network).toBe('preprod');
+    expect(timing).toEqual(networkTiming('preprod'));
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(currentKesPeriodAt(timing, now)).toBe(currentKesPeriodAt(networkTiming('preprod'), now));
+    // Read as a Byron-less chain it would be ahead: 86400 Byron slots of 20 s counted as 1 s each.
+    expect(readGenesisFile(file).shelleyStartSlot).toBe(0);
+    expect(currentKesPeriodAt(readGenesisFile(file), now) - currentKesPeriodAt(timing, now)).toBe(13);
+  });
+
+  test.each([
+    ['systemStart', '2017-09-24T21:44:51Z', 'systemStart is 2017-09-24T21:44:51Z, not mainnet\'s 2017-09-23T21:44:51Z'],
+    ['slotsPerKESPeriod', 3600, 'slotsPerKESPeriod is 3600, not mainnet\'s 129600'],
+    ['slotLength', 0.2, 'slotLength is 0.2, not mainnet\'s 1'],
+    ['maxKESEvolutions', 10, 'maxKESEvolutions is 10, not mainnet\'s 62'],
+  ])('mainnet\'s networkMagic with another %s: refused naming the field', (field, value, says) => {
+    const file = variant(`mainnet-${field}.json`, { [field]: value });
+    const e = caught(() => timingForGenesis(readGenesisDoc(file), file));
+    expect(e.code).toBe('GENESIS_INVALID');
+    expect(e.message).toBe(`${file}: networkMagic 764824073 says mainnet, but ${says}: use mainnet's real Shelley genesis, or a networkMagic of your own for a private testnet`);
+  });
+
+  test.each([
+    ['another networkMagic', { networkMagic: 42 }, '42'],
+    ['no networkMagic', { networkMagic: undefined }, '(missing)'],
+  ])('mainnet\'s systemStart with %s: refused as before, the hint names what differs', (_label, change, shown) => {
+    const file = variant(`lookalike-${shown}.json`, change);
+    const e = caught(() => timingForGenesis(readGenesisDoc(file), file));
+    expect(e.code).toBe('GENESIS_INVALID');
+    expect(e.message).toBe(
+      `${file}: systemStart is mainnet's but networkMagic is ${shown}, not 764824073: mainnet began in the Byron era, which a genesis file does not describe, so this file's KES periods would be wrong: use mainnet's real Shelley genesis or --network mainnet`,
+    );
+  });
+
+  test('an unknown networkMagic (a private testnet) keeps its own Byron-less timing, as before', () => {
+    const text = makeTestGenesis({ systemStart: new Date('2030-01-02T03:04:05Z'), slotLength: 0.2, slotsPerKESPeriod: 5, maxKESEvolutions: 10 });
+    const file = writeTmp('private.json', text);
+    const doc = readGenesisDoc(file);
+    expect(doc.networkMagic).toBe(42);
+    expect(timingForGenesis(doc, file)).toEqual({ timing: readGenesisFile(file), network: undefined });
+  });
+
+  test('preview\'s networkMagic 2 is not special: its file already gives preview\'s timing', () => {
+    const file = variant('preview.json', { networkMagic: 2, systemStart: '2022-10-25T00:00:00Z' });
+    const { timing, network } = timingForGenesis(readGenesisDoc(file), file);
+    expect(network).toBeUndefined();
+    const { name: _n, ...fromFile } = timing;
+    const { name: _p, ...preset } = networkTiming('preview');
+    expect(fromFile).toEqual(preset);
   });
 });
 

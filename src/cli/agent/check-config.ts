@@ -64,15 +64,15 @@ function checkWhatRunWouldRead(r: ResolvedConfig): void {
       check();
     } catch (e) {
       if (!(e instanceof KesError)) throw e;
-      throw new KesError(e.code, `${SETTINGS[name].toml} (${describeSource(name, r.sources[name], r.file)}): ${e.message}`, { cause: e });
+      throw new KesError(e.code, `${SETTINGS[name].toml} (${describeSource(name, r.sources[name], r.file, r.via[name])}): ${e.message}`, { cause: e });
     }
   };
   about(s.genesis !== undefined ? 'genesis' : 'network', () => resolveTiming(s.network, s.genesis));
   about('coldVkey', () => readColdVerificationKeyFile(s.coldVkey));
   for (const name of ['controlSocket', 'serviceSocket'] as const) {
     const p = s[name];
-    if (Buffer.byteLength(p) > MAX_SOCKET_PATH_BYTES) {
-      const why = `${SETTINGS[name].toml} ${p} (${describeSource(name, r.sources[name], r.file)}): ${Buffer.byteLength(p)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`;
+    if (p !== null && Buffer.byteLength(p) > MAX_SOCKET_PATH_BYTES) {
+      const why = `${SETTINGS[name].toml} ${p} (${describeSource(name, r.sources[name], r.file, r.via[name])}): ${Buffer.byteLength(p)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`;
       // A bad flag is a command-line mistake (exit 2); a bad file or env value is bad input (exit 3).
       throw new KesError(r.sources[name] === 'flag' ? 'SOCKET_PATH_TOO_LONG' : 'CONFIG_INVALID', why);
     }
@@ -81,7 +81,7 @@ function checkWhatRunWouldRead(r: ResolvedConfig): void {
 
 function formatText(r: ResolvedConfig, rows: readonly SettingRow[]): string {
   const file = r.file.read
-    ? `${r.file.path} (${r.file.source === 'default' ? 'default path' : r.file.source === 'flag' ? '--config' : 'KES_AGENT_CONFIG'})`
+    ? `${r.file.path} (${r.file.source === 'default' ? 'default path' : r.file.from})`
     : `${r.file.path} (default path; no file there, none read)`;
   const lines = [`${'config file'.padEnd(KEY_COLUMN)}${file}`];
   const valueColumn = Math.max(...rows.map((row) => row.shown.length)) + 2;

@@ -44,6 +44,18 @@ export class RunCommand extends AgentSettingsCommand {
 
       Logs go to stdout, one line per event, never key material. SIGTERM or SIGINT wipes every
       key, removes the sockets and exits 0.
+
+      Migrating from the Haskell kes-agent: its names work too, as aliases of the same settings
+      (check-config shows which name each value came from; two names of one setting with
+      different values are an error). Flags -s/--service-address, -c/--control-address,
+      --cold-verification-key, --genesis-file, -l/--log-level, -F/--config-file (also before
+      the command: kes-agent -F FILE run); variables KES_AGENT_SERVICE_PATH,
+      KES_AGENT_CONTROL_PATH, KES_AGENT_COLD_VK; its agent.toml keys are ours. Its log levels
+      notice (= info), critical and emergency (= error) are accepted. An empty control path
+      (-c "", KES_AGENT_CONTROL_PATH="", control-path = "") runs without a control socket.
+      Its mainnet and preprod Shelley genesis files are recognised by networkMagic and give
+      that network's built-in era history: the ledger's KES period, not the Haskell agent's
+      wall-clock one (about 659 periods ahead on mainnet).
     `,
     examples: [
       ['Run with /etc/kes-agent/agent.toml', '$0 run'],
@@ -51,6 +63,7 @@ export class RunCommand extends AgentSettingsCommand {
       ['Run on preview with explicit sockets', '$0 run --cold-vkey cold.vkey --network preview --control-socket /run/kes-agent/control.sock --service-socket /run/kes-agent/service.sock'],
       ['Let the cardano-node user (uid 1001) use the service socket', '$0 run --config agent.toml --service-uid 1001'],
       ['Run a private testnet', '$0 run --cold-vkey cold.vkey --genesis shelley-genesis.json'],
+      ['Run as a Haskell kes-agent unit would (no control socket)', '$0 -F /etc/kes-agent/agent.toml run --cold-verification-key cold.vkey --genesis-file mainnet-shelley-genesis.json -c ""'],
     ],
   });
 
@@ -154,7 +167,7 @@ export class RunCommand extends AgentSettingsCommand {
       logger.error('config: reload refused; running settings unchanged', {
         code: 'CONFIG_NOT_RELOADABLE',
         setting: keys.join(','),
-        error: `${keys.join(', ')} changed (${plan.needRestart.map((n) => describeSource(n, next.sources[n], next.file)).join(', ')}) and cannot change while the agent holds keys: restart the agent to apply it`,
+        error: `${keys.join(', ')} changed (${plan.needRestart.map((n) => describeSource(n, next.sources[n], next.file, next.via[n])).join(', ')}) and cannot change while the agent holds keys: restart the agent to apply it`,
       });
       return current;
     }
@@ -193,11 +206,15 @@ function keepValues(next: ResolvedConfig, prev: ResolvedConfig, kept: ReadonlySe
   if (kept.size === 0) return next;
   const values = { ...next.values };
   const sources = { ...next.sources };
+  const via = { ...next.via };
   const settings = { ...next.settings };
   for (const n of kept) {
     (values as Record<string, unknown>)[n] = prev.values[n];
     sources[n] = prev.sources[n];
-    if (n === 'controlSocket' || n === 'serviceSocket') settings[n] = prev.settings[n];
+    if (prev.via[n] !== undefined) via[n] = prev.via[n];
+    else delete via[n];
+    if (n === 'controlSocket') settings.controlSocket = prev.settings.controlSocket;
+    if (n === 'serviceSocket') settings.serviceSocket = prev.settings.serviceSocket;
   }
-  return { ...next, values, sources, settings };
+  return { ...next, values, sources, via, settings };
 }

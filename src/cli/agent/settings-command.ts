@@ -4,24 +4,58 @@
  * settings table (src/config/settings.ts).
  */
 import { Option } from 'clipanion';
-import { CONFIG_ENV, CONFIG_FLAG, DEFAULT_CONFIG_PATH, SETTINGS, resolveConfig, type ConfigInput, type ResolvedConfig, type SettingName } from '../../config';
+import {
+  CONFIG_ENV,
+  CONFIG_FLAG,
+  DEFAULT_CONFIG_PATH,
+  HASKELL_CONFIG_FLAG,
+  HASKELL_CONFIG_SHORT,
+  SETTINGS,
+  resolveConfig,
+  type ConfigInput,
+  type ResolvedConfig,
+  type SettingName,
+} from '../../config';
 import { KesCommand } from '../common/base-command';
 
 function help(name: SettingName, extra = ''): string {
   const s = SETTINGS[name];
-  return `${s.doc}${extra} (env ${s.env}; file: ${s.toml})`;
+  const haskellEnv = s.haskell?.env !== undefined ? ` or ${s.haskell.env}` : '';
+  return `${s.doc}${extra} (env ${s.env}${haskellEnv}; file: ${s.toml})`;
+}
+
+/** `-l,--log-level`: our flag with its one-letter form, for clipanion. */
+function names(name: SettingName): string {
+  const s = SETTINGS[name];
+  return s.short !== undefined ? `${s.short},${s.flag}` : s.flag;
+}
+
+/** The Haskell agent's flag for a setting (`-c,--control-address`), for clipanion. */
+function haskellNames(name: SettingName): string {
+  const h = SETTINGS[name].haskell;
+  if (h?.flag === undefined) throw new Error(`setting ${name} has no Haskell flag`);
+  return h.short !== undefined ? `${h.short},${h.flag}` : h.flag;
+}
+
+function haskellHelp(name: SettingName, extra = ''): string {
+  return `Same as ${SETTINGS[name].flag} (the Haskell kes-agent's name)${extra}`;
 }
 
 const LIST_HELP = '; repeat the flag or give a comma list';
 
 export abstract class AgentSettingsCommand extends KesCommand {
   config = Option.String(CONFIG_FLAG, { description: `TOML config file (env ${CONFIG_ENV}; default ${DEFAULT_CONFIG_PATH}, read if it exists)` });
-  coldVkey = Option.String(SETTINGS.coldVkey.flag, { description: help('coldVkey') });
-  network = Option.String(SETTINGS.network.flag, { description: help('network', '; default mainnet') });
-  genesis = Option.String(SETTINGS.genesis.flag, { description: help('genesis') });
-  controlSocket = Option.String(SETTINGS.controlSocket.flag, { description: help('controlSocket') });
-  serviceSocket = Option.String(SETTINGS.serviceSocket.flag, { description: help('serviceSocket') });
-  logLevel = Option.String(SETTINGS.logLevel.flag, { description: help('logLevel', `: ${SETTINGS.logLevel.kind.expected}; default info`) });
+  configFile = Option.String(`${HASKELL_CONFIG_SHORT},${HASKELL_CONFIG_FLAG}`, { description: `Same as ${CONFIG_FLAG} (the Haskell kes-agent's name; it may also come before the command: kes-agent -F FILE run)` });
+  coldVkey = Option.String(names('coldVkey'), { description: help('coldVkey') });
+  coldVerificationKey = Option.String(haskellNames('coldVkey'), { description: haskellHelp('coldVkey') });
+  network = Option.String(names('network'), { description: help('network', '; default mainnet') });
+  genesis = Option.String(names('genesis'), { description: help('genesis') });
+  genesisFile = Option.String(haskellNames('genesis'), { description: haskellHelp('genesis') });
+  controlSocket = Option.String(names('controlSocket'), { description: help('controlSocket') });
+  controlAddress = Option.String(haskellNames('controlSocket'), { description: haskellHelp('controlSocket', '; -c "" runs without a control socket') });
+  serviceSocket = Option.String(names('serviceSocket'), { description: help('serviceSocket') });
+  serviceAddress = Option.String(haskellNames('serviceSocket'), { description: haskellHelp('serviceSocket') });
+  logLevel = Option.String(names('logLevel'), { description: help('logLevel', '; default info') });
   logFormat = Option.String(SETTINGS.logFormat.flag, { description: help('logFormat', '; default text') });
   allowUnlockedMemory = Option.Boolean(SETTINGS.allowUnlockedMemory.flag, { description: help('allowUnlockedMemory') });
   controlUid = Option.Array(SETTINGS.controlUids.flag, { description: help('controlUids', LIST_HELP) });
@@ -31,7 +65,14 @@ export abstract class AgentSettingsCommand extends KesCommand {
   protected settingsInput(): ConfigInput {
     return {
       configFlag: this.config,
+      haskellConfigFlag: this.configFile,
       env: this.context.env,
+      haskellFlags: {
+        coldVkey: this.coldVerificationKey,
+        genesis: this.genesisFile,
+        controlSocket: this.controlAddress,
+        serviceSocket: this.serviceAddress,
+      },
       flags: {
         coldVkey: this.coldVkey,
         network: this.network,

@@ -9,24 +9,24 @@ import { readColdVerificationKeyFile } from '../../cardano/cold-key';
 import { loadSodium } from '../../crypto/sodium';
 import { AGENT_UID_ENV, AGENT_UID_FLAG, agentTrustFrom } from '../../client/agent-identity';
 import { KesNodeClient } from '../../client/node-client';
-import { SERVICE_SOCKET_ENV, SERVICE_SOCKET_NAME, clientDefaultSocket, resolveSocketPath } from '../../server/socket-paths';
+import { HASKELL_SERVICE_PATH_ENV, SERVICE_SOCKET_ENV, SERVICE_SOCKET_ENVS, SERVICE_SOCKET_NAME, clientDefaultSocket, resolveSocketPath } from '../../server/socket-paths';
 import { hardenProcess } from '../../server/hardening';
 import { refuseDebuggingFlags } from '../agent/process-guards';
 import { KesCommand } from '../common/base-command';
 import { resolveTiming } from '../common/timing';
 
 export abstract class NodeCommand extends KesCommand {
-  socket = Option.String('--socket', { description: `The agent's service socket (default: env ${SERVICE_SOCKET_ENV}, else the agent's default)` });
+  socket = Option.String('--socket', { description: `The agent's service socket (default: env ${SERVICE_SOCKET_ENV} or the Haskell agent's ${HASKELL_SERVICE_PATH_ENV}, else the agent's default)` });
   coldVkey = Option.String('--cold-vkey', { description: 'The pool\'s cold verification key: refuse keys whose opcert it did not sign' });
   network = Option.String('--network', { description: 'mainnet (default), preprod or preview' });
-  genesis = Option.String('--genesis', { description: 'Shelley genesis file (private testnets, preview)' });
+  genesis = Option.String('--genesis', { description: 'Shelley genesis file (a private testnet\'s, or the mainnet or preprod one, recognised by networkMagic)' });
   agentUid = Option.String(AGENT_UID_FLAG, {
     description: `The uid or user the agent runs as, if neither root, you, nor the owner of /run/kes-agent (default: env ${AGENT_UID_ENV}); a socket served by any other uid is refused (exit 12)`,
   });
 
   protected socketPath(): string {
     const env = this.context.env;
-    return resolveSocketPath(this.socket, SERVICE_SOCKET_ENV, clientDefaultSocket(SERVICE_SOCKET_NAME, env), env);
+    return resolveSocketPath(this.socket, SERVICE_SOCKET_ENVS, clientDefaultSocket(SERVICE_SOCKET_NAME, env), env);
   }
 
   /** Check every flag and file first, then build the (not yet started) client. */
