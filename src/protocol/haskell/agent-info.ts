@@ -164,3 +164,13 @@ export async function readAgentInfo(r: ByteReader, version: ControlVersion, opts
   const bootstrap = await readList(r, MAX_BOOTSTRAP_ENTRIES, 'bootstrap list', () => readBootstrap(r, opts));
   return { programVersion, installed, stagedVk, currentTimeS, currentKesPeriod, periodStartS, periodEndS, bootstrap };
 }
+
+/**
+ * A bundle `Timestamp` (µs) as AgentInfo shows it: `timestampToUTC` then `sendUTCTime`, i.e.
+ * floor(µs / 10^6) seconds (kes-agent-crypto/src/Cardano/KESAgent/KES/Bundle.hs,
+ * kes-agent/src/Cardano/KESAgent/Serialization/RawUtil.hs).
+ */
+export function timestampUsToSeconds(us: bigint): bigint {
+  const q = us / 1_000_000n;
+  return us < 0n && q * 1_000_000n !== us ? q - 1n : q;
+}

@@ -39,6 +39,7 @@ import {
   readServiceVersionMessage,
   serviceVersionId,
   serviceVersionOf,
+  timestampUsToSeconds,
   versionId,
   versionName,
   type AgentInfo,
@@ -349,4 +350,10 @@ describe('AgentInfo', () => {
     expect(d.programVersion).toBe('ü');
     expect(d.bootstrap).toEqual([{ address: 'é', status: 'ConnectionConnecting' }]);
   });
+});
+
+test('a bundle timestamp in µs shows in AgentInfo as floor seconds', () => {
+  expect(timestampUsToSeconds(TS)).toBe(1_700_000_000n);
+  expect(timestampUsToSeconds(1_999_999n)).toBe(1n);
+  expect(timestampUsToSeconds(-1n)).toBe(-1n);
 });
