@@ -1,7 +1,7 @@
 /**
  * Bench child: one hostile node that floods the agent's service socket, as in the security
  * review (one connection sent a million CONFIRMs for an unknown seq, and status went from
- * 110 ms to 2-3 s). It handshakes, writes CONFIRM frames for a seq no push has (0) as fast as
+ * 110 ms to 2-3 s). It picks our protocol in the version handshake, writes CONFIRM frames for a seq no push has (0) as fast as
  * the socket takes them, and when the agent cuts it, connects again, until it is killed.
  *
  *     node agent-flood.js <service socket>
@@ -9,7 +9,7 @@
  * Prints "flooding" once its first connection is up; counts nothing (the agent is measured).
  */
 import * as net from 'node:net';
-import { buildHello, encodeMessage } from '../src/protocol';
+import { encodeMessage, nativeAccept } from '../src/protocol';
 
 /** CONFIRM frames per write: 64 KiB of them. @default 5041 */
 const FRAMES_PER_WRITE = Math.floor(65_536 / 13);
@@ -22,7 +22,7 @@ if (socketPath === undefined) {
   process.exit(2);
 }
 
-const hello = Buffer.from(encodeMessage(buildHello('service')));
+const hello = Buffer.from(nativeAccept('service'));
 const confirm = encodeMessage({ type: 'confirm', seq: 0, result: 0 });
 const burst = Buffer.alloc(confirm.length * FRAMES_PER_WRITE);
 for (let i = 0; i < FRAMES_PER_WRITE; i++) burst.set(confirm, i * confirm.length);

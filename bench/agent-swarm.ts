@@ -4,7 +4,7 @@
  *
  *     node agent-swarm.js <protocol|bare> <socket> <count>
  *
- * protocol: each client sends HELLO, checks WELCOME, and answers every KEY / NO_KEY /
+ * protocol: each client picks our protocol in the version handshake, checks WELCOME, and answers every KEY / NO_KEY /
  *   KEY_DROPPED with CONFIRM result 0 at once. Keys are NOT validated (the agent is what is
  *   measured); KEY payloads are wiped as soon as their seq is read.
  * bare: each client answers every frame with one byte.
@@ -14,7 +14,11 @@
  */
 import * as net from 'node:net';
 import { releaseSecret } from '../src/crypto/secret-memory';
-import { FRAME_HEADER_BYTES, KIND, KIND_BYTES, acceptWelcome, buildHello, decodeFrame, encodeMessage } from '../src/protocol';
+import { FRAME_HEADER_BYTES, KIND, KIND_BYTES, acceptWelcome, decodeFrame, encodeMessage, nativeAccept } from '../src/protocol';
+import { offeredIds } from '../src/server/version-negotiation';
+
+/** The agent's version offer on the service socket: a u32 count and 32 bytes per id. */
+const SERVICE_OFFER_BYTES = 4 + 32 * offeredIds('service').length;
 import { FrameDecoder } from '../src/protocol/frame';
 
 /** Connects in flight at once: more would overflow the listener's accept backlog (EAGAIN). @default 64 */
@@ -54,11 +58,17 @@ function client(mode: Mode, socketPath: string): Promise<void> {
     socket.on('close', () => {
       if (!isReady) failed(new Error('closed before ready'));
     });
+    // Protocol mode: pick our protocol in the agent's version handshake, and skip its offer.
+    let offerLeft = mode === 'bare' ? 0 : SERVICE_OFFER_BYTES;
     socket.on('connect', () => {
       if (mode === 'bare') becomeReady();
-      else socket.write(encodeMessage(buildHello('service')));
+      else socket.write(nativeAccept('service'));
     });
-    socket.on('data', (chunk: Buffer) => {
+    socket.on('data', (whole: Buffer) => {
+      const skip = Math.min(offerLeft, whole.length);
+      offerLeft -= skip;
+      const chunk = whole.subarray(skip);
+      if (chunk.length === 0) return;
       decoder.push(chunk);
       for (let f = decoder.next(); f !== undefined; f = decoder.next()) {
         if (mode === 'bare') {

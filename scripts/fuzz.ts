@@ -37,7 +37,8 @@ import { concatBytes, toHex } from '../src/crypto/bytes';
 import { verifyKes } from '../src/crypto/kes';
 import { releaseSecret } from '../src/crypto/secret-memory';
 import { loadSodium } from '../src/crypto/sodium';
-import { FrameDecoder, decodeFrame, wireErrorName, type SocketRole } from '../src/protocol';
+import { FrameDecoder, decodeFrame, nativeAccept, wireErrorName, type SocketRole } from '../src/protocol';
+import { offeredIds } from '../src/server/version-negotiation';
 import { networkTiming } from '../src/time';
 import { buildPlan, harmlessFrame, SCENARIOS, type Scenario } from './fuzz/generate';
 import { expectAgent, type Expectation } from './fuzz/model';
@@ -297,8 +298,12 @@ interface Observed {
   undecodable: boolean;
 }
 
-/** Send one batch, read what the agent answers until it closes or has sent all it owes. */
-function exchange(socketPath: string, batch: Uint8Array, expected: Expectation): Promise<Observed> {
+/**
+ * Send one batch, read what the agent answers until it closes or has sent all it owes. The
+ * batch follows the version handshake's answer that picks our protocol (spec/protocol.md §4), and
+ * the agent's offer is skipped: the fuzzed bytes are what reaches our protocol's decoder.
+ */
+function exchange(socketPath: string, role: SocketRole, batch: Uint8Array, expected: Expectation): Promise<Observed> {
   return new Promise((resolve) => {
     const o: Observed = { frames: 0, lastErrorCode: undefined, closedByAgent: false, written: false, timedOut: false, undecodable: false };
     const decoder = new FrameDecoder();
@@ -320,13 +325,18 @@ function exchange(socketPath: string, batch: Uint8Array, expected: Expectation):
     const answered = (): void => {
       if (expected.closeCode === undefined && o.frames >= expected.replies && o.written) finish();
     };
+    let offerLeft = 4 + 32 * offeredIds(role).length;
     socket.on('connect', () =>
-      socket.write(batch, (err) => {
+      socket.write(Buffer.concat([nativeAccept(role), batch]), (err) => {
         o.written = err === undefined || err === null;
         answered();
       }),
     );
-    socket.on('data', (chunk: Buffer) => {
+    socket.on('data', (whole: Buffer) => {
+      const skip = Math.min(offerLeft, whole.length);
+      offerLeft -= skip;
+      const chunk = whole.subarray(skip);
+      if (chunk.length === 0) return;
       decoder.push(chunk); // copies, then wipes the chunk: the service socket's KEY push is in it
       try {
         for (let f = decoder.next(); f !== undefined; f = decoder.next()) {
@@ -415,7 +425,7 @@ async function worker(role: SocketRole, socketPath: string, o: Options, stats: S
     if (plan.units.length === 0) continue;
     stats.framesReserved += plan.units.length;
     const batch = concatBytes(...plan.units);
-    const observed = await exchange(socketPath, batch, expected);
+    const observed = await exchange(socketPath, role, batch, expected);
     if (observed.written) {
       stats.framesSent += plan.units.length;
       stats.framesDecoded += expected.decodedFrames;

@@ -3,7 +3,9 @@
  * handshake code the agent runs (src/server/control-handler.ts, service-hub.ts), so the fuzzer
  * can check every connection's outcome, not only that the agent survived:
  *
- *   - the first frame must be a HELLO for this socket (answerHello), else ERROR and close;
+ *   - the connection has chosen our protocol in the version handshake (the fuzzer sends that
+ *     answer before the units), so the agent's WELCOME (and on the service socket its first push)
+ *     comes first, and a HELLO is no more than an unexpected message;
  *   - control: each request gets one reply; anything that is not a control request is ERROR
  *     UNEXPECTED_MESSAGE; service: every frame is UNEXPECTED_MESSAGE, CONFIRM included, since
  *     the fuzzer's CONFIRMs never name the push its connection got (generate.ts neverPushedSeq);
@@ -17,7 +19,7 @@
 import { FrameDecoder } from '../../src/protocol/frame';
 import { decodeFrame, type Message } from '../../src/protocol/messages';
 import { ProtocolError, WIRE_ERROR_CODES } from '../../src/protocol/errors';
-import { answerHello, type SocketRole } from '../../src/protocol/handshake';
+import type { SocketRole } from '../../src/protocol/handshake';
 import { releaseSecret } from '../../src/crypto/secret-memory';
 
 /** Control requests the agent answers without changing any key. */
@@ -42,7 +44,8 @@ export function expectAgent(role: SocketRole, units: readonly Uint8Array[]): Exp
   // The agent's decoders: a KEY-kind frame is refused at its first payload byte.
   const d = new FrameDecoder({ receivesSecrets: false });
   const x: Expectation = { decodedFrames: 0, replies: 0, closeCode: undefined, hazardUnit: undefined, escaped: undefined };
-  let greeted = false;
+  // WELCOME, and on the service socket KEY or NO_KEY.
+  x.replies = role === 'service' ? 2 : 1;
   try {
     for (let u = 0; u < units.length; u++) {
       d.push(units[u]!.slice()); // push wipes its input
@@ -64,16 +67,6 @@ export function expectAgent(role: SocketRole, units: readonly Uint8Array[]): Exp
           return x;
         }
         if (m.type === 'key') releaseSecret(m.secret);
-        if (!greeted) {
-          const answer = answerHello(m, role, 'fuzz');
-          if (answer.type === 'error') {
-            x.closeCode = answer.code;
-            return x;
-          }
-          greeted = true;
-          x.replies += role === 'service' ? 2 : 1; // WELCOME, and on the service socket KEY or NO_KEY
-          continue;
-        }
         if (role === 'control' && STATE_CHANGING_REQUESTS.has(m.type)) {
           x.hazardUnit = u;
           return x;

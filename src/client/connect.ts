@@ -22,13 +22,15 @@ import {
   ProtocolError,
   ReceiveTimeoutError,
   acceptWelcome,
-  buildHello,
+  NATIVE_CONTROL_VERSION_ID,
+  NATIVE_SERVICE_VERSION_ID,
   protocolForRole,
   protocolVersions,
   wipeMessage,
   type Message,
   type SocketRole,
 } from '../protocol';
+import { ByteReader, PeerClosedError, ReadTimeoutError, chooseVersion, encodeAccept, encodeReject, readOffer, versionId, versionName } from '../protocol/haskell';
 import { MAX_SOCKET_PATH_BYTES } from '../server/unix-listener';
 import { defaultAgentTrust, verifyAgent, type AgentTrust } from './agent-identity';
 
@@ -82,12 +84,22 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
     socket.destroy();
     throw e;
   }
+  const onAbortEarly = (): void => void socket.destroy();
+  signal?.addEventListener('abort', onAbortEarly, { once: true });
+  try {
+    await acceptNativeVersion(socket, socketPath, role, handshakeTimeoutMs);
+  } catch (e) {
+    socket.destroy();
+    if (signal?.aborted) throw stopped();
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbortEarly);
+  }
   // Only the service socket brings a key to this end.
   const framed = new FramedSocket(socket, { receivesSecrets: role === 'service' });
   const onAbort = (): void => framed.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await framed.send(buildHello(role, protocolVersions(role)));
     let reply: Message;
     try {
       reply = await framed.receive(handshakeTimeoutMs);
@@ -116,6 +128,51 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * The VersionHandshake (spec/protocol.md §4): read the agent's offer and accept our protocol's id
+ * for `role`; the agent's WELCOME follows on the same connection. Bytes the agent sent after the
+ * offer stay in the socket for the FramedSocket.
+ * @throws KesError AGENT_HANDSHAKE_TIMEOUT / AGENT_HANDSHAKE_FAILED
+ */
+async function acceptNativeVersion(socket: net.Socket, socketPath: string, role: SocketRole, timeoutMs: number): Promise<void> {
+  const reader = new ByteReader(socket);
+  const ours = versionId(role === 'control' ? NATIVE_CONTROL_VERSION_ID : NATIVE_SERVICE_VERSION_ID);
+  let offer: Uint8Array[];
+  try {
+    offer = await readOffer(reader, { timeoutMs });
+  } catch (e) {
+    reader.destroy();
+    const protocol = protocolForRole(role);
+    if (e instanceof ReadTimeoutError) throw new KesError('AGENT_HANDSHAKE_TIMEOUT', `${socketPath}: no version offer from the agent within ${timeoutMs} ms`);
+    if (e instanceof PeerClosedError) {
+      throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent closed the connection during the ${protocol} handshake (too many connections, or not a kes-agent socket?)`);
+    }
+    throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent's first bytes are not a version offer; is this a kes-agent socket?`);
+  }
+  if (chooseVersion(offer, [ours]) === undefined) {
+    reader.destroy();
+    await new Promise<void>((resolve) => socket.end(encodeReject(), () => resolve()));
+    const names = offer.map((id) => versionName(id) ?? printable(id));
+    const other = role === 'control' ? NATIVE_SERVICE_VERSION_ID : NATIVE_CONTROL_VERSION_ID;
+    const hint = offer.some((id) => printable(id) === other)
+      ? `; this is the agent's ${role === 'control' ? 'service' : 'control'} socket, not its ${role} socket`
+      : names.some((n) => n.startsWith('Service:') || n.startsWith('Control:'))
+        ? '; a Haskell kes-agent? It speaks only its own protocols (use kes-agent-control with it)'
+        : '';
+    throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent does not offer ${printable(ours)} (it offers ${names.join(', ') || 'nothing'})${hint}`);
+  }
+  socket.write(encodeAccept(ours));
+  if (reader.handOver().ended) {
+    throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent closed the connection during the ${protocolForRole(role)} handshake`);
+  }
+}
+
+/** A version id as text: its ASCII up to the first NUL, anything else shown as '?'. */
+function printable(id: Uint8Array): string {
+  const end = id.indexOf(0);
+  return Array.from(id.subarray(0, end < 0 ? id.length : end), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '?')).join('');
 }
 
 function stopped(): KesError {

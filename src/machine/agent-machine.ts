@@ -85,7 +85,7 @@ export function createAgentMachine(deps: MachineDeps) {
 
   /** The opcert a command is about: the one being imported, or the staged one being uploaded. */
   function candidateOpcert(context: AgentContext, event: AgentEvent): { counter: number; kesPeriod: number } {
-    if (event.type === 'IMPORT_OPCERT') return event.opcert;
+    if (event.type === 'IMPORT_OPCERT' || event.type === 'INSTALL') return event.opcert;
     const o = context.staged?.opcert;
     if (!o) throw new Error(`bug: ${event.type} has no opcert to judge`);
     return o;
@@ -130,15 +130,15 @@ export function createAgentMachine(deps: MachineDeps) {
       },
       stagedHasNoOpcert: ({ context }) => context.staged?.opcert === null,
       opcertWrongColdKey: ({ event }) => {
-        assertEvent(event, 'IMPORT_OPCERT');
+        assertEvent(event, ['IMPORT_OPCERT', 'INSTALL']);
         return !bytesEqual(event.opcert.coldVk, coldVk);
       },
       opcertBadSignature: ({ event }) => {
-        assertEvent(event, 'IMPORT_OPCERT');
+        assertEvent(event, ['IMPORT_OPCERT', 'INSTALL']);
         return !verifyOpcert(event.opcert, coldVk);
       },
       opcertWrongKesKey: ({ context, event }) => {
-        assertEvent(event, 'IMPORT_OPCERT');
+        assertEvent(event, ['IMPORT_OPCERT', 'INSTALL']);
         return context.staged === null || !bytesEqual(event.opcert.hotVk, context.staged.slot.kesVk);
       },
       // Ledger rule (kes-spec.md §7): kp ≥ c0 + maxKESEvolutions can never sign a valid header.
@@ -167,7 +167,7 @@ export function createAgentMachine(deps: MachineDeps) {
       destroyStagedKey: ({ context }) => context.staged?.slot.destroy(),
       destroyActiveKey: ({ context }) => context.active?.slot.destroy(),
       attachOpcert: ({ context, event }) => {
-        assertEvent(event, 'IMPORT_OPCERT');
+        assertEvent(event, ['IMPORT_OPCERT', 'INSTALL']);
         if (context.staged === null) throw new Error('bug: attachOpcert without a staged key');
         context.staged.slot.attachOpcert(event.opcert);
       },
@@ -197,7 +197,7 @@ export function createAgentMachine(deps: MachineDeps) {
       }),
       recordOpcert: assign({
         staged: ({ context, event }) => {
-          assertEvent(event, 'IMPORT_OPCERT');
+          assertEvent(event, ['IMPORT_OPCERT', 'INSTALL']);
           if (context.staged === null) throw new Error('bug: recordOpcert without a staged key');
           return { ...context.staged, opcert: { counter: event.opcert.counter, kesPeriod: event.opcert.kesPeriod } };
         },
@@ -280,7 +280,7 @@ export function createAgentMachine(deps: MachineDeps) {
         });
       }),
       reportImport: emit(({ context, event }) => {
-        assertEvent(event, 'IMPORT_OPCERT');
+        assertEvent(event, ['IMPORT_OPCERT', 'INSTALL']);
         if (context.staged === null) throw new Error('bug: reportImport without a staged key');
         const kp = kesPeriodAt(timing, event.nowMs);
         return outcome({
@@ -298,11 +298,11 @@ export function createAgentMachine(deps: MachineDeps) {
           },
         });
       }),
-      reportUpload: emit(({ context }, params: { replacedActive: boolean }) => {
+      reportUpload: emit(({ context }, params: { replacedActive: boolean; command?: 'upload' | 'install' }) => {
         const a = context.active;
         if (a === null) throw new Error('bug: reportUpload without an active key');
         return outcome({
-          command: 'upload',
+          command: params.command ?? 'upload',
           result: {
             ok: true,
             value: {
@@ -376,6 +376,45 @@ export function createAgentMachine(deps: MachineDeps) {
               actions: { type: 'reject', params: { command: 'importOpcert', code: 'OPCERT_COUNTER_TOO_LOW' } },
             },
             { actions: ['attachOpcert', 'recordOpcert', 'reportImport'] },
+          ],
+          // IMPORT_OPCERT and UPLOAD as one event (the Haskell control protocol's InstallKey), so
+          // no other client can act between them. The import's checks, in its order; a refusal
+          // changes nothing (the staged key stays, with any opcert it had).
+          INSTALL: [
+            { guard: 'noStagedKey', actions: { type: 'reject', params: { command: 'install', code: 'NO_STAGED_KEY' } } },
+            { guard: 'opcertWrongColdKey', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_WRONG_COLD_KEY' } } },
+            { guard: 'opcertBadSignature', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_BAD_SIGNATURE' } } },
+            { guard: 'opcertWrongKesKey', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_WRONG_KES_KEY' } } },
+            { guard: 'candidateOpcertExpired', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_EXPIRED' } } },
+            { guard: 'candidateCounterTooLow', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_COUNTER_TOO_LOW' } } },
+            {
+              guard: 'hasActiveKey',
+              target: '.activeKey',
+              actions: [
+                'attachOpcert',
+                'recordOpcert',
+                'destroyActiveKey',
+                'installStaged',
+                'evolveActiveKey',
+                'recordEvolution',
+                'nextChangeSeq',
+                'announceInstalled',
+                { type: 'reportUpload', params: { replacedActive: true, command: 'install' } },
+              ],
+            },
+            {
+              target: '.activeKey',
+              actions: [
+                'attachOpcert',
+                'recordOpcert',
+                'installStaged',
+                'evolveActiveKey',
+                'recordEvolution',
+                'nextChangeSeq',
+                'announceInstalled',
+                { type: 'reportUpload', params: { replacedActive: false, command: 'install' } },
+              ],
+            },
           ],
           // Expiry and counter are checked again: time has passed since the import.
           UPLOAD: [

@@ -196,6 +196,16 @@ export class Agent {
     return this.#command('upload', (nowMs) => ({ type: 'UPLOAD', nowMs }));
   }
 
+  /**
+   * importOpcert and upload as one machine event: attach `opcert` to the staged key and install
+   * the bundle, with nothing in between. Refusals are importOpcert's, in its order; a refusal
+   * changes nothing (the staged key stays).
+   */
+  install(opcert: Opcert): AgentResult<CommandValues['install']> {
+    const own = checkedOpcertCopy(opcert);
+    return this.#command('install', (nowMs) => ({ type: 'INSTALL', nowMs, opcert: own }));
+  }
+
   dropStaged(): AgentResult<CommandValues['dropStaged']> {
     return this.#command('dropStaged', (nowMs) => ({ type: 'DROP_STAGED', nowMs }));
   }

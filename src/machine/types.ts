@@ -49,6 +49,7 @@ export interface CommandValues {
     counterFloor: number | null;
   };
   upload: { kesVk: Uint8Array; counter: number; startKesPeriod: number; evolution: number; replacedActive: boolean };
+  install: { kesVk: Uint8Array; counter: number; startKesPeriod: number; evolution: number; replacedActive: boolean };
   dropStaged: { hadKey: boolean };
   dropActive: { hadKey: boolean };
 }
@@ -177,6 +178,8 @@ export type AgentEvent =
   | { type: 'KEYGEN'; nowMs: number; force: boolean; key: KesSignKey }
   | { type: 'EXPORT_VERKEY'; nowMs: number }
   | { type: 'IMPORT_OPCERT'; nowMs: number; opcert: Opcert }
+  /** IMPORT_OPCERT then UPLOAD in one event (the Haskell control protocol's InstallKey). */
+  | { type: 'INSTALL'; nowMs: number; opcert: Opcert }
   | { type: 'UPLOAD'; nowMs: number }
   | { type: 'DROP_STAGED'; nowMs: number }
   | { type: 'DROP_ACTIVE'; nowMs: number }

@@ -26,27 +26,37 @@ export const MIN_FRAME_PAYLOAD_BYTES = 1;
 /** Bytes of the message kind that starts every payload. @default 1 */
 export const KIND_BYTES = 1;
 
-/** The first version of both protocols, and the only one of the service protocol. @default 1 */
-export const PROTOCOL_VERSION = 1;
-
 /**
- * The versions both protocols speak: what buildHello offers and acceptWelcome accepts unless
- * given a protocol's own list (protocolVersions in handshake.ts).
+ * The version of both native protocols. Version 2 opens with the Haskell kes-agent's
+ * VersionHandshake (the agent offers, the client accepts one id: spec/protocol.md §4), so one
+ * socket serves our clients and Haskell ones; the version-1 HELLO is gone, and the agent's
+ * WELCOME follows the accept unasked. @default 2
  */
+export const PROTOCOL_VERSION = 2;
+
+/** The versions both protocols speak: what the VersionHandshake id settles. */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
 
 /**
- * Control protocol version 2: STATUS is answered with STATUS_OK_V2 and IMPORT_OPCERT with
- * IMPORT_OK_V2, which add the agent's opcert counter floor (spec/protocol.md §4). Everything else
- * is version 1. @default 2
+ * The control protocol version from which STATUS is answered with STATUS_OK_V2 and IMPORT_OPCERT
+ * with IMPORT_OK_V2 (the agent's opcert counter floor, spec/protocol.md §7.22-7.23): every
+ * version this build speaks. @default 2
  */
 export const CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR = 2;
 
-/** Every version of the control protocol the agent speaks; the handshake picks the highest common one. */
-export const CONTROL_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION, CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR]);
+/** Every version of the control protocol the agent speaks. */
+export const CONTROL_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
 
-/** Every version of the service protocol the agent speaks (a control-only change leaves nodes alone). */
+/** Every version of the service protocol the agent speaks. */
 export const SERVICE_PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
+
+/**
+ * The VersionHandshake identifiers of our own protocols, offered beside the Haskell ones
+ * (32 bytes on the wire, NUL-padded). Haskell clients look only for their own ids and ignore
+ * these; kes-ctl, kes-node and the node library accept only these.
+ */
+export const NATIVE_CONTROL_VERSION_ID = 'kes-agent/control:2';
+export const NATIVE_SERVICE_VERSION_ID = 'kes-agent/service:2';
 
 /** HELLO.protocol on the control socket (kes-ctl ↔ agent). */
 export const CONTROL_PROTOCOL = 'kes-agent/control';

@@ -170,25 +170,28 @@ export class FramedSocket {
   }
 
   /**
-   * Send ERROR after whatever is still queued, half-close, and destroy the socket after
-   * ERROR_LINGER_MS. A destroy() meanwhile is left to that timer: destroying at once would
-   * throw away the ERROR (and earlier replies) whenever the peer had not read them yet.
+   * Send ERROR after whatever is still queued, and close as soon as the kernel has taken it; a
+   * peer that is not reading gets ERROR_LINGER_MS before the socket is destroyed anyway. A
+   * destroy() meanwhile is left to this: destroying at once would throw away the ERROR (and
+   * earlier replies) whenever they were still queued in this process.
+   *
+   * On a Unix socket a written frame is already in the peer's receive queue, so closing right
+   * after the write loses nothing: the peer reads the ERROR before it sees the close (or
+   * ECONNRESET, when we close with its later bytes unread). Nothing more from the peer is read
+   * or decoded: a peer that keeps sending after its ERROR (a flood) costs no more CPU.
    */
   closeWithError(code: number, message: string): Promise<void> {
     if (this.#lingering) return Promise.resolve();
     this.#lingering = true;
-    // Nothing more from this peer is decoded or kept (#onData wipes and drops what arrives once
-    // the connection has failed), but it is still read: so the peer's close is seen at once and
-    // frees the connection's slot, instead of it being held for the whole linger.
     this.#fail(new ConnectionClosedError(true));
-    this.socket.resume();
+    this.socket.pause();
     this.#decoder.destroy();
     for (const m of this.#inbox.splice(0)) wipeMessage(m);
     const timer = setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS);
     timer.unref();
     this.socket.once('close', () => clearTimeout(timer));
     try {
-      if (this.socket.writable) this.socket.end(encodeMessage({ type: 'error', code, message }));
+      if (this.socket.writable) this.socket.end(encodeMessage({ type: 'error', code, message }), () => this.socket.destroy());
       else this.socket.destroy();
     } catch {
       this.socket.destroy(); // the peer is gone already; nothing to tell it

@@ -1,12 +1,13 @@
 /**
- * The handshake: the first frame in each direction on both sockets (spec/protocol.md "Handshake").
+ * Our protocol's opening, after the version handshake picked it (spec/protocol.md §4; the
+ * handshake itself is src/server/version-negotiation.ts and src/client/connect.ts):
  *
- *     client → agent  HELLO   { protocol, versions }
- *     agent  → client WELCOME { protocol, version (highest common), agentVersion }
- *                  or ERROR   PROTOCOL_MISMATCH | VERSION_MISMATCH | UNEXPECTED_MESSAGE, then close
+ *     agent  → client WELCOME { protocol, version, agentVersion }
+ *                  or ERROR   PEER_NOT_ALLOWED | BUSY, then close
  */
 import { KesError } from '../errors';
 import {
+  PROTOCOL_VERSION,
   CONTROL_PROTOCOL,
   CONTROL_PROTOCOL_VERSIONS,
   KIND,
@@ -15,7 +16,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from './constants';
 import { ProtocolError, WIRE_ERROR_CODES, wireErrorName, type WireErrorName } from './errors';
-import type { ErrorMessage, HelloMessage, Message, WelcomeMessage } from './messages';
+import type { ErrorMessage, Message, WelcomeMessage } from './messages';
 import { MESSAGE_SCHEMAS } from './schema';
 
 /** Which socket a connection came in on. */
@@ -38,18 +39,12 @@ export function protocolVersions(role: SocketRole): readonly number[] {
   throw new KesError('INVALID_ARGUMENT', 'socket role: expected "control" or "service"');
 }
 
-/** The highest version in both lists, or undefined when they share none. */
-export function negotiateVersion(offered: readonly number[], supported: readonly number[]): number | undefined {
-  let best: number | undefined;
-  for (const v of offered) {
-    if (Number.isSafeInteger(v) && supported.includes(v) && (best === undefined || v > best)) best = v;
-  }
-  return best;
-}
-
-/** The HELLO a client sends first on a socket of `role`. */
-export function buildHello(role: SocketRole, versions: readonly number[] = SUPPORTED_PROTOCOL_VERSIONS): HelloMessage {
-  return { type: 'hello', protocol: protocolForRole(role), versions: [...versions] };
+/**
+ * The WELCOME the agent sends, unasked, right after a client accepted our protocol's id in the
+ * VersionHandshake (spec/protocol.md §4): the version is the one the id named.
+ */
+export function welcome(role: SocketRole, agentVersion: string): WelcomeMessage {
+  return { type: 'welcome', protocol: protocolForRole(role), version: PROTOCOL_VERSION, agentVersion };
 }
 
 /**
@@ -62,40 +57,6 @@ export function errorReply(code: WireErrorName, message: string): ErrorMessage {
 
 function kindHex(kind: number): string {
   return `0x${kind.toString(16).padStart(2, '0')}`;
-}
-
-/**
- * What the agent answers to the first message on a socket of `role`: WELCOME with the highest
- * common version (of `supported`, by default every version of the socket's protocol), or the
- * ERROR to send before closing.
- */
-export function answerHello(
-  first: Message,
-  role: SocketRole,
-  agentVersion: string,
-  supported: readonly number[] = protocolVersions(role),
-): WelcomeMessage | ErrorMessage {
-  const expected = protocolForRole(role);
-  if (first.type !== 'hello') {
-    return errorReply(
-      'UNEXPECTED_MESSAGE',
-      `expected HELLO (kind ${kindHex(KIND.HELLO)}) as the first message, got kind ${kindHex(MESSAGE_SCHEMAS[first.type].kind)}`,
-    );
-  }
-  if (first.protocol !== expected) {
-    // Name the other protocol only when it is one of ours: the peer's own text is never echoed.
-    const other = role === 'control' ? SERVICE_PROTOCOL : CONTROL_PROTOCOL;
-    const what = first.protocol === other ? `a ${other} client` : 'a client of an unknown protocol';
-    return errorReply('PROTOCOL_MISMATCH', `this is the ${expected} socket, but ${what} connected to it`);
-  }
-  const version = negotiateVersion(first.versions, supported);
-  if (version === undefined) {
-    return errorReply(
-      'VERSION_MISMATCH',
-      `no common protocol version: the client offered ${first.versions.join(', ')}; this agent speaks ${[...supported].sort((a, b) => a - b).join(', ')}`,
-    );
-  }
-  return { type: 'welcome', protocol: expected, version, agentVersion };
 }
 
 /**

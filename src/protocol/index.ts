@@ -13,3 +13,4 @@ export { MESSAGE_SCHEMAS, MESSAGE_TYPES, messageTypeOfKind, type MessageType, ty
 export * from './messages';
 export * from './handshake';
 export { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from './framed-socket';
+export { nativeAccept, nativeVersionId, openNative } from './native-version';

@@ -9,13 +9,12 @@ import type * as net from 'node:net';
 import type { Agent } from '../machine/agent';
 import type { AgentResult } from '../machine/types';
 import {
-  answerHello,
+  welcome,
   CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR,
   isProtocolError,
   NO_PROTECTION,
   MAX_CONFIRM_TIMEOUT_MS,
   WIRE_ERROR_CODES,
-  wireErrorName,
   type Message,
   type OutgoingMessage,
   type Protection,
@@ -24,7 +23,7 @@ import {
 import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
 import { toHex } from '../crypto/bytes';
 import type { Logger } from './logger';
-import { CONTROL_IDLE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from './limits';
+import { CONTROL_IDLE_TIMEOUT_MS } from './limits';
 import type { ServiceHub } from './service-hub';
 
 export interface ControlHandlerInit {
@@ -55,22 +54,19 @@ export class ControlHandler {
     this.#protection = init.protection ?? (() => NO_PROTECTION);
   }
 
-  /** Serve one accepted connection until it closes. Never throws. */
+  /**
+   * Serve one connection that chose our protocol in the version handshake, until it closes:
+   * WELCOME, then one reply per request. Never throws.
+   */
   async serve(socket: net.Socket): Promise<void> {
     const conn = new FramedSocket(socket, { receivesSecrets: false });
     const id = this.#nextId++;
     try {
-      const hello = await conn.receive(HANDSHAKE_TIMEOUT_MS);
-      const answer = answerHello(hello, 'control', this.#agentVersion);
-      if (answer.type === 'error') {
-        this.#log.warn('control: handshake refused', { client: id, code: wireErrorName(answer.code) ?? answer.code });
-        await conn.closeWithError(answer.code, answer.message);
-        return;
-      }
-      await conn.send(answer);
+      const hello = welcome('control', this.#agentVersion);
+      await conn.send(hello);
       for (;;) {
         const request = await conn.receive(CONTROL_IDLE_TIMEOUT_MS);
-        const reply = await this.#handle(id, answer.version, request);
+        const reply = await this.#handle(id, hello.version, request);
         if (reply === undefined) {
           await conn.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, `a control client may not send ${request.type.toUpperCase()}`);
           return;

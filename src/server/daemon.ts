@@ -16,13 +16,15 @@ import { toHex } from '../crypto/bytes';
 import { KesError } from '../errors';
 import { Agent } from '../machine/agent';
 import type { ChainTiming } from '../time';
-import { encodeMessage, errorReply } from '../protocol';
+import { encodeMessage, errorReply, type SocketRole } from '../protocol';
+import { HaskellControlHandler } from './haskell-control-handler';
+import { negotiate, type Negotiated, type NegotiationFailure } from './version-negotiation';
 import { ControlHandler } from './control-handler';
 import type { Logger } from './logger';
 import type { Hardening } from './hardening';
 import type { PeerCred } from '../native';
 import { NO_EXTRA_PEERS, checkPeer, peerAllowed, type PeerAccess, type PeerVerdict } from './peer-access';
-import { BUSY_LINGER_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
+import { BUSY_LINGER_MS, HANDSHAKE_TIMEOUT_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
 import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
 import { ServiceHub } from './service-hub';
 import { ensureSocketDir, listenUnix } from './unix-listener';
@@ -118,7 +120,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       setImmediate(() => void stop());
     },
   });
-  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion, confirmDeadlineMs: opts.nodeConfirmDeadlineMs });
+  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion, confirmDeadlineMs: opts.nodeConfirmDeadlineMs, now: opts.now ?? Date.now });
   const hardening = opts.hardening;
   const control = new ControlHandler({
     agent,
@@ -127,6 +129,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     agentVersion: opts.agentVersion,
     ...(hardening === undefined ? {} : { protection: () => hardening.protection() }),
   });
+
+  const haskellControl = new HaskellControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion, coldVk, timing: opts.timing, now: opts.now ?? Date.now });
 
   const controlSockets = new Set<net.Socket>();
   const serviceSockets = new Set<net.Socket>();
@@ -145,8 +149,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           if (verdict.allowed) peerCreds.set(s, verdict.cred);
           return verdict;
         };
-  const onControl = admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, (s) => void control.serve(s), gate('controlAccess'));
-  const onService = admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, (s) => void hub.serve(s), gate('serviceAccess'));
+  const onControl = admit(controlSockets, MAX_CONTROL_CONNECTIONS, 'control', log, {
+    native: (s) => void control.serve(s),
+    haskell: (n) => {
+      if (n.kind === 'haskell-control') void haskellControl.serve(n.reader, n.version);
+    },
+  }, gate('controlAccess'));
+  const onService = admit(serviceSockets, MAX_SERVICE_CONNECTIONS, 'service', log, {
+    native: (s) => void hub.serve(s),
+    haskell: (n) => {
+      if (n.kind === 'haskell-service') void hub.serveHaskell(n.reader, n.version);
+    },
+  }, gate('serviceAccess'));
   let controlServer = net.createServer({ allowHalfOpen: false }, onControl);
   let serviceServer = net.createServer({ allowHalfOpen: false }, onService);
   let live: LiveSettings = {
@@ -265,47 +279,77 @@ function sameAccess(a: PeerAccess, b: PeerAccess): boolean {
 
 type PeerGate = (s: net.Socket) => PeerVerdict;
 
+/** What runs on a connection once the version handshake settled its protocol. */
+export interface SocketHandlers {
+  native(s: net.Socket): void;
+  haskell(n: Extract<Negotiated, { kind: 'haskell-service' | 'haskell-control' }>): void;
+}
+
 /**
- * Check who is connecting (SO_PEERCRED), then count connections per socket and turn away those
- * over the limit with ERROR BUSY, so a flood of connections costs the agent one small write each
- * and never reaches the handlers. A refused peer never reaches a handler either, and does not
- * take a connection slot.
+ * Check who is connecting (SO_PEERCRED), then count connections per socket, then run the version
+ * handshake and hand the connection to its protocol. A peer that is refused, or over the limit,
+ * never reaches a handler and takes no connection slot: it still gets the offer (every
+ * connection opens the same way), and if it accepts our protocol it reads ERROR PEER_NOT_ALLOWED
+ * or BUSY; a Haskell client just sees the connection close, since that protocol has no error
+ * message. Either way the reason is in our log, and the connection is cut within
+ * BUSY_LINGER_MS.
  */
 function admit(
   open: Set<net.Socket>,
   limit: number,
-  name: string,
+  name: SocketRole,
   log: Logger,
-  serve: (s: net.Socket) => void,
+  handlers: SocketHandlers,
   gate: PeerGate | undefined,
 ): (s: net.Socket) => void {
   let refusedSinceLastLog = 0;
+  const turnAway = (s: net.Socket, code: 'PEER_NOT_ALLOWED' | 'BUSY', message: string): void => {
+    setTimeout(() => s.destroy(), BUSY_LINGER_MS).unref();
+    void negotiate(s, name, BUSY_LINGER_MS).then((n) => {
+      if (n.kind === 'native') s.end(encodeMessage(errorReply(code, message)));
+      else {
+        if (n.kind !== 'failed') n.reader.destroy();
+        s.destroy();
+      }
+    });
+  };
   return (s) => {
     s.on('error', () => undefined); // EPIPE/ECONNRESET end this connection only
     if (gate !== undefined) {
       const verdict = gate(s);
       if (!verdict.allowed) {
         log.warn(`${name}: peer refused`, { uid: verdict.cred?.uid ?? null, gid: verdict.cred?.gid ?? null, pid: verdict.cred?.pid ?? null, reason: verdict.reason });
-        s.end(encodeMessage(errorReply('PEER_NOT_ALLOWED', `this user may not use the agent's ${name} socket`)));
-        setTimeout(() => s.destroy(), BUSY_LINGER_MS).unref();
+        turnAway(s, 'PEER_NOT_ALLOWED', `this user may not use the agent's ${name} socket`);
         return;
       }
     }
     if (open.size >= limit) {
       if (refusedSinceLastLog++ === 0) log.warn(`${name}: connection limit reached; refusing new connections`, { limit });
-      // Half-close after the ERROR and let the client's HELLO land, so it reads BUSY rather than a
-      // reset; a client that lingers is cut off shortly after.
-      s.end(encodeMessage(errorReply('BUSY', `the agent accepts at most ${limit} ${name} connections`)));
-      setTimeout(() => s.destroy(), BUSY_LINGER_MS).unref();
+      turnAway(s, 'BUSY', `the agent accepts at most ${limit} ${name} connections`);
       return;
     }
     if (refusedSinceLastLog > 1) log.warn(`${name}: refused connections while at the limit`, { refused: refusedSinceLastLog });
     refusedSinceLastLog = 0;
     open.add(s);
     s.once('close', () => open.delete(s));
-    serve(s);
+    void negotiate(s, name, HANDSHAKE_TIMEOUT_MS).then((n) => {
+      if (n.kind === 'native') return handlers.native(s);
+      if (n.kind !== 'failed') return handlers.haskell(n);
+      const level = n.reason === 'closed' ? 'debug' : 'warn';
+      log[level](`${name}: version handshake failed; closing`, { reason: n.reason, detail: NEGOTIATION_FAILURES[n.reason] });
+      s.destroy();
+    });
   };
 }
+
+/** One line per way the version handshake can fail, for the log. */
+const NEGOTIATION_FAILURES: Readonly<Record<NegotiationFailure['reason'], string>> = Object.freeze({
+  declined: 'the client accepted none of the offered versions (a kes-agent client of protocol version 1 sends HELLO, which reads as a refusal: upgrade it)',
+  'not-offered': 'the client accepted a version the agent did not offer',
+  closed: 'the client closed the connection instead of answering',
+  timeout: `no answer to the version offer within ${HANDSHAKE_TIMEOUT_MS} ms`,
+  malformed: 'the answer to the version offer is not a VersionHandshake answer',
+});
 
 /** Close a listener and its connections; Node removes the socket file on close. */
 function closeServer(server: net.Server): Promise<void> {

@@ -1,59 +1,45 @@
 /**
- * The service socket: every connected node, and what the agent pushes to them.
+ * The service socket: every connected node, whatever protocol it speaks, and what the agent
+ * pushes to them.
  *
- * Nodes never change key state. They receive the current bundle when they connect (or NO_KEY),
- * every new bundle on upload, KEY_DROPPED on drop-active or expiry, and answer each push with
- * CONFIRM. Evolutions are not pushed: nodes evolve their own copy on time (as cardano-node does,
- * haskell-kes-agent.md §2.11), and a node that connects later gets the current evolution.
+ * Nodes never change key state. They receive the current bundle when they connect, every new
+ * bundle on upload or install, and the drop on drop-active or expiry, and answer each push. A
+ * push is protocol-neutral (a seq, what it carries, its timestamp); each session type maps it to
+ * its wire:
+ * - ours (spec/protocol.md §6): KEY / NO_KEY / KEY_DROPPED, answered by CONFIRM with the seq;
+ * - the Haskell Service protocol V0/V1/V2 (haskell-session.ts): the bundle, on V2 with its
+ *   timestamp, the drop on V2 only, answered by a RecvResult; nothing on connect without a key.
+ * Evolutions are not pushed: nodes evolve their own copy on time (as cardano-node does), and a
+ * node that connects later gets the current evolution.
+ *
+ * Timestamps: every install and drop gets a u64 microsecond timestamp strictly greater than any
+ * this agent gave before, even when the wall clock steps back, because the node's client takes a
+ * Service V2 key only if its timestamp is greater than the last one of its session.
  */
 import type * as net from 'node:net';
 import type { Agent } from '../machine/agent';
 import {
-  answerHello,
   encodeMessage,
+  KES_SECRET_BYTES,
+  welcome,
   isProtocolError,
   WIRE_ERROR_CODES,
   wireErrorName,
   type Message,
 } from '../protocol';
 import { carriesSecret, ConnectionClosedError, FramedSocket, KeyCopyQuotaError, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
-import { releaseSecret } from '../crypto/secret-memory';
+import { allocSecret, releaseSecret } from '../crypto/secret-memory';
+import { encodeServiceDropMessage, encodeServiceKeyMessage, encodeServiceVersionMessage, writeBytes, type ByteReader, type ServiceVersion } from '../protocol/haskell';
+import { HaskellNodeSession } from './haskell-node-session';
+import { NativeNodeSession, type NodeSession, type Push } from './node-session';
 import { KesError } from '../errors';
 import type { Logger } from './logger';
-import { HANDSHAKE_TIMEOUT_MS, MAX_LOCKED_KEY_COPIES_PER_NODE, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from './limits';
+import { MAX_LOCKED_KEY_COPIES_PER_NODE, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from './limits';
 
 /** What one push to all nodes became. */
 export interface BroadcastOutcome {
   nodesConnected: number;
   nodesConfirmed: number;
-}
-
-interface Pending {
-  resolve: (accepted: boolean) => void;
-  deadline: NodeJS.Timeout;
-}
-
-class NodeSession {
-  readonly pending = new Map<number, Pending>();
-  constructor(readonly id: number, readonly conn: FramedSocket) {}
-
-  /** Settle every outstanding push as unconfirmed (the node went away). */
-  abandon(): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.deadline);
-      p.resolve(false);
-    }
-    this.pending.clear();
-  }
-
-  settle(seq: number, accepted: boolean): boolean {
-    const p = this.pending.get(seq);
-    if (p === undefined) return false;
-    this.pending.delete(seq);
-    clearTimeout(p.deadline);
-    p.resolve(accepted);
-    return true;
-  }
 }
 
 export interface ServiceHubInit {
@@ -62,6 +48,8 @@ export interface ServiceHubInit {
   agentVersion: string;
   /** How long a node may leave a push unconfirmed. @default NODE_CONFIRM_DEADLINE_MS (only tests pass another) */
   confirmDeadlineMs?: number;
+  /** Unix ms, for push timestamps. @default Date.now */
+  now?: () => number;
 }
 
 export class ServiceHub {
@@ -70,24 +58,29 @@ export class ServiceHub {
   readonly #agentVersion: string;
   readonly #confirmDeadlineMs: number;
   readonly #nodes = new Set<NodeSession>();
+  readonly #now: () => number;
   #nextId = 1;
   #nextSeq = 1;
   #last: Promise<boolean>[] = [];
   #unsubscribe: () => void;
+  /** What a node that connects now is sent, and the timestamp of the last install or drop. */
+  #state: { kind: 'key' | 'drop' | 'none'; timestampUs: bigint } = { kind: 'none', timestampUs: 0n };
+  #lastTimestampUs = 0n;
 
   constructor(init: ServiceHubInit) {
     this.#agent = init.agent;
     this.#log = init.logger;
     this.#agentVersion = init.agentVersion;
     this.#confirmDeadlineMs = init.confirmDeadlineMs ?? NODE_CONFIRM_DEADLINE_MS;
+    this.#now = init.now ?? Date.now;
     this.#unsubscribe = this.#agent.onActiveChange((change) => {
       // A listener that threw would be rethrown by the agent outside any handler: never throw here.
       if (change.type === 'evolved') return; // nodes evolve their own copy
       // A push that throws must not leave the previous push's outcome to be reported for this one.
       this.#last = [];
       try {
-        if (change.type === 'installed') this.#last = this.#push([...this.#nodes], (seq) => this.#currentFrame(seq));
-        else this.#last = this.#push([...this.#nodes], (seq) => encodeMessage({ type: 'key_dropped', seq }));
+        this.#state = { kind: change.type === 'installed' ? 'key' : 'drop', timestampUs: this.#nextTimestampUs() };
+        this.#last = this.#push([...this.#nodes], this.#state.kind);
       } catch {
         this.#log.error('service: push to nodes failed', { change: change.type });
       }
@@ -97,6 +90,15 @@ export class ServiceHub {
   /** Nodes that completed the handshake. */
   get connectedNodes(): number {
     return this.#nodes.size;
+  }
+
+  /**
+   * The timestamp of the last install or drop (what a Service V2 node got with it, and what
+   * AgentInfo reports), or undefined before the first.
+   */
+  get lastChange(): { kind: 'key' | 'drop'; timestampUs: bigint } | undefined {
+    const s = this.#state;
+    return s.kind === 'none' ? undefined : { kind: s.kind, timestampUs: s.timestampUs };
   }
 
   /** Wait (at most `timeoutMs`) for the nodes to confirm the most recent push. */
@@ -113,24 +115,20 @@ export class ServiceHub {
     return { nodesConnected: pushes.length, nodesConfirmed: confirmed };
   }
 
-  /** Serve one accepted connection until it closes. Never throws. */
+  /**
+   * Serve one connection that chose our protocol in the version handshake, until it closes.
+   * The agent speaks first (WELCOME), then pushes. Never throws.
+   */
   async serve(socket: net.Socket): Promise<void> {
     const conn = new FramedSocket(socket, { receivesSecrets: false, keyCopyQuota: MAX_LOCKED_KEY_COPIES_PER_NODE });
     const id = this.#nextId++;
-    let session: NodeSession | undefined;
+    let session: NativeNodeSession | undefined;
     try {
-      const hello = await conn.receive(HANDSHAKE_TIMEOUT_MS);
-      const answer = answerHello(hello, 'service', this.#agentVersion);
-      if (answer.type === 'error') {
-        this.#log.warn('service: handshake refused', { node: id, code: wireErrorName(answer.code) ?? answer.code });
-        await conn.closeWithError(answer.code, answer.message);
-        return;
-      }
-      await conn.send(answer);
-      session = new NodeSession(id, conn);
+      await conn.send(welcome('service', this.#agentVersion));
+      session = new NativeNodeSession(id, conn);
       this.#nodes.add(session);
       this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size });
-      void this.#push([session], (seq) => this.#currentFrame(seq));
+      void this.#push([session], this.#state.kind === 'key' ? 'key' : 'none');
       for (;;) this.#onMessage(session, await conn.receive());
     } catch (e) {
       this.#onConnectionEnd(conn, id, e);
@@ -144,13 +142,45 @@ export class ServiceHub {
     }
   }
 
+  /**
+   * Serve one connection that chose a Haskell Service version, until it closes: the
+   * VersionMessage, the current bundle if there is one, then every push. Never throws.
+   */
+  async serveHaskell(reader: ByteReader, version: ServiceVersion): Promise<void> {
+    const id = this.#nextId++;
+    const session = new HaskellNodeSession(id, reader, version, {
+      current: (seqVersion) => this.#encodeHaskell(seqVersion, this.#state.kind, this.#state.timestampUs),
+      deadlineMs: this.#confirmDeadlineMs,
+      log: this.#log,
+    });
+    try {
+      await writeBytes(reader.socket, encodeServiceVersionMessage(version));
+      this.#nodes.add(session);
+      this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size, protocol: `Haskell Service V${version}` });
+      if (this.#state.kind === 'key') void this.#push([session], 'key');
+      await session.run();
+    } catch (e) {
+      session.logEnd(e);
+    } finally {
+      if (this.#nodes.delete(session)) this.#log.info('service: node disconnected', { node: id, nodes: this.#nodes.size });
+      session.abandon();
+      session.destroy();
+    }
+  }
+
   /** Tell nobody anything more; close every node connection. */
   closeAll(): void {
     this.#unsubscribe();
-    for (const s of this.#nodes) s.conn.destroy();
+    for (const s of this.#nodes) s.destroy();
   }
 
-  #onMessage(session: NodeSession, m: Message): void {
+  #nextTimestampUs(): bigint {
+    const now = BigInt(this.#now()) * 1000n;
+    this.#lastTimestampUs = now > this.#lastTimestampUs ? now : this.#lastTimestampUs + 1n;
+    return this.#lastTimestampUs;
+  }
+
+  #onMessage(session: NativeNodeSession, m: Message): void {
     if (m.type !== 'confirm') {
       wipeMessage(m);
       throw new UnexpectedFromNode(m.type);
@@ -174,8 +204,8 @@ export class ServiceHub {
       return;
     }
     if (e instanceof ReceiveTimeoutError) {
-      this.#log.warn('service: no handshake in time', { node: id, timeoutMs: e.timeoutMs });
-      void conn.closeWithError(WIRE_ERROR_CODES.HANDSHAKE_TIMEOUT, `no HELLO within ${HANDSHAKE_TIMEOUT_MS} ms`);
+      this.#log.warn('service: no reply in time', { node: id, timeoutMs: e.timeoutMs });
+      void conn.closeWithError(WIRE_ERROR_CODES.HANDSHAKE_TIMEOUT, `no reply within ${e.timeoutMs} ms`);
       return;
     }
     if (isProtocolError(e)) {
@@ -197,33 +227,70 @@ export class ServiceHub {
   }
 
   /**
-   * One push (one seq) to `sessions`: encoded once and written to each, so pushing to many nodes
-   * costs one borrow of the key and one encoding, not one per node. Each node gets its own copy
-   * of a KEY frame (FramedSocket.sendEncoded), and the shared KEY frame is wiped before returning.
-   * Resolves, per node, true when that node confirmed.
+   * One push (one seq) to `sessions`. Each wire form is encoded once, when the first node of
+   * that protocol needs it, so pushing to many nodes costs one borrow of the key per form, not
+   * one per node. Each node gets its own copy of a frame that carries the key
+   * (FramedSocket.sendEncoded, HaskellNodeSession.offer), and the shared frames are wiped before
+   * returning. Resolves, per node, true when that node confirmed.
    */
-  #push(sessions: NodeSession[], encode: (seq: number) => Uint8Array): Promise<boolean>[] {
+  #push(sessions: NodeSession[], kind: Push['kind']): Promise<boolean>[] {
     if (sessions.length === 0) return [];
-    const seq = this.#nextSeq++;
-    const frame = encode(seq);
+    const push: Push = { seq: this.#nextSeq++, kind, timestampUs: kind === 'none' ? 0n : this.#state.timestampUs };
+    const frames = new Map<string, Uint8Array | undefined>();
+    const frame = (form: string, make: () => Uint8Array | undefined): Uint8Array | undefined => {
+      if (!frames.has(form)) frames.set(form, make());
+      return frames.get(form);
+    };
     try {
-      return sessions.map((s) => this.#sendTracked(s, seq, frame));
+      return sessions.map((s) => {
+        if (s instanceof NativeNodeSession) return this.#sendTracked(s, push.seq, frame('native', () => this.#nativeFrame(push))!);
+        const h = s as HaskellNodeSession;
+        return h.offer(push.seq, frame(`haskell${h.version}`, () => this.#encodeHaskell(h.version, push.kind, push.timestampUs)));
+      });
     } finally {
-      // Only a key frame: the others are being written as they are.
-      if (carriesSecret(frame)) releaseSecret(frame);
+      // Every session has taken its own copy by now. Our NO_KEY / KEY_DROPPED frames are
+      // written as they are: only a frame that carries the key is wiped here.
+      for (const [form, f] of frames) if (f !== undefined && (form !== 'native' || carriesSecret(f))) releaseSecret(f);
     }
   }
 
-  /** KEY with the active key at its current evolution (written straight into the frame), or NO_KEY. */
-  #currentFrame(seq: number): Uint8Array {
+  /** Ours: KEY with the active key at its current evolution (written straight into the frame), NO_KEY, or KEY_DROPPED. */
+  #nativeFrame(push: Push): Uint8Array {
+    const seq = push.seq;
+    if (push.kind === 'drop') return encodeMessage({ type: 'key_dropped', seq });
     return (
-      this.#agent.withActiveKey((key, info) => encodeMessage({ type: 'key', seq, opcert: info.opcert, evolution: key.evolution, secret: key })) ??
-      encodeMessage({ type: 'no_key', seq })
+      (push.kind === 'key'
+        ? this.#agent.withActiveKey((key, info) => encodeMessage({ type: 'key', seq, opcert: info.opcert, evolution: key.evolution, secret: key }))
+        : undefined) ?? encodeMessage({ type: 'no_key', seq })
     );
   }
 
+  /**
+   * The Haskell Service message for `kind`, or undefined when that version has none for it (no
+   * key; a drop on V0/V1). Key messages are in allocSecret() memory; the caller releases them.
+   */
+  #encodeHaskell(version: ServiceVersion, kind: Push['kind'], timestampUs: bigint): Uint8Array | undefined {
+    if (kind === 'drop') return version === 2 ? encodeServiceDropMessage(timestampUs) : undefined;
+    if (kind === 'none') return undefined;
+    return this.#agent.withActiveKey((key, info) => {
+      const raw = allocSecret(KES_SECRET_BYTES);
+      try {
+        key.writeRaw(raw);
+        const o = info.opcert;
+        return encodeServiceKeyMessage(version, {
+          signKey: raw,
+          evolution: key.evolution,
+          ocert: { hotVk: o.hotVk, counter: o.counter, kesPeriod: o.kesPeriod, sigma: o.sigma },
+          timestampUs,
+        });
+      } finally {
+        releaseSecret(raw);
+      }
+    });
+  }
+
   /** Write one frame to one node and resolve true when it confirms, false when it cannot. */
-  #sendTracked(session: NodeSession, seq: number, frame: Uint8Array): Promise<boolean> {
+  #sendTracked(session: NativeNodeSession, seq: number, frame: Uint8Array): Promise<boolean> {
     if (session.pending.size >= MAX_UNCONFIRMED_PUSHES || session.conn.pendingWriteBytes > MAX_NODE_PENDING_WRITE_BYTES) {
       // A node that neither reads nor confirms must not make the agent buffer for it: checked
       // before writing, so nothing more is queued for it.
@@ -231,15 +298,9 @@ export class ServiceHub {
       session.conn.destroy();
       return Promise.resolve(false);
     }
-    const deadlineMs = this.#confirmDeadlineMs;
-    const confirmed = new Promise<boolean>((resolve) => {
-      const deadline = setTimeout(() => {
-        if (!session.settle(seq, false)) return;
-        this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq, deadlineMs });
-        session.conn.destroy();
-      }, deadlineMs);
-      deadline.unref();
-      session.pending.set(seq, { resolve, deadline });
+    const confirmed = session.track(seq, this.#confirmDeadlineMs, () => {
+      this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq, deadlineMs: this.#confirmDeadlineMs });
+      session.destroy();
     });
     // A failed write (its KEY copy could not be allocated, say) leaves the node without the
     // current key: settle the push as unconfirmed and disconnect it, so it reconnects and gets

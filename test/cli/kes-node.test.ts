@@ -269,7 +269,7 @@ describe('kes-node watch', () => {
     } finally {
       expect(await proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     }
-    expect(proc.stdout).toMatch(/Z connected: agent fake-agent 0\.0\.0, protocol 1\n\S+Z the agent has no active key\n/);
+    expect(proc.stdout).toMatch(/Z connected: agent fake-agent 0\.0\.0, protocol 2\n\S+Z the agent has no active key\n/);
   });
 
   it('text: a readable line per event; an unreachable agent is visible at once', async () => {

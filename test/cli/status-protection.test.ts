@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { negotiate } from '../../src/server/version-negotiation';
 import * as path from 'node:path';
 import { ControlClient } from '../../src/client/control-client';
 import { KesSignKey } from '../../src/crypto/kes';
@@ -30,7 +31,8 @@ async function serve(protection?: () => Protection): Promise<{ socketPath: strin
   const server = net.createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
-    void handler.serve(s);
+    // As the daemon does: the version handshake first, then our protocol's handler.
+    void negotiate(s, 'control', 5_000).then((n) => (n.kind === 'native' ? handler.serve(s) : void s.destroy()));
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   return {

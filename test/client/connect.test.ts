@@ -5,12 +5,14 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { encodeOffer } from '../../src/protocol/haskell';
+import { offeredIds } from '../../src/server/version-negotiation';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connectToAgent } from '../../src/client/connect';
 import { loadSodium } from '../../src/crypto/sodium';
 import { KesError, type ErrorCode } from '../../src/errors';
-import { encodeMessage, PROTOCOL_VERSION, SERVICE_PROTOCOL } from '../../src/protocol';
+import { encodeMessage, PROTOCOL_VERSION } from '../../src/protocol';
 import { MAX_SOCKET_PATH_BYTES } from '../../src/server/unix-listener';
 import { FAKE_AGENT_VERSION, FakeAgent } from '../helpers/fake-agent';
 
@@ -114,23 +116,25 @@ describe('connectToAgent', () => {
     expect(e.message).toContain('upgrade');
   });
 
-  it('a node on the control socket: PROTOCOL_MISMATCH with a hint to check the socket', async () => {
-    const agent = await startAgent();
-    agent.script = async (c) => {
-      const hello = await c.framed.receive(5_000);
-      expect(hello).toMatchObject({ type: 'hello', protocol: SERVICE_PROTOCOL, versions: [PROTOCOL_VERSION] });
-      // What the real agent answers on its control socket.
-      await c.framed.send({ type: 'error', code: 4, message: 'this is the kes-agent/control socket, but a kes-agent/service client connected to it' });
-      c.close();
-    };
-    await expectCode(connectToAgent({ socketPath: agent.socketPath, role: 'service' }), 'AGENT_HANDSHAKE_FAILED', /PROTOCOL_MISMATCH.*service socket\?/);
+  it('a node on the control socket: the offer has no service id; AGENT_HANDSHAKE_FAILED with a hint to check the socket', async () => {
+    const p = path.join(dir, 'control.sock');
+    // What the real agent's control socket sends first: its offer (spec/protocol.md §4).
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.resume().write(encodeOffer(offeredIds('control')));
+    });
+    await new Promise<void>((resolve) => server.listen(p, resolve));
+    try {
+      await expectCode(connectToAgent({ socketPath: p, role: 'service' }), 'AGENT_HANDSHAKE_FAILED', /does not offer kes-agent\/service:2 \(it offers Control:3\.0, .*kes-agent\/control:2\); this is the agent's control socket, not its service socket/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a WELCOME for the other protocol is refused', async () => {
     const agent = await startAgent();
     agent.script = async (c) => {
-      await c.framed.receive(5_000);
-      await c.framed.send({ type: 'welcome', protocol: 'kes-agent/control', version: 1, agentVersion: 'x' });
+      await c.framed.send({ type: 'welcome', protocol: 'kes-agent/control', version: 2, agentVersion: 'x' });
       await c.closed();
     };
     await expectCode(connectToAgent({ socketPath: agent.socketPath, role: 'service' }), 'AGENT_HANDSHAKE_FAILED', /another protocol/);
@@ -142,10 +146,9 @@ describe('connectToAgent', () => {
     await expectCode(connectToAgent({ socketPath: agent.socketPath, role: 'service', handshakeTimeoutMs: 100 }), 'AGENT_HANDSHAKE_TIMEOUT', /within 100 ms/);
   });
 
-  it('an agent that closes on HELLO: AGENT_HANDSHAKE_FAILED', async () => {
+  it('an agent that closes instead of sending WELCOME: AGENT_HANDSHAKE_FAILED', async () => {
     const agent = await startAgent();
     agent.script = async (c) => {
-      await c.framed.receive(5_000);
       c.close();
     };
     await expectCode(connectToAgent({ socketPath: agent.socketPath, role: 'service' }), 'AGENT_HANDSHAKE_FAILED', /closed the connection during/);
@@ -156,7 +159,7 @@ describe('connectToAgent', () => {
     const server = net.createServer((s) => s.resume().end('HTTP/1.1 400 Bad Request\r\n\r\n'));
     await new Promise<void>((resolve) => server.listen(p, resolve));
     try {
-      await expectCode(connectToAgent({ socketPath: p, role: 'service' }), 'AGENT_HANDSHAKE_FAILED', /not a kes-agent message/);
+      await expectCode(connectToAgent({ socketPath: p, role: 'service' }), 'AGENT_HANDSHAKE_FAILED', /first bytes are not a version offer; is this a kes-agent socket\?/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -165,7 +168,6 @@ describe('connectToAgent', () => {
   it('a reply that is a valid message but not WELCOME: AGENT_HANDSHAKE_FAILED', async () => {
     const agent = await startAgent();
     agent.script = async (c) => {
-      await c.framed.receive(5_000);
       c.writeRaw(encodeMessage({ type: 'no_key', seq: 1 }));
       await c.closed();
     };

@@ -164,7 +164,7 @@ describe('KesNodeClient: receiving a key', () => {
     const connected = nextEvent(c, 'connected');
     const installed = nextEvent(c, 'key');
     c.start();
-    expect(await connected).toEqual({ agentVersion: 'fake-agent 0.0.0', protocolVersion: 1 });
+    expect(await connected).toEqual({ agentVersion: 'fake-agent 0.0.0', protocolVersion: 2 });
     // The agent sent evolution 0; the current period needs evolution 3.
     expect(await installed).toEqual({ kesVk: toHex(b.opcert.hotVk), counter: 3, startKesPeriod: KP - 3, evolution: 3, replaced: false });
     expect((await confirms).map((m) => m.result)).toEqual([0]);

@@ -8,6 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { nativeAccept } from '../../src/protocol';
+import { offeredIds } from '../../src/server/version-negotiation';
 import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
 import { type AgentEnv, ctl, startAgent, stopAgentEnv } from '../helpers/agent-env';
@@ -286,18 +288,31 @@ describe('kes-agent run: one agent, clients that misbehave', () => {
     expect(e.agent!.child.exitCode).toBeNull();
   });
 
-  test('a client speaking garbage gets an error and the agent carries on', async () => {
-    const reply = await new Promise<Buffer>((resolve, reject) => {
-      const s = net.connect(e.controlSocket);
-      const chunks: Buffer[] = [];
-      s.on('data', (d) => chunks.push(d));
-      s.on('close', () => resolve(Buffer.concat(chunks)));
-      s.on('error', reject);
-      s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
-    });
-    // An ERROR frame (kind 0x7f) with FRAME_TOO_LARGE (6).
-    expect(reply[4]).toBe(0x7f);
-    expect(reply.readUInt16LE(5)).toBe(6);
+  test('garbage instead of a version-handshake answer: the agent closes after its offer, logs why, and carries on; garbage after picking our protocol gets an ERROR', async () => {
+    const mark = e.agent!.mark();
+    const exchange = (bytes: Buffer): Promise<Buffer> =>
+      new Promise<Buffer>((resolve, reject) => {
+        const s = net.connect(e.controlSocket);
+        const chunks: Buffer[] = [];
+        s.on('data', (d) => chunks.push(d));
+        s.on('close', () => resolve(Buffer.concat(chunks)));
+        s.on('error', reject);
+        s.write(bytes);
+      });
+    const offer = 4 + 32 * offeredIds('control').length;
+    // 0xff is neither "decline" (0) nor "accept" (1): the offer, then the close.
+    const refused = await exchange(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    expect(refused.length).toBe(offer);
+    expect(refused.readUInt32BE(0)).toBe(offeredIds('control').length);
+    await e.agent!.waitFor(/control: version handshake failed; closing reason=malformed/, { after: mark });
+    // Our protocol picked, then a frame length above the limit: ERROR FRAME_TOO_LARGE (6).
+    const reply = await exchange(Buffer.concat([Buffer.from(nativeAccept('control')), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])]));
+    const frames = reply.subarray(offer);
+    const welcomeLength = frames.readUInt32BE(0);
+    const error = frames.subarray(4 + welcomeLength);
+    expect(frames[4]).toBe(0x02); // WELCOME
+    expect(error[4]).toBe(0x7f);
+    expect(error.readUInt16LE(5)).toBe(6);
     expect((await ctl(e, 'status')).code).toBe(0);
   });
 

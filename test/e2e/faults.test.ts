@@ -20,7 +20,9 @@ import { ColdSigningKey, issueOpcert, writeColdVerificationKeyFile } from '../..
 import { fromHex, toHex } from '../../src/crypto/bytes';
 import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
-import { encodeMessage, FramedSocket, WIRE_ERROR_CODES, wipeMessage, type KeyMessage, type Status } from '../../src/protocol';
+import { encodeMessage, WIRE_ERROR_CODES, wipeMessage, type KeyMessage, type Status } from '../../src/protocol';
+import { encodeOffer } from '../../src/protocol/haskell';
+import { offeredIds } from '../../src/server/version-negotiation';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
 import { MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../src/server/limits';
 import { createLogger } from '../../src/server/logger';
@@ -34,7 +36,7 @@ import {
 } from '../helpers/agent-env';
 import { testChain } from '../helpers/test-chain';
 import { BIN, cleanEnv, Proc, run, tempDir } from '../helpers/processes';
-import { autoConfirm, connectRaw, handshakeRaw, helloFrame, stuckNode } from '../helpers/raw-client';
+import { autoConfirm, connectRaw, handshakeRaw, acceptFrame, stuckNode } from '../helpers/raw-client';
 
 const MESSAGE = new TextEncoder().encode('a block header body');
 /** Connections opened at once in the flood tests (issue 4 §4). */
@@ -190,7 +192,7 @@ describe('faults against the built agent', () => {
         const die = () => s.write(Buffer.from(halfHex, 'hex'), () => process.kill(process.pid, 'SIGKILL'));
         if (helloHex === '-') return die();
         s.write(Buffer.from(helloHex, 'hex'));
-        s.once('data', die); // WELCOME: the handshake is done, now die mid-frame
+        s.once('data', die); // the offer: our protocol is picked, now die mid-frame
       });`;
     const killedMidFrame = (socketPath: string, hello: string, halfFrame: string): Promise<NodeJS.Signals | null> =>
       new Promise((resolve, reject) => {
@@ -205,22 +207,25 @@ describe('faults against the built agent', () => {
     await node.waitForKey(10_000);
 
     const mark = agent.mark();
-    // Four independent crashes at once. Control: half a HELLO; and a full handshake, then half a
+    // Four independent crashes at once. Control: half a version-handshake answer; and a full handshake, then half a
     // DROP_ACTIVE request. Service: half a HELLO; and a handshaken node that dies halfway through
     // a CONFIRM.
     const halfDrop = half(encodeMessage({ type: 'drop_active', confirmTimeoutMs: 5000 }));
     const halfConfirm = half(encodeMessage({ type: 'confirm', seq: 1, result: 0 }));
     expect(
       await Promise.all([
-        killedMidFrame(e.controlSocket, '-', half(helloFrame('control'))),
-        killedMidFrame(e.controlSocket, Buffer.from(helloFrame('control')).toString('hex'), halfDrop),
-        killedMidFrame(e.serviceSocket, '-', half(helloFrame('service'))),
-        killedMidFrame(e.serviceSocket, Buffer.from(helloFrame('service')).toString('hex'), halfConfirm),
+        killedMidFrame(e.controlSocket, '-', half(acceptFrame('control'))),
+        killedMidFrame(e.controlSocket, Buffer.from(acceptFrame('control')).toString('hex'), halfDrop),
+        killedMidFrame(e.serviceSocket, '-', half(acceptFrame('service'))),
+        killedMidFrame(e.serviceSocket, Buffer.from(acceptFrame('service')).toString('hex'), halfConfirm),
       ]),
     ).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
 
-    await agent.waitFor('control: client closed mid-frame', { count: 2, after: mark });
-    await agent.waitFor('service: node closed mid-frame', { count: 2, after: mark });
+    // Half an answer ends in the version handshake (logged at debug), half a frame in our protocol.
+    await agent.waitFor(/control: version handshake failed; closing reason=closed/, { after: mark });
+    await agent.waitFor(/service: version handshake failed; closing reason=closed/, { after: mark });
+    await agent.waitFor('control: client closed mid-frame', { after: mark });
+    await agent.waitFor('service: node closed mid-frame', { after: mark });
     expect(agent.child.exitCode).toBeNull();
     // Half a DROP_ACTIVE dropped nothing; the live node still holds the key.
     const s = await ctlJson<StatusJson>(e, 'status');
@@ -253,10 +258,15 @@ describe('faults against the built agent', () => {
     expect(talkers).toHaveLength(FLOOD / 2);
     expect(talkers.every((t) => t.reply.type === 'welcome')).toBe(true);
     const minimal = talkers.map((t) => autoConfirm(t.conn));
-    const silentReplies = silent.map((s) => {
-      const framed = new FramedSocket(s, { receivesSecrets: true });
-      return framed.receive().then((m) => m, (err: unknown) => err);
-    });
+    // What a silent connection gets: the version offer, then (no answer) the close.
+    const silentReplies = silent.map(
+      (s) =>
+        new Promise<Buffer>((resolve) => {
+          const got: Buffer[] = [];
+          s.on('data', (d: Buffer) => got.push(d));
+          s.on('close', () => resolve(Buffer.concat(got)));
+        }),
+    );
     try {
       await eventually('every handshaken connection is a node', async () => (await agentStatus(e)).serviceClients === FLOOD / 2);
 
@@ -274,9 +284,13 @@ describe('faults against the built agent', () => {
       expect(verifyKes(fromHex(up.kesVkey)!, signed.evolution, MESSAGE, signed.signature)).toBe(true);
       expect(minimal.every((m) => m.seen.key === 1)).toBe(true);
 
-      // The silent half is cut off by the handshake timeout, each told why.
+      // The silent half is cut off by the handshake timeout. Nothing picked our protocol, so there
+      // is no ERROR to send (the VersionHandshake has none): the offer, then the close, and the
+      // reason in the log.
+      const offer = Buffer.from(encodeOffer(offeredIds('service')));
       const replies = await Promise.all(silentReplies);
-      for (const r of replies) expect(r).toMatchObject({ type: 'error', code: WIRE_ERROR_CODES.HANDSHAKE_TIMEOUT });
+      for (const r of replies) expect(r.equals(offer)).toBe(true);
+      await e.agent!.waitFor(/service: version handshake failed; closing reason=timeout/);
     } finally {
       for (const t of talkers) t.conn.destroy();
       for (const s of silent) s.destroy();
@@ -300,7 +314,7 @@ describe('faults against the built agent', () => {
       // A welcomed connection is really served while the flood is on.
       const first = welcomed[0]!;
       await first.conn.send({ type: 'status' });
-      expect((await first.conn.receive(10_000)).type).toBe('status_ok');
+      expect((await first.conn.receive(10_000)).type).toBe('status_ok_v2');
     } finally {
       for (const o of opened) o.conn.destroy();
     }

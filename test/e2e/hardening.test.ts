@@ -132,10 +132,9 @@ describe('a hardened agent', () => {
     await agent.waitFor(/control: peer refused uid=65534 gid=65534 pid=\d+/, { after: mark });
 
     const probe = `
-      const { FramedSocket, encodeMessage, buildHello } = require(${JSON.stringify(stranger.path('dist', 'src', 'protocol'))});
+      const { openNative } = require(${JSON.stringify(stranger.path('dist', 'src', 'protocol'))});
       const s = require('net').connect(${JSON.stringify(e.serviceSocket)}, async () => {
-        const conn = new FramedSocket(s);
-        s.write(encodeMessage(buildHello('service')));
+        const conn = await openNative(s, 'service', { receivesSecrets: true });
         const m = await conn.receive(5000);
         console.log(JSON.stringify({ type: m.type, code: m.code }));
         s.destroy();
@@ -167,10 +166,9 @@ describeAsOtherUser('access lists narrowed by a reload (a peer runs as nobody)',
     fs.chmodSync(env.serviceSocket, 0o666);
     // A node running as nobody: handshakes, then reports when the agent closes the connection.
     const script = `
-      const { FramedSocket, encodeMessage, buildHello } = require(${JSON.stringify(stranger.path('dist', 'src', 'protocol'))});
+      const { openNative } = require(${JSON.stringify(stranger.path('dist', 'src', 'protocol'))});
       const s = require('net').connect(${JSON.stringify(env.serviceSocket)}, async () => {
-        const conn = new FramedSocket(s);
-        s.write(encodeMessage(buildHello('service')));
+        const conn = await openNative(s, 'service', { receivesSecrets: true });
         console.log((await conn.receive(5000)).type);
         s.on('close', () => { console.log('closed'); process.exit(0); });
       });`;

@@ -8,6 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { nativeVersionId } from '../../src/protocol';
+import { encodeOffer } from '../../src/protocol/haskell';
 import { EXIT } from '../../src/cli/exit-codes';
 import { describeAsOtherUser, NOBODY, otherUser, type OtherUser } from '../helpers/other-user';
 import { BIN, cleanEnv, run, tempDir, type Proc, type RunResult } from '../helpers/processes';
@@ -18,9 +20,13 @@ const VICTIM = 4242;
 const attacker = otherUser(NOBODY);
 const victim = otherUser(VICTIM);
 
+/** The version offer a real agent sends first, with both of our ids, as hex (the fake mimics it). */
+const OFFER_HEX = Buffer.from(encodeOffer([nativeVersionId('control'), nativeVersionId('service')])).toString('hex');
+
 /**
- * A fake agent: listens on each socket path given (mode 0666: anyone may connect), counts the bytes each connection sends, closes
- * a connection as soon as it has sent anything, and prints `closed bytes=N` when one ends.
+ * A fake agent: listens on each socket path given (mode 0666: anyone may connect), sends a real
+ * agent's version offer, counts the bytes each connection sends, closes a connection as soon as
+ * it has sent anything, and prints `closed bytes=N` when one ends.
  */
 const FAKE_AGENT = `
 const fs = require('node:fs'); const net = require('node:net'); const path = require('node:path');
@@ -29,6 +35,7 @@ let up = 0;
 for (const p of paths) {
   fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
   net.createServer((s) => {
+    s.write(Buffer.from('${OFFER_HEX}', 'hex'));
     let n = 0;
     s.on('data', (d) => { n += d.length; s.end(); });
     s.on('error', () => {});

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol/constants';
+import { nativeAccept } from '../../src/protocol';
 import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 
 /** The reported attack took locked memory from 4.1 MiB to the 8-MiB limit with 70 connections. */
@@ -20,7 +21,10 @@ function vmLckKiB(pid: number): number {
   return Number(m![1]);
 }
 
-/** Start a KEY-kind frame of the largest size, send its first 1,000 bytes, and wait for the agent to close. */
+/**
+ * Pick our protocol in the version handshake, start a KEY-kind frame of the largest size, send
+ * its first 1,000 bytes, and wait for the agent to close.
+ */
 function halfKeyFrame(socketPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath, () => {
@@ -28,7 +32,7 @@ function halfKeyFrame(socketPath: string): Promise<void> {
       header.writeUInt32BE(MAX_FRAME_PAYLOAD_BYTES);
       const start = Buffer.alloc(1_000, 0x41);
       start[0] = KIND.KEY;
-      s.write(Buffer.concat([header, start]));
+      s.write(Buffer.concat([nativeAccept('service'), header, start]));
     });
     s.on('data', () => undefined);
     s.on('error', () => undefined); // a reset after the agent's ERROR is a close too

@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { negotiate } from '../../src/server/version-negotiation';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ColdSigningKey, issueOpcert, type Opcert } from '../../src/cardano';
@@ -17,7 +18,7 @@ import {
   ConnectionClosedError,
   FramedSocket,
   SERVICE_PROTOCOL,
-  answerHello,
+  welcome,
   errorReply,
   wipeMessage,
   type ConfirmMessage,
@@ -102,17 +103,13 @@ export class FakeConnection {
     this.index = index;
   }
 
-  /** Receive HELLO and answer WELCOME (or the ERROR the real handshake would give). */
+  /** Send WELCOME, as the agent does right after the client picked our protocol. */
   async handshake(): Promise<void> {
-    const hello = await this.framed.receive(5_000);
-    const answer = answerHello(hello, 'service', FAKE_AGENT_VERSION);
-    await this.framed.send(answer);
-    if (answer.type === 'error') throw new Error(`client handshake refused: ${answer.message}`);
+    await this.framed.send(welcome('service', FAKE_AGENT_VERSION));
   }
 
-  /** Receive HELLO and answer with an ERROR of our choosing. */
+  /** Answer the client's pick with an ERROR of our choosing instead of WELCOME. */
   async refuseHandshake(code: Parameters<typeof errorReply>[0], message: string): Promise<void> {
-    await this.framed.receive(5_000);
     await this.framed.send(errorReply(code, message));
     this.framed.close();
   }
@@ -253,6 +250,19 @@ export class FakeAgent {
   }
 
   #accept(socket: net.Socket): void {
+    // Every connection opens with the real agent's version handshake (spec/protocol.md §4);
+    // the script starts once the client has picked our protocol.
+    socket.on('error', () => undefined);
+    void negotiate(socket, 'service', 5_000).then((n) => {
+      if (n.kind === 'native') this.#serve(socket);
+      else {
+        if (n.kind !== 'failed') n.reader.destroy();
+        socket.destroy();
+      }
+    });
+  }
+
+  #serve(socket: net.Socket): void {
     const conn = new FakeConnection(socket, this.connections.length);
     this.connections.push(conn);
     const waiter = this.#connectionWaiters.shift();

@@ -3,7 +3,7 @@
  * shake, then misbehave), with none of the politeness of KesNodeClient or kes-ctl.
  */
 import * as net from 'node:net';
-import { buildHello, encodeMessage, FramedSocket, type Message, type SocketRole, wipeMessage } from '../../src/protocol';
+import { FramedSocket, nativeAccept, openNative, type Message, type SocketRole, wipeMessage } from '../../src/protocol';
 
 /** Connect to a Unix socket; resolves once connected. */
 export function connectRaw(socketPath: string): Promise<net.Socket> {
@@ -16,9 +16,9 @@ export function connectRaw(socketPath: string): Promise<net.Socket> {
   });
 }
 
-/** HELLO for `role`, as bytes. */
-export function helloFrame(role: SocketRole): Uint8Array {
-  return encodeMessage(buildHello(role));
+/** The version-handshake answer that picks our protocol on a socket of `role`, as bytes. */
+export function acceptFrame(role: SocketRole): Uint8Array {
+  return nativeAccept(role);
 }
 
 /**
@@ -27,8 +27,7 @@ export function helloFrame(role: SocketRole): Uint8Array {
  */
 export async function handshakeRaw(socketPath: string, role: SocketRole, timeoutMs = 10_000): Promise<{ conn: FramedSocket; reply: Message }> {
   const socket = await connectRaw(socketPath);
-  const conn = new FramedSocket(socket, { receivesSecrets: true });
-  socket.write(helloFrame(role));
+  const conn: FramedSocket = await openNative(socket, role, { receivesSecrets: true, timeoutMs });
   const reply = await conn.receive(timeoutMs);
   return { conn, reply };
 }
@@ -71,13 +70,20 @@ export async function stuckNode(socketPath: string): Promise<{ socket: net.Socke
   const socket = await connectRaw(socketPath);
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // The offer is 4 + 32 × 4 bytes; the WELCOME frame follows it.
+  const offerBytes = 4 + 32 * 4;
+  let seen = 0;
   await new Promise<void>((resolve, reject) => {
-    socket.once('data', () => {
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen <= offerBytes) return;
+      socket.off('data', onData);
       socket.pause(); // WELCOME (and maybe the first push) arrived: read nothing more
       resolve();
-    });
+    };
+    socket.on('data', onData);
     socket.once('close', () => reject(new Error('stuckNode: the agent closed the connection during the handshake')));
-    socket.write(helloFrame('service'));
+    socket.write(nativeAccept('service'));
   });
   return { socket, closed };
 }

@@ -34,13 +34,11 @@ import {
   SERVICE_PROTOCOL,
   SUPPORTED_PROTOCOL_VERSIONS,
   acceptWelcome,
-  answerHello,
   decodeFrame,
   encodeFrame,
   encodeMessage,
   errorReply,
   protocolVersions,
-  wireErrorName,
   type Message,
   type MessageType,
   type OutgoingMessage,
@@ -597,36 +595,6 @@ const arbHello: fc.Arbitrary<Message> = fc
   .map((b) => ({ type: 'hello', ...b }) as Message);
 
 describe('handshake', () => {
-  test.each(ROLES.map((r) => [r]))('%s: answerHello answers any first message with WELCOME or a handshake ERROR the wire can carry', (role) => {
-    fc.assert(
-      fc.property(fc.oneof(arbHello, arbAnyMessage), (first) => {
-        const answer = answerHello(first, role, '0.1.0');
-        const back = checkPayload(payloadOf(encodeMessage(answer)));
-        expect(plain(back)).toEqual(plain(answer));
-        const expected = role === 'control' ? CONTROL_PROTOCOL : SERVICE_PROTOCOL;
-        if (answer.type === 'welcome') {
-          if (first.type !== 'hello') throw new Error('WELCOME to something other than HELLO');
-          expect(first.protocol).toBe(expected);
-          expect(first.versions).toContain(answer.version);
-          expect(protocolVersions(role)).toContain(answer.version);
-          expect(answer.version).toBe(Math.max(...first.versions.filter((v) => protocolVersions(role).includes(v))));
-        } else {
-          const code = wireErrorName(answer.code);
-          expect(['UNEXPECTED_MESSAGE', 'PROTOCOL_MISMATCH', 'VERSION_MISMATCH']).toContain(code);
-          if (first.type === 'hello' && first.protocol === expected) {
-            expect(code).toBe('VERSION_MISMATCH');
-            expect(first.versions.some((v) => protocolVersions(role).includes(v))).toBe(false);
-          }
-          // The peer's own text is never echoed back (it would go to its terminal and our log).
-          if (first.type === 'hello' && !OUR_PROTOCOLS.includes(first.protocol) && first.protocol.length >= 12) {
-            expect(answer.message.includes(first.protocol)).toBe(false);
-          }
-        }
-      }),
-      opts(RUNS),
-    );
-  });
-
   test.each(ROLES.map((r) => [r]))('%s: acceptWelcome takes any reply and returns an offered version or throws ProtocolError', (role) => {
     const arbReply = fc.oneof(
       arbAnyMessage,
@@ -650,11 +618,11 @@ describe('handshake', () => {
     );
   });
 
-  test('mutated HELLO bytes: decoded or refused with a wire code; whatever decodes gets an answer the wire can carry', () => {
+  test('mutated HELLO bytes (a retired kind a version-1 client may still send): decoded or refused with a wire code', () => {
     fc.assert(
-      fc.property(arbHello, arbMutations, fc.constantFrom(...ROLES), (hello, ms, role) => {
+      fc.property(arbHello, arbMutations, (hello, ms) => {
         const r = checkPayload(mutate(payloadOf(encodeMessage(hello as OutgoingMessage)), ms));
-        if (!(r instanceof ProtocolError)) encodeMessage(answerHello(r, role, '0.1.0'));
+        if (!(r instanceof ProtocolError)) expect(typeof r.type).toBe('string');
       }),
       opts(RUNS),
     );

@@ -16,7 +16,8 @@ import {
   type LoggerInit,
   type Schedule,
 } from '../../src/server/logger';
-import { buildHello, encodeMessage } from '../../src/protocol';
+import { encodeMessage, nativeAccept } from '../../src/protocol';
+import { offeredIds } from '../../src/server/version-negotiation';
 import { type AgentEnv, ctlJson, makeAgentEnv, startAgent, stopAgentEnv } from '../helpers/agent-env';
 import { tempDir } from '../helpers/processes';
 
@@ -315,22 +316,30 @@ describe('through the built agent (real sockets)', () => {
   test('a node reconnect loop of 2,000 connections writes a bounded number of lines, and the agent still answers', async () => {
     const agent = await startAgent(e, ['--log-level', 'debug']);
     const before = agent.stdout.split('\n').filter(Boolean).length;
-    const hello = encodeMessage(buildHello('service'));
+    const accept = nativeAccept('service');
+    const offerBytes = 4 + 32 * offeredIds('service').length;
+    const confirm = encodeMessage({ type: 'confirm', seq: 1, result: 0 });
     const total = 2_000;
     const parallel = 20;
     let done = 0;
-    // Each connection: HELLO, wait for the agent's answer, hang up (a node that keeps restarting).
-    // Every tenth sends garbage instead and every tenth hangs up mid-frame, so warn events are in the loop too.
+    // Each connection picks our protocol, waits for the agent's WELCOME (after its offer), and
+    // hangs up (a node that keeps restarting). Every tenth sends garbage then, and every tenth
+    // hangs up mid-frame, so warn events are in the loop too.
     const once = (i: number): Promise<void> =>
       new Promise((resolve, reject) => {
         const s = net.createConnection(e.serviceSocket);
         s.on('error', reject);
-        s.once('connect', () => {
-          if (i % 10 === 1) s.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
-          else if (i % 10 === 2) return void s.end(hello.subarray(0, 3));
-          else s.write(hello);
-        });
-        s.once('data', () => s.end());
+        s.once('connect', () => s.write(accept));
+        let seen = 0;
+        const onData = (d: Buffer): void => {
+          seen += d.length;
+          if (seen <= offerBytes) return;
+          s.off('data', onData);
+          if (i % 10 === 1) s.end(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+          else if (i % 10 === 2) s.end(confirm.subarray(0, 3));
+          else s.end();
+        };
+        s.on('data', onData);
         s.once('close', () => resolve());
       });
     for (let i = 0; i < total; i += parallel) {
