@@ -179,7 +179,7 @@ function stopped(): KesError {
   return new KesError('CLIENT_STOPPED', 'the connection attempt was abandoned: the client was stopped');
 }
 
-function assertPath(socketPath: string): void {
+export function assertPath(socketPath: string): void {
   if (typeof socketPath !== 'string' || socketPath === '') {
     throw new KesError('INVALID_ARGUMENT', 'agent socket path: expected a non-empty string');
   }
@@ -193,7 +193,7 @@ function assertPath(socketPath: string): void {
   }
 }
 
-function openSocket(socketPath: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<net.Socket> {
+export function openSocket(socketPath: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection({ path: socketPath });
     const settle = (error: KesError | undefined): void => {

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { mainKesAgentControl } from '../cli/haskell-control';
+
+mainKesAgentControl();

@@ -1,0 +1,53 @@
+/** `kes-agent-control install-key --opcert-file FILE`: install the staged key with its opcert. */
+import { Command, Option, UsageError } from 'clipanion';
+import { readOpcertFile, verifyOpcert } from '../../cardano';
+import { loadSodium } from '../../crypto/sodium';
+import { KesError } from '../../errors';
+import { readControlRecvResult } from '../../protocol/haskell';
+import { HS_EXIT, REASON_TEXT, exitForRecvResult } from './exit-codes';
+import { HsControlCommand } from './options';
+
+export class InstallKeyCommand extends HsControlCommand {
+  static override paths = [['install-key']];
+  static override usage = Command.Usage({
+    description: 'Install the staged KES key with its operational certificate',
+    details: `
+      Reads --opcert-file (a cardano-cli NodeOperationalCertificate text envelope; required:
+      the Haskell tool silently defaults to kes.vkey), checks that its signature verifies under
+      the cold key it names (a broken file is refused before the agent sees it, so the staged key
+      is kept), and sends it to the agent, which installs the staged key with it and pushes it to
+      the block producers.
+
+      Prints "KES key installed." (exit 0), or "Error: <reason>" with the Haskell tool's exit
+      codes: 1 KES key outdated, 2 OpCert validation failed, 3 No KES key found (nothing staged),
+      4 Operation not supported, 5 unknown error.
+    `,
+    examples: [['Install', '$0 install-key --opcert-file node.cert']],
+  });
+
+  opcertFile = Option.String('--opcert-file', { description: 'The opcert (cardano-cli NodeOperationalCertificate envelope); required' });
+
+  async execute(): Promise<number> {
+    if (this.opcertFile === undefined || this.opcertFile === '') {
+      throw new UsageError('install-key needs --opcert-file FILE, the cardano-cli NodeOperationalCertificate to install (there is no default)');
+    }
+    this.checkCommonOptions();
+    const file = this.opcertFile;
+    const opcert = readOpcertFile(file);
+    await loadSodium();
+    if (!verifyOpcert(opcert)) {
+      throw new KesError(
+        'OPCERT_BAD_SIGNATURE',
+        `${file}: the opcert's signature does not verify under the cold key in the file; nothing was sent to the agent, so its staged key is kept`,
+      );
+    }
+    const ocert = { hotVk: opcert.hotVk, counter: opcert.counter, kesPeriod: opcert.kesPeriod, sigma: opcert.sigma };
+    const result = await this.withSession((s) => s.request({ cmd: 'InstallKeyCmd', ocert }, 'install-key', (r) => readControlRecvResult(r)));
+    if (result === 'RecvOK') {
+      this.print('KES key installed.');
+      return HS_EXIT.OK;
+    }
+    this.print(`Error: ${REASON_TEXT[result]}`);
+    return exitForRecvResult(result);
+  }
+}
