@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { CONTROL_SOCKET_NAME, clientDefaultSocket } from '../../src/server/socket-paths';
 import { HS_CONTROL_IDS, HS_SERVICE_V1, HS_SERVICE_V2, hsVersionId } from '../helpers/haskell-peer';
 import { NOBODY, describeAsOtherUser, otherUser } from '../helpers/other-user';
-import { ROOT, cleanEnv, run, tempDir, type Proc, type RunResult } from '../helpers/processes';
+import { Proc, ROOT, cleanEnv, run, tempDir, type RunResult } from '../helpers/processes';
 import { readVectorText, vectorPath } from '../helpers/vectors';
 
 const BIN = path.join(ROOT, 'dist', 'src', 'bin', 'kes-agent-control.js');
@@ -535,9 +535,13 @@ describe('options and the environment', () => {
 
   test('a retry that finds the agent: the socket appears during the wait', async () => {
     const sock = path.join(dir, 'late.sock');
-    const pending = ctl(['drop-staged-key', '-c', sock, '--retry-attempts', '20', '--retry-interval', '100']);
-    await new Promise((r) => setTimeout(r, 600));
+    // The listener appears once the tool has failed once and is waiting (its first retry line),
+    // however long the tool took to start.
+    const proc = new Proc(BIN, ['drop-staged-key', '-c', sock, '--retry-attempts', '20', '--retry-interval', '100'], cleanEnv({}), { cwd: dir });
+    await proc.waitFor(/^Connection to agent failed, will try again 20 more times\n/, { stream: 'stderr' });
+    const pending = proc.exited.then((x) => ({ code: x.code, stdout: proc.stdout, stderr: proc.stderr }));
     const server = net.createServer((s) => {
+      s.on('error', () => undefined); // the tool may close before our reply lands
       s.write(ALL);
       s.on('data', () => s.write(NOTHING));
     });
