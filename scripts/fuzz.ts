@@ -41,6 +41,7 @@ import { FrameDecoder, decodeFrame, nativeAccept, wireErrorName, type SocketRole
 import { offeredIds } from '../src/server/version-negotiation';
 import { networkTiming } from '../src/time';
 import { buildPlan, harmlessFrame, SCENARIOS, type Scenario } from './fuzz/generate';
+import { HANDSHAKE_CASES, handshakePlan, type HandshakeCase } from './fuzz/handshake';
 import { expectAgent, type Expectation } from './fuzz/model';
 import { deriveSeed, Rng } from './fuzz/rng';
 
@@ -282,7 +283,7 @@ interface Finding {
   what: string;
   role: SocketRole;
   connection: number;
-  scenario: Scenario;
+  scenario: Scenario | 'handshake';
   batch: Uint8Array;
 }
 
@@ -296,6 +297,32 @@ interface Observed {
   timedOut: boolean;
   /** The agent sent bytes this client could not decode. */
   undecodable: boolean;
+}
+
+/**
+ * Send one answer to the version offer, half-close, and count (then wipe: a Haskell service
+ * client is sent the key) the bytes the agent sends until it closes.
+ */
+function handshakeExchange(socketPath: string, answer: Uint8Array): Promise<{ bytes: number; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let timedOut = false;
+    const socket = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      socket.destroy();
+    }, CONNECTION_TIMEOUT_MS);
+    socket.on('connect', () => socket.end(answer));
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      chunk.fill(0);
+    });
+    socket.on('error', () => undefined); // a reset after the agent's close is a close too
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ bytes, timedOut });
+    });
+  });
 }
 
 /**
@@ -397,7 +424,11 @@ function verdict(expected: Expectation, o: Observed): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // The run
 
+/** Every this-many-th connection fuzzes the version handshake and the Haskell protocols behind it. @default 10 */
+const HANDSHAKE_EVERY = 10;
+
 interface Stats {
+  handshakes: Record<HandshakeCase, number>;
   framesSent: number;
   framesReserved: number;
   framesDecoded: number;
@@ -414,6 +445,21 @@ async function worker(role: SocketRole, socketPath: string, o: Options, stats: S
   while (stats.framesReserved < o.frames && agentRunning()) {
     const index = next();
     const rng = new Rng(deriveSeed(o.seed, role === 'control' ? 1 : 2, index));
+    if (index % HANDSHAKE_EVERY === HANDSHAKE_EVERY - 1) {
+      const h = handshakePlan(rng, role, true);
+      const got = await handshakeExchange(socketPath, h.bytes);
+      stats.handshakes[h.kind]++;
+      const what = got.timedOut
+        ? `handshake ${h.kind}: the agent did not close within ${CONNECTION_TIMEOUT_MS} ms (got ${got.bytes} bytes, expected ${h.expectBytes})`
+        : got.bytes !== h.expectBytes
+          ? `handshake ${h.kind}: ${got.bytes} bytes back where ${h.expectBytes} were expected`
+          : undefined;
+      if (what !== undefined) {
+        stats.findingCount++;
+        if (stats.findings.length < MAX_FINDINGS_SHOWN) stats.findings.push({ what, role, connection: index, scenario: 'handshake', batch: h.bytes });
+      }
+      continue;
+    }
     const plan = buildPlan(rng, role, o.frames - stats.framesReserved);
     let expected = expectAgent(role, plan.units);
     for (let attempt = 0; expected.hazardUnit !== undefined; attempt++) {
@@ -508,6 +554,7 @@ async function main(): Promise<void> {
     const locked = { start: procStatusKib(pid, 'VmLck') ?? 0, end: 0 };
     rss.peak = rss.start;
     const stats: Stats = {
+      handshakes: Object.fromEntries(HANDSHAKE_CASES.map((c) => [c, 0])) as Record<HandshakeCase, number>,
       framesSent: 0,
       framesReserved: 0,
       framesDecoded: 0,
@@ -568,6 +615,7 @@ async function main(): Promise<void> {
     say(`fuzz: CPU used during the fuzz: agent ${agentCpu.toFixed(1)} s, fuzzer ${fuzzerCpu.toFixed(1)} s`);
     say(`fuzz: the agent decoded and acted on at least ${fmt(stats.framesDecoded)} of them; the rest followed a frame it closed on`);
     say(`fuzz: connections by scenario: ${SCENARIOS.map((s) => `${s} ${fmt(stats.scenarios[s])}`).join(', ')}`);
+    say(`fuzz: version-handshake connections (every ${HANDSHAKE_EVERY}th): ${HANDSHAKE_CASES.map((c) => `${c} ${fmt(stats.handshakes[c])}`).join(', ')}`);
     say(`fuzz: connections by outcome: ${[...stats.outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
     say(`fuzz: state-changing control requests replaced before sending: ${fmt(stats.hazardsReplaced)}`);
     say(

@@ -267,7 +267,13 @@ export function hostileUnit(rng: Rng, role: SocketRole): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // One connection's batch
 
-export const SCENARIOS = ['garbage-before-hello', 'bad-hello', 'hello-then-garbage', 'long-valid-run'] as const;
+/**
+ * Every batch follows the version-handshake answer that picks our protocol (the driver sends it).
+ * garbage-first: a hostile unit at once; hello-retired: a HELLO, valid or broken (a version-1
+ * client's first frame, now unexpected); valid-then-garbage: requests mixed with hostile units;
+ * long-valid-run: long runs of frames the agent accepts, a few broken ones mixed in.
+ */
+export const SCENARIOS = ['garbage-first', 'hello-retired', 'valid-then-garbage', 'long-valid-run'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Plan {
@@ -282,9 +288,9 @@ export interface Plan {
  */
 export function buildPlan(rng: Rng, role: SocketRole, maxUnits: number): Plan {
   const scenario = rng.weighted<Scenario>([
-    [1, 'garbage-before-hello'],
-    [1, 'bad-hello'],
-    [2, 'hello-then-garbage'],
+    [1, 'garbage-first'],
+    [1, 'hello-retired'],
+    [2, 'valid-then-garbage'],
     [6, 'long-valid-run'],
   ]);
   // A connection usually ends at its first hostile unit: batches that are mostly hostile are kept
@@ -299,9 +305,8 @@ export function buildPlan(rng: Rng, role: SocketRole, maxUnits: number): Plan {
     bytes += u.length;
     return true;
   };
-  if (scenario === 'garbage-before-hello') add(hostileUnit(rng, role));
-  else if (scenario === 'bad-hello') add(rng.chance(0.5) ? badHello(rng, role) : mutate(rng, helloFrame(role)));
-  else add(helloFrame(role));
+  if (scenario === 'garbage-first') add(hostileUnit(rng, role));
+  else if (scenario === 'hello-retired') add(rng.chance(0.3) ? helloFrame(role) : rng.chance(0.5) ? badHello(rng, role) : mutate(rng, helloFrame(role)));
   if (scenario !== 'long-valid-run') {
     while (add(rng.chance(0.3) ? hostileUnit(rng, role) : harmlessFrame(rng, role)));
     return { scenario, units };

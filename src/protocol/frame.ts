@@ -42,6 +42,15 @@ export interface DecodedFrame {
  * one are still returned by next(); after them, next() throws the ProtocolError, every time.
  * Bytes pushed after the failure are wiped and ignored. The caller should send ERROR and close.
  */
+/**
+ * Complete frames a decoder that never receives secrets (the agent's side) splits off ahead of
+ * next(). The rest of a read stays as it came, unsplit, until next() needs it: a peer that sends
+ * a 64-KiB burst of tiny frames and then breaks the protocol costs the agent a few frames of
+ * work, not thousands of copies and wipes. (A decoder that receives keys splits eagerly, so key
+ * bytes never wait in an ordinary buffer.) @default 16
+ */
+export const MAX_FRAMES_SPLIT_AHEAD = 16;
+
 export class FrameDecoder {
   readonly #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFill = 0;
@@ -50,6 +59,8 @@ export class FrameDecoder {
   #payload: Uint8Array | undefined;
   #payloadFill = 0;
   #ready: DecodedFrame[] = [];
+  /** Bytes read but not split yet (never secret: only a decoder that does not receive secrets keeps them). */
+  #backlog: Uint8Array | undefined;
   #error: ProtocolError | undefined;
   #destroyed = false;
   readonly #receivesSecrets: boolean;
@@ -67,7 +78,16 @@ export class FrameDecoder {
   push(chunk: Uint8Array): void {
     assertBytes(chunk, 'FrameDecoder.push chunk');
     try {
-      if (!this.#destroyed && this.#error === undefined) this.#consume(chunk);
+      if (this.#destroyed || this.#error !== undefined) return;
+      if (this.#backlog !== undefined) {
+        const joined = new Uint8Array(this.#backlog.length + chunk.length);
+        joined.set(this.#backlog);
+        joined.set(chunk, this.#backlog.length);
+        wipe(this.#backlog);
+        this.#backlog = joined;
+      } else {
+        this.#consume(chunk);
+      }
     } finally {
       wipe(chunk);
     }
@@ -79,6 +99,12 @@ export class FrameDecoder {
    *   MALFORMED_FRAME (length field 0), once every frame before the bad one has been returned.
    */
   next(): DecodedFrame | undefined {
+    if (this.#ready.length === 0 && this.#backlog !== undefined) {
+      const b = this.#backlog;
+      this.#backlog = undefined;
+      this.#consume(b);
+      wipe(b);
+    }
     const frame = this.#ready.shift();
     if (frame !== undefined) return frame;
     if (this.#error !== undefined) throw this.#error;
@@ -87,12 +113,17 @@ export class FrameDecoder {
 
   /** Bytes of the partial frame held right now (length field included). */
   get bufferedBytes(): number {
-    return this.#payloadLength === 0 ? this.#headerFill : FRAME_HEADER_BYTES + this.#payloadFill;
+    return (this.#payloadLength === 0 ? this.#headerFill : FRAME_HEADER_BYTES + this.#payloadFill) + (this.#backlog?.length ?? 0);
   }
 
-  /** Complete frames waiting for next(). */
+  /** Complete frames waiting for next() (not counting those still in unsplit bytes). */
   get pendingFrames(): number {
     return this.#ready.length;
+  }
+
+  /** Bytes read and not yet split into frames (they may hold more frames for next()). */
+  get unsplitBytes(): number {
+    return this.#backlog?.length ?? 0;
   }
 
   /**
@@ -100,7 +131,7 @@ export class FrameDecoder {
    * false sent a truncated frame.
    */
   get atFrameBoundary(): boolean {
-    return this.#headerFill === 0 && this.#payloadLength === 0;
+    return this.#headerFill === 0 && this.#payloadLength === 0 && this.#backlog === undefined;
   }
 
   /** Wipe everything held (partial frame and frames not yet returned). Later pushes are wiped and ignored. */
@@ -111,11 +142,17 @@ export class FrameDecoder {
     this.#dropPartial();
     for (const f of this.#ready) releaseSecret(f.payload);
     this.#ready = [];
+    if (this.#backlog !== undefined) wipe(this.#backlog);
+    this.#backlog = undefined;
   }
 
   #consume(chunk: Uint8Array): void {
     let off = 0;
     while (off < chunk.length) {
+      if (!this.#receivesSecrets && this.#ready.length >= MAX_FRAMES_SPLIT_AHEAD && this.#payloadLength === 0 && this.#headerFill === 0) {
+        this.#backlog = new Uint8Array(chunk.subarray(off)); // a copy: the caller's chunk (a Buffer, whose slice() is a view) is wiped
+        return;
+      }
       if (this.#payloadLength === 0) {
         const n = Math.min(FRAME_HEADER_BYTES - this.#headerFill, chunk.length - off);
         this.#header.set(chunk.subarray(off, off + n), this.#headerFill);

@@ -53,7 +53,9 @@ type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void };
 export class FramedSocket {
   readonly socket: net.Socket;
   readonly #decoder: FrameDecoder;
+  /** Messages decoded but not handed out: only those left when the connection closed. */
   readonly #inbox: Message[] = [];
+  readonly #kept: Message[] = [];
   #waiter: Waiter | undefined;
   #failure: Error | undefined;
   #lingering = false;
@@ -77,16 +79,15 @@ export class FramedSocket {
     socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary)));
     socket.on('close', () => {
       this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary));
-      this.#decoder.destroy();
       // A key nobody took is wiped with the connection. Anything else that arrived before the
       // close is still handed out: an agent's closing ERROR, read while nobody was waiting, must
-      // not turn into a bare "connection closed".
-      const kept = this.#inbox.splice(0).filter((m) => {
-        if (m.type !== 'key') return true;
-        wipeMessage(m);
-        return false;
-      });
-      this.#inbox.push(...kept);
+      // not turn into a bare "connection closed". (At most one read's worth of frames.)
+      for (let m = this.#take(); m !== undefined; m = this.#take()) {
+        if (m.type === 'key') wipeMessage(m);
+        else this.#kept.push(m);
+      }
+      this.#inbox.push(...this.#kept.splice(0));
+      this.#decoder.destroy();
     });
     // EPIPE / ECONNRESET must never crash a daemon: they end this connection only.
     socket.on('error', () => this.#fail(new ConnectionClosedError(false)));
@@ -94,9 +95,11 @@ export class FramedSocket {
 
   /** The next message from the peer. Rejects with ProtocolError, ConnectionClosedError or ReceiveTimeoutError. */
   receive(timeoutMs?: number): Promise<Message> {
-    const queued = this.#inbox.shift();
+    // Frames already read are decoded one at a time, when asked for: a peer that sends a burst
+    // of frames and then breaks the protocol costs the decoding of one frame, not of the burst.
+    const queued = this.#take();
     if (queued !== undefined) {
-      if (this.#inbox.length === 0) this.#resumeReading();
+      if (this.#inbox.length === 0 && this.#decoder.pendingFrames === 0 && this.#decoder.unsplitBytes === 0) this.#resumeReading();
       if (++this.#turn < MESSAGES_PER_TURN) return Promise.resolve(queued);
       this.#turn = 0;
       return new Promise((resolve) => setImmediate(() => resolve(queued)));
@@ -213,37 +216,47 @@ export class FramedSocket {
       chunk.fill(0);
       return;
     }
-    try {
-      this.#decoder.push(chunk); // copies, then wipes the chunk
-      for (let f = this.#decoder.next(); f !== undefined; f = this.#decoder.next()) {
-        try {
-          this.#deliver(decodeFrame(f));
-        } finally {
-          // The payload is ours once next() returns it, and the decoded message holds copies. A
-          // KEY-kind payload is a slice of a locked arena: without this, every KEY-kind frame a
-          // peer sends (valid or not) would keep up to 64 KiB of locked memory for good.
-          releaseSecret(f.payload);
-        }
+    this.#decoder.push(chunk); // copies, then wipes the chunk
+    if (this.#waiter !== undefined) {
+      const m = this.#take(); // a bad frame rejects the waiter instead
+      if (m !== undefined) {
+        this.#turn = 0; // delivered from a read: the event loop has run since the last one
+        this.#waiter.resolve(m);
       }
-    } catch (e) {
-      this.#fail(e instanceof ProtocolError ? e : new ProtocolError('MALFORMED_FRAME', 'undecodable frame'));
     }
+    // Frames nobody asked for yet stay undecoded and reading stops until they are taken: a peer
+    // that sends faster than its messages are handled fills its own socket buffer, not the
+    // agent's memory or CPU. The decoder holds at most what one read chunk brings.
+    if (this.#decoder.pendingFrames > 0) this.socket.pause();
   }
 
   /**
-   * A message nobody is waiting for is queued and reading stops until it is taken: a peer that
-   * sends faster than its messages are handled (or while a handler waits on something else)
-   * fills its own socket buffer, not the agent's memory. The inbox holds at most what one read
-   * chunk decodes to.
+   * The next message: one left from before a close, else the next complete frame, decoded now;
+   * undefined when there is none. A bad frame fails the connection (and rejects a waiter).
    */
-  #deliver(m: Message): void {
-    if (this.#waiter !== undefined) {
-      this.#turn = 0; // delivered from a read: the event loop has run since the last one
-      this.#waiter.resolve(m);
-      return;
+  #take(): Message | undefined {
+    const queued = this.#inbox.shift();
+    if (queued !== undefined) return queued;
+    if (this.#failure instanceof ProtocolError) return undefined; // nothing after a bad frame
+    let f;
+    try {
+      f = this.#decoder.next(); // throws the length-field error once the frames before it are out
+    } catch (e) {
+      this.#fail(e instanceof ProtocolError ? e : new ProtocolError('MALFORMED_FRAME', 'undecodable frame'));
+      return undefined;
     }
-    this.#inbox.push(m);
-    this.socket.pause();
+    if (f === undefined) return undefined;
+    try {
+      return decodeFrame(f);
+    } catch (e) {
+      this.#fail(e instanceof ProtocolError ? e : new ProtocolError('MALFORMED_FRAME', 'undecodable frame'));
+      return undefined;
+    } finally {
+      // The payload is ours once next() returns it, and the decoded message holds copies. A
+      // KEY-kind payload is a slice of a locked arena: without this, every KEY-kind frame a
+      // peer sends (valid or not) would keep up to 64 KiB of locked memory for good.
+      releaseSecret(f.payload);
+    }
   }
 
   #resumeReading(): void {

@@ -38,20 +38,28 @@ async function pair(receivesSecrets = true): Promise<{ agent: FramedSocket; peer
   return { agent, peer, cleanup: () => { peer.destroy(); agent.socket.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** KEY frames decoded so far: each one allocates its secret in locked memory. */
+/** A KEY frame's payload (everything after the length field): what reading one assembles in locked memory. */
+const KEY_PAYLOAD_BYTES = keyFrame(0).length - 4;
+
+/** KEY frames read so far: each one's payload is assembled in locked memory. */
+function keyFramesRead(alloc: jest.SpyInstance): number {
+  return alloc.mock.calls.filter(([n]) => n === KEY_PAYLOAD_BYTES).length;
+}
+
+/** KEY frames decoded so far (messages made): each one copies its secret out into locked memory. */
 function keyFramesDecoded(alloc: jest.SpyInstance): number {
   return alloc.mock.calls.filter(([n]) => n === KES_SECRET_BYTES).length;
 }
 
 /**
- * Queue the whole flood on the peer and wait until the agent side has decoded a first frame;
- * then give it a while longer, in which a reader that ignored backpressure would decode far more.
- * (That while only lets a bug show: on a slower machine it decodes less, and the test still holds.)
+ * Queue the whole flood on the peer and wait until the agent side has read a first frame; then
+ * give it a while longer, in which a reader that ignored backpressure would read far more.
+ * (That while only lets a bug show: on a slower machine it reads less, and the test still holds.)
  */
 async function flood(peer: net.Socket, alloc: jest.SpyInstance): Promise<void> {
   for (let n = 0; n < FLOOD_FRAMES; n++) peer.write(keyFrame(n));
-  for (const until = Date.now() + 10_000; keyFramesDecoded(alloc) === 0; ) {
-    if (Date.now() > until) throw new Error('the agent side decoded no frame in 10 s');
+  for (const until = Date.now() + 10_000; keyFramesRead(alloc) === 0; ) {
+    if (Date.now() > until) throw new Error('the agent side read no frame in 10 s');
     await new Promise((r) => setTimeout(r, 10));
   }
   await new Promise((r) => setTimeout(r, 200));
@@ -60,23 +68,25 @@ async function flood(peer: net.Socket, alloc: jest.SpyInstance): Promise<void> {
 describe('FramedSocket backpressure', () => {
   afterEach(() => jest.restoreAllMocks());
 
-  test('with nobody receiving, only what one read decodes to is held; reading resumes when a message is taken', async () => {
+  test('with nobody receiving, only what one read brings is held and nothing is decoded; reading resumes when messages are taken', async () => {
     const { agent, peer, cleanup } = await pair();
     const alloc = jest.spyOn(secretMemory, 'allocSecret');
     try {
       await flood(peer, alloc);
-      const decoded = keyFramesDecoded(alloc);
-      expect(decoded).toBeLessThan(200); // one 64 KiB read is ~80 frames; the flood is 4,000
+      const read = keyFramesRead(alloc);
+      expect(read).toBeLessThan(200); // one 64 KiB read is ~80 frames; the flood is 4,000
+      expect(keyFramesDecoded(alloc)).toBe(0); // decoded only when asked for
       expect(peer.writableLength).toBeGreaterThan(1_000_000); // the peer is left holding its flood
-      // Taking messages resumes reading: more frames get decoded.
-      for (let i = 0; i < decoded + 5; i++) await agent.receive(2_000);
-      expect(keyFramesDecoded(alloc)).toBeGreaterThan(decoded);
+      // Taking messages decodes them one at a time and resumes reading: more frames get read.
+      for (let i = 0; i < read + 5; i++) await agent.receive(2_000);
+      expect(keyFramesDecoded(alloc)).toBe(read + 5);
+      expect(keyFramesRead(alloc)).toBeGreaterThan(read);
     } finally {
       cleanup();
     }
   });
 
-  test('after closeWithError nothing more is decoded, and queued messages are wiped', async () => {
+  test('after closeWithError nothing more is read or decoded, and the frames read are wiped', async () => {
     const { agent, peer, cleanup } = await pair();
     try {
       const alloc = jest.spyOn(secretMemory, 'allocSecret');
@@ -84,9 +94,10 @@ describe('FramedSocket backpressure', () => {
       alloc.mockClear();
       const release = jest.spyOn(secretMemory, 'releaseSecret');
       await agent.closeWithError(WIRE_ERROR_CODES.UNEXPECTED_MESSAGE, 'test');
-      expect(release).toHaveBeenCalled(); // the queued KEY messages' secrets
+      expect(release).toHaveBeenCalled(); // the KEY frames read and not taken
       peer.write(keyFrame(99_999));
-      await new Promise((r) => setTimeout(r, 100)); // room for a wrong decode to show
+      await new Promise((r) => setTimeout(r, 100)); // room for a wrong read to show
+      expect(keyFramesRead(alloc)).toBe(0);
       expect(keyFramesDecoded(alloc)).toBe(0);
       await expect(agent.receive(100)).rejects.toThrow();
     } finally {

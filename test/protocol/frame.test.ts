@@ -14,6 +14,7 @@ import {
   encodeFrame,
   type DecodedFrame,
 } from '../../src/protocol';
+import { MAX_FRAMES_SPLIT_AHEAD } from '../../src/protocol/frame';
 import { readSpecExamples } from './spec-parse';
 
 const examples = readSpecExamples();
@@ -253,5 +254,76 @@ describe('argument checks', () => {
       err = e;
     }
     expect(isKesError(err, 'OUT_OF_RANGE')).toBe(true);
+  });
+});
+
+describe('the agent side splits lazily (MAX_FRAMES_SPLIT_AHEAD)', () => {
+  /** A deterministic stream of valid frames of random kinds and sizes. */
+  function stream(seed: number, frames: number): Uint8Array {
+    let x = seed;
+    const rand = (n: number): number => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return x % n;
+    };
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < frames; i++) {
+      const payload = new Uint8Array(1 + rand(300));
+      payload[0] = 0x20 + rand(16); // never a key kind
+      for (let j = 1; j < payload.length; j++) payload[j] = rand(256);
+      const frame = new Uint8Array(4 + payload.length);
+      new DataView(frame.buffer).setUint32(0, payload.length, false);
+      frame.set(payload, 4);
+      parts.push(frame);
+    }
+    return Buffer.concat(parts);
+  }
+
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: any chunking (socket Buffers, wiped after push) and any pace of next() give the frames the eager decoder gives', (seed) => {
+    const bytes = stream(seed, 500);
+    const eager = new FrameDecoder({ receivesSecrets: true });
+    eager.push(new Uint8Array(bytes)); // a copy: push wipes what it is given
+    const want: string[] = [];
+    for (let f = eager.next(); f !== undefined; f = eager.next()) want.push(Buffer.from(f.payload).toString('hex'));
+    expect(want).toHaveLength(500);
+
+    const lazy = new FrameDecoder({ receivesSecrets: false });
+    const got: string[] = [];
+    let x = seed * 7919;
+    let off = 0;
+    while (off < bytes.length || got.length < want.length) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      if (off < bytes.length && x % 3 !== 0) {
+        const n = 1 + (x % 9000);
+        lazy.push(Buffer.from(bytes.subarray(off, off + n))); // wiped by push: its frames must not be
+        off += n;
+        expect(lazy.pendingFrames).toBeLessThanOrEqual(MAX_FRAMES_SPLIT_AHEAD + 1);
+      } else {
+        const f = lazy.next();
+        if (f !== undefined) got.push(Buffer.from(f.payload).toString('hex'));
+        else if (off >= bytes.length) break;
+      }
+    }
+    for (let f = lazy.next(); f !== undefined; f = lazy.next()) got.push(Buffer.from(f.payload).toString('hex'));
+    expect(got).toEqual(want);
+    expect(lazy.atFrameBoundary).toBe(true);
+  });
+
+  test('a bad length field behind unsplit frames is reported after them, and destroy() wipes the unsplit bytes', () => {
+    const good = stream(99, 40);
+    const bad = Buffer.concat([good, Buffer.from([0, 0, 0, 0])]);
+    const d = new FrameDecoder({ receivesSecrets: false });
+    d.push(Buffer.from(bad));
+    expect(d.pendingFrames).toBe(MAX_FRAMES_SPLIT_AHEAD);
+    expect(d.unsplitBytes).toBeGreaterThan(0);
+    let n = 0;
+    expect(() => {
+      for (let f = d.next(); f !== undefined; f = d.next()) n++;
+    }).toThrow(/frame length is 0/);
+    expect(n).toBe(40);
+    const e = new FrameDecoder({ receivesSecrets: false });
+    e.push(Buffer.from(good));
+    e.destroy();
+    expect(e.unsplitBytes).toBe(0);
+    expect(e.next()).toBeUndefined();
   });
 });
