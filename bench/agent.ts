@@ -266,6 +266,23 @@ export async function runAgentBench(): Promise<BenchRow[]> {
       detail: `${ms(median(ours))} vs ${ms(median(base))} for a bare server writing a ${frameBytes}-byte frame to ${NODES} sockets and reading ${NODES} 1-byte replies (${UPLOAD_ROUNDS} rounds, baseline = mean of one broadcast before and one after each upload); ${range(ratios)}`,
     });
 
+    const agentRss: number[] = [];
+    const bareRss: number[] = [];
+    for (let i = 0; i < RSS_SAMPLES; i++) {
+      agentRss.push(rssKiB(agent.pid));
+      bareRss.push(rssKiB(bare.pid));
+      await sleep(RSS_SAMPLE_GAP_MS);
+    }
+    const a = median(agentRss);
+    const b = median(bareRss);
+    rows.push({
+      name: 'agent.rss_1000_nodes',
+      ratio: round3(a / b),
+      target: TARGETS.rss,
+      detail: `${(a / 1024).toFixed(1)} MiB vs ${(b / 1024).toFixed(1)} MiB for the bare server, each with ${NODES} connections (VmRSS; agent launched with the unit's node flags: ${nodeFlags.join(' ') || 'none'})`,
+    });
+
+    // After the RSS rows: a flood grows V8's heap, and that is not what the RSS row measures.
     // Before and under the flood, measured the same way, one right after the other.
     const uploads = async (): Promise<number> => {
       const ns: number[] = [];
@@ -301,22 +318,6 @@ export async function runAgentBench(): Promise<BenchRow[]> {
         detail: `upload to ${NODES} nodes: ${ms(floodUpload)} with ${FLOODERS} nodes flooding CONFIRMs vs ${ms(idleUpload)} just before (median of ${FLOOD_UPLOAD_ROUNDS})`,
       },
     );
-
-    const agentRss: number[] = [];
-    const bareRss: number[] = [];
-    for (let i = 0; i < RSS_SAMPLES; i++) {
-      agentRss.push(rssKiB(agent.pid));
-      bareRss.push(rssKiB(bare.pid));
-      await sleep(RSS_SAMPLE_GAP_MS);
-    }
-    const a = median(agentRss);
-    const b = median(bareRss);
-    rows.push({
-      name: 'agent.rss_1000_nodes',
-      ratio: round3(a / b),
-      target: TARGETS.rss,
-      detail: `${(a / 1024).toFixed(1)} MiB vs ${(b / 1024).toFixed(1)} MiB for the bare server, each with ${NODES} connections (VmRSS; agent launched with the unit's node flags: ${nodeFlags.join(' ') || 'none'})`,
-    });
 
     trigger.close();
     trigger = undefined;
