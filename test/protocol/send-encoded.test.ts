@@ -38,19 +38,7 @@ async function rawPairs(n: number): Promise<{ agent: net.Socket; peer: net.Socke
 
 /** `n` connected pairs: [agent side, peer side]. */
 async function pairs(n: number): Promise<{ agent: FramedSocket; peer: FramedSocket }[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-send-encoded-'));
-  const sock = path.join(dir, 's.sock');
-  const accepted: net.Socket[] = [];
-  const server = net.createServer((s) => accepted.push(s));
-  await new Promise<void>((r) => server.listen(sock, r));
-  const peers: net.Socket[] = [];
-  for (let i = 0; i < n; i++) {
-    peers.push(await new Promise<net.Socket>((r) => { const c = net.connect(sock, () => r(c)); }));
-  }
-  while (accepted.length < n) await new Promise((r) => setTimeout(r, 5));
-  server.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  return accepted.map((s, i) => ({ agent: new FramedSocket(s, { receivesSecrets: false }), peer: new FramedSocket(peers[i]!, { receivesSecrets: true }) }));
+  return (await rawPairs(n)).map(({ agent, peer }) => ({ agent: new FramedSocket(agent, { receivesSecrets: false }), peer: new FramedSocket(peer, { receivesSecrets: true }) }));
 }
 
 describe('FramedSocket.sendEncoded', () => {
