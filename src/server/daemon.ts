@@ -120,7 +120,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       setImmediate(() => void stop());
     },
   });
-  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion, confirmDeadlineMs: opts.nodeConfirmDeadlineMs, now: opts.now ?? Date.now });
+  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion, confirmDeadlineMs: opts.nodeConfirmDeadlineMs });
   const hardening = opts.hardening;
   const control = new ControlHandler({
     agent,
