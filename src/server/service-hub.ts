@@ -156,7 +156,10 @@ export class ServiceHub {
       await writeBytes(reader.socket, encodeServiceVersionMessage(version));
       this.#nodes.add(session);
       this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size, protocol: `Haskell Service V${version}` });
-      if (this.#state.kind === 'key') void this.#push([session], 'key');
+      // The current bundle, as the Haskell agent's `currentKey` (haskell-kes-agent.md §2.11): the
+      // key, or on V2 the tombstone too, so a bootstrapping agent that connects after a drop
+      // learns of it.
+      if (this.#state.kind === 'key' || (this.#state.kind === 'drop' && version === 2)) void this.#push([session], this.#state.kind);
       await session.run();
     } catch (e) {
       session.logEnd(e);
