@@ -89,12 +89,15 @@ export interface PeerLinkStatus {
   state: LinkState;
   /** When the link entered `state` (unix ms). */
   sinceMs: number;
-  /** The last bundle or tombstone this peer sent (accepted or not), or null. */
-  lastReceived:
-    | { kind: 'key'; kesVk: Uint8Array; counter: number; evolution: number; timestampUs: bigint; atMs: number }
-    | { kind: 'drop'; timestampUs: bigint; atMs: number }
-    | null;
-  /** The last refusal of something this peer sent (BUNDLE_NOT_NEWER, the normal end of a loop, is not one), or the last session failure. */
+  /** The last key this peer sent (installed or not), or null. */
+  lastKey: { kesVk: Uint8Array; counter: number; evolution: number; timestampUs: bigint; atMs: number } | null;
+  /** The last tombstone this peer sent (installed or not), or null. */
+  lastDrop: { timestampUs: bigint; atMs: number } | null;
+  /**
+   * The last refusal of something this peer sent (BUNDLE_NOT_NEWER, the normal end of a loop, is
+   * not one), or the last session failure; cleared when a bundle from it is installed, and a
+   * session failure also when the link is up again.
+   */
   lastRefusal: { code: PeerRefusalCode | LinkFailureCode | 'KES_KEY_INVALID'; message: string; atMs: number } | null;
   /** Bundles and drops received from this peer since the agent started, and how many were installed. */
   received: number;
@@ -150,12 +153,17 @@ export class PeerLink {
     this.path = init.path;
     this.#init = init;
     this.#now = init.now ?? Date.now;
-    this.#status = { path: init.path, state: 'connecting', sinceMs: this.#now(), lastReceived: null, lastRefusal: null, received: 0, accepted: 0 };
+    this.#status = { path: init.path, state: 'connecting', sinceMs: this.#now(), lastKey: null, lastDrop: null, lastRefusal: null, received: 0, accepted: 0 };
   }
 
   status(): PeerLinkStatus {
     const s = this.#status;
-    return { ...s, lastReceived: s.lastReceived === null ? null : { ...s.lastReceived }, lastRefusal: s.lastRefusal === null ? null : { ...s.lastRefusal } };
+    return {
+      ...s,
+      lastKey: s.lastKey === null ? null : { ...s.lastKey, kesVk: s.lastKey.kesVk.slice() },
+      lastDrop: s.lastDrop === null ? null : { ...s.lastDrop },
+      lastRefusal: s.lastRefusal === null ? null : { ...s.lastRefusal },
+    };
   }
 
   start(): void {
@@ -227,6 +235,7 @@ export class PeerLink {
     socket.write(encodeAccept(ours));
     await readServiceVersionMessage(reader, 2, { timeoutMs: PEER_READ_TIMEOUT_MS });
     this.#setState('up');
+    if (this.#status.lastRefusal !== null && (LINK_FAILURE_CODES as readonly string[]).includes(this.#status.lastRefusal.code)) this.#status.lastRefusal = null;
     log.info('bootstrap: connected to peer', { peer: this.path });
     for (;;) {
       const m = await readServiceMessage(reader, 2, { timeoutMs: PEER_READ_TIMEOUT_MS, untimedFirstByte: true });
@@ -266,8 +275,7 @@ export class PeerLink {
     } finally {
       releaseSecret(m.signKey);
     }
-    this.#status.lastReceived = {
-      kind: 'key',
+    this.#status.lastKey = {
       kesVk: ocert.hotVk.slice(),
       counter: Number(ocert.counter),
       evolution,
@@ -283,6 +291,7 @@ export class PeerLink {
     const r = this.#init.agent.receiveBundle({ key, opcert, timestampUs, source: this.path });
     if (r.ok) {
       this.#status.accepted++;
+      this.#status.lastRefusal = null;
       this.#init.log.info('bootstrap: installed a bundle from peer', { peer: this.path, kesVk: toHex(r.value.kesVk), counter: r.value.counter, evolution: r.value.evolution, timestampUs: String(timestampUs) });
       return 'RecvOK';
     }
@@ -293,10 +302,11 @@ export class PeerLink {
   #onDrop(timestampUs: bigint): RecvResult {
     const at = this.#now();
     this.#status.received++;
-    this.#status.lastReceived = { kind: 'drop', timestampUs, atMs: at };
+    this.#status.lastDrop = { timestampUs, atMs: at };
     const r = this.#init.agent.receiveDrop({ timestampUs, source: this.path });
     if (r.ok) {
       this.#status.accepted++;
+      this.#status.lastRefusal = null;
       this.#init.log.info('bootstrap: peer dropped the key; dropped here too', { peer: this.path, hadKey: r.value.hadKey, timestampUs: String(timestampUs) });
       return 'RecvOK';
     }

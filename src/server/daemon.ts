@@ -145,9 +145,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger: log,
     agentVersion: opts.agentVersion,
     ...(hardening === undefined ? {} : { protection: () => hardening.protection() }),
+    peers: () => peers.status(),
   });
 
-  const haskellControl = new HaskellControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion, coldVk, timing: opts.timing, now: opts.now ?? Date.now });
+  const haskellControl = new HaskellControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion, coldVk, timing: opts.timing, now: opts.now ?? Date.now, peers: () => peers.status() });
 
   const controlSockets = new Set<net.Socket>();
   const serviceSockets = new Set<net.Socket>();
