@@ -106,6 +106,16 @@ describe('RECEIVE_BUNDLE', () => {
     ok(h.agent.receiveBundle({ ...near, timestampUs: limit, source: PEER }));
   });
 
+  test('a peer clock just inside the bound pins the slot for at most that long: an honest newer bundle is taken once our clock passes it', () => {
+    const ahead = nowUs() + BigInt(MAX_PEER_CLOCK_AHEAD_MS) * 1000n;
+    ok(h.agent.receiveBundle({ ...peerBundle({ counter: 1 }), timestampUs: ahead, source: '/fast-clock' }));
+    h.advance(1_000);
+    const early = peerBundle({ counter: 2 });
+    expect(h.agent.receiveBundle({ ...early, timestampUs: nowUs(), source: PEER })).toMatchObject({ ok: false, code: 'BUNDLE_NOT_NEWER' });
+    h.advance(MAX_PEER_CLOCK_AHEAD_MS);
+    ok(h.agent.receiveBundle({ ...peerBundle({ counter: 2, c0: h.kp() }), timestampUs: nowUs(), source: PEER }));
+  });
+
   test('a local install after a peer bundle is stamped after it, even with the peer ahead of our clock', () => {
     const b = peerBundle();
     const ahead = nowUs() + 30_000_000n;
