@@ -1,6 +1,6 @@
 /**
  * One bootstrap peer: a Service V2 client of another agent's service socket, for as long as the
- * peer is configured (haskell-kes-agent.md §2.12: the Haskell agent's `runBootstrap` runs
+ * peer is configured (as the Haskell kes-agent's `runBootstrap` runs, github.com/input-output-hk/kes-agent Processes/Agent.hs:
  * `runServiceClientForever` against each `--bootstrap-address`).
  *
  * The peer pushes its current bundle (key or tombstone) when we connect and every change after
@@ -114,7 +114,7 @@ export interface PeerLinkInit {
   now?: () => number;
 }
 
-/** How each refusal reads to the sending agent (haskell-kes-agent.md §2.8; it ignores it, but answers must follow the protocol). */
+/** How each refusal reads to the sending agent (Protocols/RecvResult.hs in github.com/input-output-hk/kes-agent; it ignores it, but answers must follow the protocol). */
 const RECV_RESULT_OF: Readonly<Record<PeerRefusalCode, RecvResult>> = Object.freeze({
   OPCERT_WRONG_COLD_KEY: 'RecvErrorInvalidOpCert',
   OPCERT_BAD_SIGNATURE: 'RecvErrorInvalidOpCert',

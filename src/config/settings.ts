@@ -66,7 +66,7 @@ export interface SettingSpec<T> {
   readonly required: boolean;
   /**
    * Values from every source are joined (a set union) instead of the highest source winning:
-   * the Haskell agent's bootstrap paths (haskell-kes-agent.md §1.2, `Set` semigroup).
+   * the Haskell agent's bootstrap paths (github.com/input-output-hk/kes-agent cli/AgentMain.hs: a `Set` semigroup).
    */
   readonly union?: boolean;
   /** May SIGHUP change it while the agent runs? */

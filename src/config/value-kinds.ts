@@ -175,7 +175,7 @@ function pathList(paths: readonly (string | undefined)[]): readonly string[] | u
 
 /**
  * A list of paths (bootstrap peers). Text is `:`-separated, as the Haskell agent's
- * KES_AGENT_BOOTSTRAP_PATHS (haskell-kes-agent.md §1.2), empty entries skipped; a repeated flag
+ * KES_AGENT_BOOTSTRAP_PATHS (github.com/input-output-hk/kes-agent cli/AgentMain.hs), empty entries skipped; a repeated flag
  * adds one path each; in the file an array of strings, relative to the file's directory.
  */
 export const PATH_LIST_KIND: ValueKind<readonly string[]> = {

@@ -69,7 +69,7 @@ export const MAX_PEER_CLOCK_AHEAD_MS = 60_000;
 /** Signed by a received key and verified under the opcert's hot vk: proves the key is the one certified. */
 const PEER_PROBE_MESSAGE = new TextEncoder().encode('kes-agent: bootstrap bundle probe');
 
-/** Haskell `isTaggedBundleAgeValid` (haskell-kes-agent.md §2.9): a drop wins ties against a key, everything else must be strictly newer. */
+/** The Haskell kes-agent's `isTaggedBundleAgeValid` (github.com/input-output-hk/kes-agent, Processes/Agent.hs): a drop wins ties against a key, everything else must be strictly newer. */
 export function isNewer(current: { kind: 'key' | 'drop' | 'none'; timestampUs: bigint }, incoming: { kind: 'key' | 'drop'; timestampUs: bigint }): boolean {
   if (current.kind === 'none') return true;
   if (incoming.kind === 'drop' && current.kind === 'key') return current.timestampUs <= incoming.timestampUs;

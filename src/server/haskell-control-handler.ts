@@ -177,7 +177,7 @@ export class HaskellControlHandler {
       currentKesPeriod: s.currentKesPeriod,
       periodStartS: seconds(s.periodStartMs),
       periodEndS: seconds(s.nextPeriodMs),
-      // Haskell's `show addr` of a Unix address; its statuses map 1:1 (haskell-kes-agent.md §2.12).
+      // Haskell's `show addr` of a Unix address; its statuses map 1:1 (Processes/Agent.hs in github.com/input-output-hk/kes-agent).
       bootstrap: (this.#init.peers?.() ?? []).slice(0, MAX_BOOTSTRAP_ENTRIES).map((p) => ({
         address: clampUtf8(p.path, MAX_TEXT_BYTES),
         status: p.state === 'up' ? 'ConnectionUp' : p.state === 'connecting' ? 'ConnectionConnecting' : 'ConnectionDown',

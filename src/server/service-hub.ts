@@ -156,7 +156,7 @@ export class ServiceHub {
       await writeBytes(reader.socket, encodeServiceVersionMessage(version));
       this.#nodes.add(session);
       this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size, protocol: `Haskell Service V${version}` });
-      // The current bundle, as the Haskell agent's `currentKey` (haskell-kes-agent.md §2.11): the
+      // The current bundle, as the Haskell agent's `currentKey` (github.com/input-output-hk/kes-agent, Processes/Agent.hs): the
       // key, or on V2 the tombstone too, so a bootstrapping agent that connects after a drop
       // learns of it.
       if (this.#state.kind === 'key' || (this.#state.kind === 'drop' && version === 2)) void this.#push([session], this.#state.kind);

@@ -1,6 +1,6 @@
 /**
- * Agent-to-agent bootstrap over real sockets between built agents (haskell-kes-agent.md §2.12,
- * §4.5 `kesAgentPropagate`, `kesAgentPropagateUpdate`, `kesAgentSelfHeal1/2`): propagation of a
+ * Agent-to-agent bootstrap over real sockets between built agents (the Haskell kes-agent's bootstrap and
+ * its end-to-end tests `kesAgentPropagate`, `kesAgentPropagateUpdate`, `kesAgentSelfHeal1/2`): propagation of a
  * key, a rotation and a drop; self-heal after SIGKILL; a ring of three. Every wait is for a log
  * line or a node event, in sequence (Proc.mark / waitFor after); message counts are read after a
  * barrier: a drop sent through the same connections, which are FIFO, so everything sent before

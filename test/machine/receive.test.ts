@@ -1,6 +1,6 @@
 /**
  * Bundles and drops from bootstrap peers (RECEIVE_BUNDLE / RECEIVE_DROP): every check, the
- * Haskell age rule with tombstones (haskell-kes-agent.md §2.9), timestamps as machine state, and
+ * Haskell age rule with tombstones (the Haskell kes-agent's `isTaggedBundleAgeValid`), timestamps as machine state, and
  * the future-timestamp bound. Real Sum6 keys and opcerts, simulated time.
  */
 import { loadSodium } from '../../src/crypto/sodium';
