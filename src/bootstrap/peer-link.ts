@@ -344,8 +344,9 @@ export class PeerLink {
       message = `${this.path}: the session failed`;
       this.#init.log.error('bootstrap: peer session failed', { peer: this.path, error: e instanceof Error ? e.name : 'unknown' });
     }
-    // A peer that is simply not running is the common case while it restarts: one line per
-    // attempt at info after the first, so a long outage does not flood the log.
+    // A peer that is simply not running is the common case while it restarts: the first failure
+    // of a kind is logged at its level, the same failure again (every retry) at debug, so a long
+    // outage does not flood the log.
     const repeated = this.#status.lastRefusal?.code === code && this.#status.state !== 'up';
     if (code !== 'PEER_CLOSED') this.#status.lastRefusal = { code, message, atMs: this.#now() };
     const lvl = repeated ? 'debug' : level;

@@ -215,3 +215,42 @@ test('a peer that goes away: the link goes down, the key stays, status answers; 
   expect(after.peers).toEqual([]);
   expect(after.active).toMatchObject({ kesVkey: activeVk });
 });
+
+test('SIGHUP adds a peer; one that does not offer Service:2.0 is named in the log and in status, and retried', async () => {
+  const p = e.agent!;
+  const onlyV1 = path.join(e.dir, 'only-v1.sock');
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  let secondAttempt!: () => void;
+  const retried = new Promise<void>((resolve) => (secondAttempt = resolve));
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    if (++connections === 2) secondAttempt();
+    socket.end(encodeServiceOffer([1]));
+  });
+  await new Promise<void>((resolve) => server.listen(onlyV1, resolve));
+  try {
+    fs.writeFileSync(cfg, `bootstrap-paths = [${JSON.stringify(onlyV1)}]\n`);
+    const mark = p.mark();
+    p.child.kill('SIGHUP');
+    await p.waitFor('bootstrap: peer added', { after: mark });
+    await p.waitFor('code=PEER_NO_SERVICE_V2', { after: mark });
+    const s = await status();
+    expect(s.peers).toHaveLength(1);
+    expect(s.peers![0]).toMatchObject({ path: onlyV1, lastRefusal: { code: 'PEER_NO_SERVICE_V2' } });
+    expect(s.peers![0]!.lastRefusal!.message).toMatch(/does not offer Service:2\.0 \(it offers Service:1\.0\)/);
+    expect(s.warnings.some((w) => w.includes('PEER_NO_SERVICE_V2'))).toBe(true);
+    expect(s.active).toMatchObject({ kesVkey: activeVk });
+    // Retried with backoff (later identical failures are logged at debug only).
+    await retried;
+  } finally {
+    fs.writeFileSync(cfg, 'bootstrap-paths = []\n');
+    const m = p.mark();
+    p.child.kill('SIGHUP');
+    await p.waitFor('bootstrap: peer removed', { after: m });
+    for (const so of sockets) so.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
