@@ -7,6 +7,7 @@
  * it has been handled when it arrives.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { KesNodeClient } from '../../src/client';
 import { readColdVerificationKeyFile } from '../../src/cardano';
 import { fromHex } from '../../src/crypto/bytes';
@@ -14,7 +15,7 @@ import { verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
 import { networkTiming } from '../../src/time';
 import { nextEvent } from '../helpers/node-events';
-import type { Proc } from '../helpers/processes';
+import { ROOT, run, type Proc } from '../helpers/processes';
 import { type AgentEnv, ctlJson, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv } from '../helpers/agent-env';
 
 jest.setTimeout(90_000);
@@ -27,7 +28,10 @@ const PEER_DROPPED = 'bootstrap: peer dropped the key';
 
 interface StatusJson {
   active: null | { kesVkey: string; counter: number; evolution: number };
+  peers?: { path: string; state: string; lastKey: null | { kesVkey: string; counter: number; evolution: number }; lastRefusal: unknown; accepted: number }[];
 }
+
+const HASKELL_CONTROL = path.join(ROOT, 'dist', 'src', 'bin', 'kes-agent-control.js');
 
 beforeAll(async () => {
   await loadSodium();
@@ -79,6 +83,14 @@ describe('two agents', () => {
     await bProc.waitFor(INSTALLED_FROM_PEER);
     const [sa, sb] = [await ctlJson<StatusJson>(a, 'status'), await ctlJson<StatusJson>(b, 'status')];
     expect(sb.active).toMatchObject({ kesVkey: vk1, counter: 0, evolution: sa.active!.evolution });
+    expect(sb.peers).toEqual([
+      expect.objectContaining({ path: a.serviceSocket, state: 'up', lastKey: { kesVkey: vk1, counter: 0, evolution: 0, timestampUs: expect.any(Number), receivedAt: expect.any(String) }, lastRefusal: null, accepted: 1 }),
+    ]);
+    // The Haskell tool's view (Control V3 AgentInfo, BootstrapInfo).
+    const info = await run(HASKELL_CONTROL, ['info', '-c', b.controlSocket], { env: b.env });
+    expect(info.code).toBe(0);
+    expect(info.stdout).toContain('--- Bootstrap Peers ---');
+    expect(info.stdout).toContain(`${a.serviceSocket}: up`);
 
     const n = node(b);
     nodes.push(n);
