@@ -3,8 +3,10 @@
  * run as child processes exactly as an operator runs them. Every step prints a numbered line,
  * the command it ran (copy-pasteable from the repository root) and what it answered.
  *
- *     node dist/scripts/demo.js [--keep]
+ *     node dist/scripts/demo.js [--keep] [--with-peer]
  *
+ * --with-peer adds a second agent (agent-to-agent bootstrap): the two follow each other's service
+ * sockets, the first is killed with SIGKILL, and on restart it takes the key back from the second.
  * --keep leaves the temp dir (keys, opcert, counter, sockets gone) for a look afterwards;
  * otherwise it is removed however the demo ends, also when interrupted (Ctrl-C, SIGTERM, SIGHUP:
  * the agent and any command running are stopped first, and the demo exits 128 + the signal's number).
@@ -37,6 +39,22 @@ export const DEMO_STEPS = [
   'verify the signature against kes.vkey',
   'stop the agent',
 ] as const;
+
+/** With --with-peer, these come before the last step (stop). */
+export const PEER_DEMO_STEPS = [
+  'second host: start a second agent that follows the first (--bootstrap)',
+  'crash the first agent (SIGKILL): its key is gone with it',
+  'restart the first agent: it takes the key back from the second',
+  'control host: check the first agent\'s status (peers)',
+] as const;
+
+/** The steps of one run, in order. */
+export function demoSteps(withPeer: boolean): readonly string[] {
+  return withPeer ? [...DEMO_STEPS.slice(0, -1), ...PEER_DEMO_STEPS, DEMO_STEPS[DEMO_STEPS.length - 1]!] : DEMO_STEPS;
+}
+
+/** What the first agent logs when it took a bundle from its peer. */
+export const HEALED_LINE = 'bootstrap: installed a bundle from peer';
 
 export const SIGNATURE_VERIFIES = 'signature verifies';
 
@@ -171,19 +189,22 @@ async function main(): Promise<void> {
   // A reader that goes away (`npm run demo | head`) ends the demo; the 'exit' hook stops the agent.
   process.stdout.on('error', () => process.exit(1));
   const keep = process.argv.slice(2).includes('--keep');
+  const withPeer = process.argv.slice(2).includes('--with-peer');
+  const steps = demoSteps(withPeer);
   for (const bin of Object.values(BIN)) {
     if (!fs.existsSync(path.join(ROOT, bin))) throw new Error(`${bin} is missing: run npm run build (npm ci builds) first`);
   }
   await loadSodium();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-demo-'));
   let agent: AgentProcess | undefined;
+  let peer: AgentProcess | undefined;
   // Interrupted (Ctrl-C, kill, a closed pipe) or not, the agent does not outlive the demo and the
   // throwaway cold signing key does not stay behind (unless --keep).
   const removeDir = (): void => {
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', () => {
-    for (const c of [...runningSteps.keys(), ...(agent?.running ? [agent.child] : [])]) c.kill('SIGTERM');
+    for (const c of [...runningSteps.keys(), ...(agent?.running ? [agent.child] : []), ...(peer?.running ? [peer.child] : [])]) c.kill('SIGTERM');
     removeDir();
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -192,7 +213,7 @@ async function main(): Promise<void> {
       interrupted = sig;
       process.exitCode = 128 + os.constants.signals[sig];
       process.stderr.write(`demo interrupted (${sig})${keep ? `; kept ${dir}` : ''}\n`);
-      void stopChildren(agent, INTERRUPT_STOP_MS).finally(() => {
+      void Promise.all([stopChildren(agent, INTERRUPT_STOP_MS), peer?.stop()]).finally(() => {
         removeDir();
         process.exit();
       });
@@ -201,10 +222,12 @@ async function main(): Promise<void> {
   const f = (name: string): string => path.join(dir, name);
   const control = f('control.sock');
   const service = f('service.sock');
+  const peerControl = f('peer-control.sock');
+  const peerService = f('peer-service.sock');
   let step = 0;
   const begin = (): void => {
     say();
-    say(`${step + 1}. ${DEMO_STEPS[step]!}`);
+    say(`${step + 1}. ${steps[step]!}`);
   };
 
   say(`kes-agent demo in ${dir} (commands run from ${ROOT})`);
@@ -215,6 +238,9 @@ async function main(): Promise<void> {
     step++;
     begin();
     const agentArgs = ['run', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--control-socket', control, '--service-socket', service];
+    // With a peer, the first agent follows the second's service socket from the start (it retries
+    // with backoff until the second is up).
+    if (withPeer) agentArgs.push('--bootstrap', peerService);
     showCommand(BIN.agent, agentArgs);
     agent = new AgentProcess(agentArgs);
     indent(await agent.waitForLine('agent: started', AGENT_START_TIMEOUT_MS));
@@ -277,6 +303,33 @@ async function main(): Promise<void> {
     if (signature === undefined || !verifyKes(vk, signed.evolution, message, signature)) throw new StepFailed('the signature does NOT verify');
     say(`     ${SIGNATURE_VERIFIES}`);
 
+    if (withPeer) {
+      step++;
+      begin();
+      const peerArgs = ['run', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--control-socket', peerControl, '--service-socket', peerService, '--bootstrap', service];
+      showCommand(BIN.agent, peerArgs);
+      peer = new AgentProcess(peerArgs);
+      indent(await peer.waitForLine(HEALED_LINE, AGENT_START_TIMEOUT_MS));
+
+      step++;
+      begin();
+      say(`   $ kill -KILL ${agent.child.pid ?? '?'}`);
+      agent.child.kill('SIGKILL');
+      await agent.exited;
+      say('     killed: no key anywhere on this host but in the second agent');
+
+      step++;
+      begin();
+      showCommand(BIN.agent, agentArgs);
+      agent = new AgentProcess(agentArgs);
+      await agent.waitForLine('agent: started', AGENT_START_TIMEOUT_MS);
+      indent(await agent.waitForLine(HEALED_LINE, AGENT_START_TIMEOUT_MS));
+
+      step++;
+      begin();
+      await run(BIN.ctl, ['status', '--socket', control]);
+    }
+
     step++;
     begin();
     say(`   $ kill -TERM ${agent.child.pid ?? '?'}`);
@@ -284,18 +337,25 @@ async function main(): Promise<void> {
     indent(agent.log.split('\n').filter((l) => /agent: (stopping|stopped)/.test(l)).join('\n'));
     if (code !== 0) throw new StepFailed(`the agent exited ${code}, expected 0`);
     say('     agent exited 0');
+    if (peer !== undefined) {
+      say(`   $ kill -TERM ${peer.child.pid ?? '?'}`);
+      const peerCode = await peer.stop();
+      if (peerCode !== 0) throw new StepFailed(`the second agent exited ${peerCode}, expected 0`);
+      say('     second agent exited 0');
+    }
 
     say();
-    say(`demo complete: all ${DEMO_STEPS.length} steps succeeded`);
+    say(`demo complete: all ${steps.length} steps succeeded`);
   } catch (e) {
     // Interrupted, the step that failed is the interruption's doing: the signal handler reports it.
     if (interrupted === undefined) {
       const why = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`demo failed at step ${step + 1} (${DEMO_STEPS[step] ?? 'set-up'}): ${why}\n`);
+      process.stderr.write(`demo failed at step ${step + 1} (${steps[step] ?? 'set-up'}): ${why}\n`);
       process.exitCode = 1;
     }
   } finally {
     if (agent?.running) await agent.stop();
+    if (peer?.running) await peer.stop();
     if (keep) say(`kept ${dir}`);
     else {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -35,6 +35,8 @@ export const EXIT = {
    * Nothing was sent to it.
    */
   NOT_TRUSTED: 12,
+  /** `status --check`: the key is fine, but a configured bootstrap peer has been down longer than --peer-down-after (a warning: redundancy is lost). */
+  PEER_DOWN: 13,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

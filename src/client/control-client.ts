@@ -83,10 +83,13 @@ export class ControlClient {
     return this.#request('upload', { type: 'upload', confirmTimeoutMs: opts.confirmTimeoutMs }, 'upload_ok', opts.confirmTimeoutMs);
   }
 
-  /** STATUS_OK, or STATUS_OK_V2 with the counter floor on a control version 2 connection. */
+  /**
+   * STATUS_OK_V3 (with the bootstrap peers) from this agent; STATUS_OK_V2 from an agent built
+   * before it (no peers reported); STATUS_OK on a version 1 connection.
+   */
   async status(): Promise<StatusReport> {
-    const expect = this.protocolVersion >= CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR ? 'status_ok_v2' : 'status_ok';
-    return statusReport(await this.#request('status', { type: 'status' }, expect));
+    if (this.protocolVersion < CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR) return statusReport(await this.#request('status', { type: 'status' }, 'status_ok'));
+    return statusReport(await this.#request('status', { type: 'status' }, ['status_ok_v3', 'status_ok_v2']));
   }
 
   dropStaged(): Promise<Reply<'dropped'>> {
@@ -101,7 +104,8 @@ export class ControlClient {
     this.#conn.framed.close();
   }
 
-  async #request<T extends Message['type']>(what: string, msg: OutgoingMessage, expect: T, extraWaitMs = 0): Promise<Reply<T>> {
+  async #request<T extends Message['type']>(what: string, msg: OutgoingMessage, expect: T | readonly T[], extraWaitMs = 0): Promise<Reply<T>> {
+    const expected: readonly string[] = typeof expect === 'string' ? [expect] : expect;
     const path = this.#conn.socketPath;
     let reply: Message;
     try {
@@ -114,9 +118,9 @@ export class ControlClient {
       throw new KesError('AGENT_PROTOCOL', `${path}: the agent's reply to ${what} could not be decoded`);
     }
     if (reply.type === 'error') throw new AgentRefusedError(what, reply.code, reply.message);
-    if (reply.type !== expect) {
+    if (!expected.includes(reply.type)) {
       wipeMessage(reply);
-      throw new KesError('AGENT_PROTOCOL', `${path}: the agent answered ${what} with ${reply.type.toUpperCase()}, expected ${expect.toUpperCase()}`);
+      throw new KesError('AGENT_PROTOCOL', `${path}: the agent answered ${what} with ${reply.type.toUpperCase()}, expected ${expected.map((t) => t.toUpperCase()).join(' or ')}`);
     }
     return reply as Reply<T>;
   }

@@ -12,7 +12,7 @@ export interface SettingRow {
   /** The TOML key, which is also the name used in messages. */
   readonly key: string;
   /** `null`: an optional setting nobody set. */
-  readonly value: string | boolean | readonly number[] | null;
+  readonly value: string | boolean | readonly number[] | readonly string[] | null;
   readonly shown: string;
   readonly source: Source;
   /** The flag, the env variable, "config file <path>" or "default". */

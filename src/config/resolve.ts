@@ -109,9 +109,19 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       if (value === undefined) throw new KesError('CONFIG_INVALID', `environment variable ${variable}: ${kind.rejection(raw)}`);
       envGiven.push({ name: variable, value });
     }
+    const fromFile = fileValues[name];
+    if (spec.union === true) {
+      // Every source adds to the set (Haskell `Set` semigroup); the source shown is the highest that gave any.
+      const all = [...flagsGiven, ...envGiven].map((g) => g.value as readonly string[]);
+      if (fromFile !== undefined) all.push(fromFile as readonly string[]);
+      const joined = Object.freeze([...new Set(all.flat())]);
+      const top = flagsGiven[0] !== undefined ? (['flag', flagsGiven[0].name] as const) : envGiven[0] !== undefined ? (['env', envGiven[0].name] as const) : fromFile !== undefined ? (['file', undefined] as const) : undefined;
+      if (top === undefined) set(name, spec.fallback(input.env), 'default');
+      else set(name, joined, top[0], top[1]);
+      continue;
+    }
     const fromFlag = oneOf(name, flagsGiven, 'SETTING_INVALID', (a, b) => kind.equal(a, b));
     const fromEnv = oneOf(name, envGiven, 'CONFIG_INVALID', (a, b) => kind.equal(a, b));
-    const fromFile = fileValues[name];
     if (fromFlag !== undefined) set(name, fromFlag.value, 'flag', fromFlag.name);
     else if (fromEnv !== undefined) set(name, fromEnv.value, 'env', fromEnv.name);
     else if (fromFile !== undefined) set(name, fromFile, 'file');
@@ -161,6 +171,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     allowUnlockedMemory: v.allowUnlockedMemory!,
     controlAccess: { uids: v.controlUids!, gids: [] },
     serviceAccess: { uids: v.serviceUids!, gids: v.serviceGids! },
+    bootstrapPaths: v.bootstrapPaths ?? [],
   };
   return { file, settings, values: v, sources, via };
 }

@@ -19,7 +19,7 @@ import {
 } from '../server/socket-paths';
 import { DEFAULT_NETWORK, NETWORK_NAMES, type NetworkName } from '../time';
 import type { PeerAccess } from '../server/peer-access';
-import { BOOL_KIND, ID_LIST_KIND, OPTIONAL_PATH_KIND, PATH_KIND, choiceKind, type ValueKind } from './value-kinds';
+import { BOOL_KIND, ID_LIST_KIND, OPTIONAL_PATH_KIND, PATH_KIND, PATH_LIST_KIND, choiceKind, type ValueKind } from './value-kinds';
 
 // Who may connect to a socket besides the agent's own uid; the SO_PEERCRED check owns the type.
 export type { PeerAccess } from '../server/peer-access';
@@ -64,6 +64,11 @@ export interface SettingSpec<T> {
   /** Shown by check-config and the example file when the default depends on the machine. */
   readonly fallbackDoc: string;
   readonly required: boolean;
+  /**
+   * Values from every source are joined (a set union) instead of the highest source winning:
+   * the Haskell agent's bootstrap paths (github.com/input-output-hk/kes-agent cli/AgentMain.hs: a `Set` semigroup).
+   */
+  readonly union?: boolean;
   /** May SIGHUP change it while the agent runs? */
   readonly reloadable: boolean;
   readonly doc: string;
@@ -203,6 +208,19 @@ export const SETTINGS = {
     reloadable: true,
     doc: 'Extra gids allowed on the service socket (the gid SO_PEERCRED reports for the peer, i.e. its process\'s gid)',
   }),
+  bootstrapPaths: setting<readonly string[]>({
+    toml: 'bootstrap-paths',
+    flag: '--bootstrap',
+    env: 'KES_AGENT_BOOTSTRAP_PATHS',
+    haskell: { flag: '--bootstrap-address', short: '-b' },
+    kind: PATH_LIST_KIND,
+    union: true,
+    fallback: () => [],
+    fallbackDoc: '(none)',
+    required: false,
+    reloadable: true,
+    doc: "Other agents' service sockets to take the key from (agent-to-agent bootstrap): each is followed as a Service V2 client, and a newer valid bundle is installed here. Flags, environment and file are joined, as the Haskell kes-agent does",
+  }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -226,11 +244,11 @@ export interface AgentSettings {
   readonly allowUnlockedMemory: boolean;
   readonly controlAccess: PeerAccess;
   readonly serviceAccess: PeerAccess;
+  readonly bootstrapPaths: readonly string[];
 }
 
 /** Settings the Haskell agent's agent.toml has and we do not, with what to do instead. */
 export const HASKELL_ONLY_KEYS: Readonly<Record<string, string>> = {
-  'bootstrap-paths': 'this agent does not connect to other agents',
   'log-target': 'logs always go to stdout, which systemd sends to the journal',
   user: 'run the agent as the user you want, e.g. with systemd User=',
   group: 'run the agent with the group you want, e.g. with systemd Group=; list node users in service-uids or service-gids',

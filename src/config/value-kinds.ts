@@ -29,7 +29,7 @@ export interface ValueKind<T> {
   /** For `check-config` text output. */
   show(value: T): string;
   /** For `check-config --json` and log fields. */
-  json(value: T): string | boolean | readonly number[];
+  json(value: T): string | boolean | readonly number[] | readonly string[];
   equal(a: T, b: T): boolean;
 }
 
@@ -164,3 +164,31 @@ export function quoteValue(v: unknown): string {
   if (v !== null && typeof v === 'object') return 'a table';
   return String(v);
 }
+
+/** Paths in one path list (bootstrap peers); more is a mistake, not a policy. @default 16 */
+export const MAX_PATHS_PER_LIST = 16;
+
+function pathList(paths: readonly (string | undefined)[]): readonly string[] | undefined {
+  if (paths.length > MAX_PATHS_PER_LIST || paths.some((p) => p === undefined)) return undefined;
+  return Object.freeze([...new Set(paths as string[])]);
+}
+
+/**
+ * A list of paths (bootstrap peers). Text is `:`-separated, as the Haskell agent's
+ * KES_AGENT_BOOTSTRAP_PATHS (github.com/input-output-hk/kes-agent cli/AgentMain.hs), empty entries skipped; a repeated flag
+ * adds one path each; in the file an array of strings, relative to the file's directory.
+ */
+export const PATH_LIST_KIND: ValueKind<readonly string[]> = {
+  type: 'path list',
+  expected: `a list of paths (at most ${MAX_PATHS_PER_LIST}; ':'-separated in the environment, the flag repeated)`,
+  fromText: (t) => pathList(t.split(':').filter((p) => p !== '').map((p) => PATH_KIND.fromText(p))),
+  rejection: (raw) => `expected ${PATH_LIST_KIND.expected}, got ${quoteValue(raw)}`,
+  fromFlag: (v) => {
+    if (typeof v === 'boolean') return undefined;
+    return pathList((typeof v === 'string' ? [v] : v).map((p) => PATH_KIND.fromText(p)));
+  },
+  fromToml: (v, baseDir) => (Array.isArray(v) ? pathList(v.map((x: unknown) => PATH_KIND.fromToml(x, baseDir))) : undefined),
+  show: (v) => (v.length === 0 ? '(none)' : v.join(':')),
+  json: (v) => v,
+  equal: (a, b) => a.length === b.length && a.every((x) => b.includes(x)),
+};

@@ -29,9 +29,14 @@ import { verifyOpcert } from '../cardano/opcert';
 import { bytesEqual, toHex } from '../crypto/bytes';
 import { ActiveSlot, StagedSlot } from '../slots';
 import { keyTargetAt, kesPeriodAt, msUntilNextCheck, opcertExpiredAt, opcertExpiresAtMs } from './rules';
+import { verifyKes } from '../crypto/kes';
 import type {
   ActiveChange,
   ActiveEntry,
+  BundleSource,
+  PeerCommandName,
+  PeerOutcome,
+  PeerRefusalCode,
   AgentContext,
   AgentEmitted,
   AgentErrorCode,
@@ -47,7 +52,44 @@ export const INITIAL_CONTEXT: AgentContext = Object.freeze({
   expired: null,
   counterFloor: null,
   changeSeq: 0,
+  tombstone: null,
+  lastTimestampUs: 0n,
 });
+
+/**
+ * How far ahead of our clock a peer's bundle or drop timestamp may be. A timestamp decides
+ * every later conflict (Haskell rule, `isTaggedBundleAgeValid`: only a strictly newer bundle
+ * replaces the current one), so one accepted from a peer whose clock is a year fast would make
+ * us refuse every honest rotation or drop from other peers for a year. Refusing it bounds that
+ * to this much. Hosts running agents are expected to run NTP (sub-second); a minute leaves room
+ * for a badly synchronised one without letting it pin anything for long. @default 60000
+ */
+export const MAX_PEER_CLOCK_AHEAD_MS = 60_000;
+
+/** Signed by a received key and verified under the opcert's hot vk: proves the key is the one certified. */
+const PEER_PROBE_MESSAGE = new TextEncoder().encode('kes-agent: bootstrap bundle probe');
+
+/** The Haskell kes-agent's `isTaggedBundleAgeValid` (github.com/input-output-hk/kes-agent, Processes/Agent.hs): a drop wins ties against a key, everything else must be strictly newer. */
+export function isNewer(current: { kind: 'key' | 'drop' | 'none'; timestampUs: bigint }, incoming: { kind: 'key' | 'drop'; timestampUs: bigint }): boolean {
+  if (current.kind === 'none') return true;
+  if (incoming.kind === 'drop' && current.kind === 'key') return current.timestampUs <= incoming.timestampUs;
+  return current.timestampUs < incoming.timestampUs;
+}
+
+/** What the agent holds now, as the conflict rule sees it. */
+export function heldBundle(context: AgentContext): { kind: 'key' | 'drop' | 'none'; timestampUs: bigint } {
+  if (context.active !== null) return { kind: 'key', timestampUs: context.active.timestampUs };
+  if (context.tombstone !== null) return { kind: 'drop', timestampUs: context.tombstone.timestampUs };
+  return { kind: 'none', timestampUs: 0n };
+}
+
+/** The timestamp of a local install or drop at nowMs: max(now µs, last + 1). */
+export function localTimestampUs(context: AgentContext, nowMs: number): bigint {
+  const now = BigInt(nowMs) * 1000n;
+  return now > context.lastTimestampUs ? now : context.lastTimestampUs + 1n;
+}
+
+const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 export function createAgentMachine(deps: MachineDeps) {
   const { timing } = deps;
@@ -83,9 +125,35 @@ export function createAgentMachine(deps: MachineDeps) {
     }
   }
 
+  /** Fixed templates for a refused peer bundle or drop; public numbers only. */
+  function peerRefusalMessage(code: PeerRefusalCode, context: AgentContext, event: AgentEvent): string {
+    const ts = event.type === 'RECEIVE_BUNDLE' || event.type === 'RECEIVE_DROP' ? event.timestampUs : 0n;
+    switch (code) {
+      case 'OPCERT_WRONG_COLD_KEY':
+      case 'OPCERT_BAD_SIGNATURE':
+        return "the peer's opcert is not signed by this agent's cold key";
+      case 'OPCERT_WRONG_KES_KEY':
+        return "the peer's KES key is not the one its opcert certifies (probe signature)";
+      case 'KEY_OVER_EVOLVED': {
+        if (event.type !== 'RECEIVE_BUNDLE') return code;
+        const target = keyTargetAt(timing, event.opcert.kesPeriod, nowOf(event));
+        const want = target.kind === 'evolution' ? target.evolution : 0;
+        return `the peer's key is at evolution ${event.key.evolution} but the current KES period needs evolution ${want}: a key cannot evolve back (a Haskell peer evolves by the wall clock, not the ledger's era history?)`;
+      }
+      case 'TIMESTAMP_IN_FUTURE':
+        return `the peer's timestamp is ${(ts - BigInt(nowOf(event)) * 1000n) / 1000n} ms ahead of this host's clock (at most ${MAX_PEER_CLOCK_AHEAD_MS} ms accepted): check both clocks`;
+      case 'BUNDLE_NOT_NEWER': {
+        const held = heldBundle(context);
+        return `not newer than what this agent holds (${held.kind} at ${held.timestampUs} µs; received ${ts} µs)`;
+      }
+      default:
+        return rejectionMessage(code, context, event);
+    }
+  }
+
   /** The opcert a command is about: the one being imported, or the staged one being uploaded. */
   function candidateOpcert(context: AgentContext, event: AgentEvent): { counter: number; kesPeriod: number } {
-    if (event.type === 'IMPORT_OPCERT' || event.type === 'INSTALL') return event.opcert;
+    if (event.type === 'IMPORT_OPCERT' || event.type === 'INSTALL' || event.type === 'RECEIVE_BUNDLE') return event.opcert;
     const o = context.staged?.opcert;
     if (!o) throw new Error(`bug: ${event.type} has no opcert to judge`);
     return o;
@@ -96,8 +164,10 @@ export function createAgentMachine(deps: MachineDeps) {
     return event.nowMs;
   }
 
-  function activeEntry(slot: ActiveSlot): ActiveEntry {
+  function activeEntry(slot: ActiveSlot, timestampUs: bigint, source: BundleSource | null): ActiveEntry {
     return {
+      timestampUs,
+      source,
       slot,
       kesVkHex: toHex(slot.kesVk),
       counter: slot.counter,
@@ -109,6 +179,7 @@ export function createAgentMachine(deps: MachineDeps) {
   }
 
   const outcome = (o: CommandOutcome): AgentEmitted => ({ type: 'outcome', outcome: o });
+  const peerOutcome = (o: PeerOutcome): AgentEmitted => ({ type: 'peerOutcome', outcome: o });
   const change = (c: ActiveChange): AgentEmitted => ({ type: 'activeChange', change: c });
 
   return setup({
@@ -154,6 +225,38 @@ export function createAgentMachine(deps: MachineDeps) {
       // touching the counter file).
       candidateCounterTooLow: ({ context, event }) =>
         context.counterFloor !== null && candidateOpcert(context, event).counter < context.counterFloor,
+      // --- a bundle or drop from a bootstrap peer (checks in the order of PEER_REFUSAL_CODES)
+      receivedWrongColdKey: ({ event }) => {
+        assertEvent(event, 'RECEIVE_BUNDLE');
+        return !bytesEqual(event.opcert.coldVk, coldVk);
+      },
+      receivedBadSignature: ({ event }) => {
+        assertEvent(event, 'RECEIVE_BUNDLE');
+        return !verifyOpcert(event.opcert, coldVk);
+      },
+      // The key's own vk must be the certified one, and it must actually sign under it at the
+      // evolution it claims: fromBytes checked the structure and a probe under the key's own
+      // vk; this ties the key to the opcert.
+      receivedKeyMismatch: ({ event }) => {
+        assertEvent(event, 'RECEIVE_BUNDLE');
+        const key = event.key;
+        if (key.destroyed || !bytesEqual(key.verificationKey(), event.opcert.hotVk)) return true;
+        return !verifyKes(event.opcert.hotVk, key.evolution, PEER_PROBE_MESSAGE, key.sign(PEER_PROBE_MESSAGE));
+      },
+      // A key cannot evolve back: one past the period the ledger says it is now cannot sign now.
+      receivedOverEvolved: ({ event }) => {
+        assertEvent(event, 'RECEIVE_BUNDLE');
+        const target = keyTargetAt(timing, event.opcert.kesPeriod, nowOf(event));
+        return target.kind === 'evolution' && event.key.evolution > target.evolution;
+      },
+      receivedFromFuture: ({ event }) => {
+        assertEvent(event, ['RECEIVE_BUNDLE', 'RECEIVE_DROP']);
+        return event.timestampUs > BigInt(nowOf(event) + MAX_PEER_CLOCK_AHEAD_MS) * 1000n;
+      },
+      receivedNotNewer: ({ context, event }) => {
+        assertEvent(event, ['RECEIVE_BUNDLE', 'RECEIVE_DROP']);
+        return !isNewer(heldBundle(context), { kind: event.type === 'RECEIVE_BUNDLE' ? 'key' : 'drop', timestampUs: event.timestampUs });
+      },
       activeKeyExpired: ({ context, event }) =>
         context.active !== null && keyTargetAt(timing, context.active.startKesPeriod, nowOf(event)).kind === 'expired',
       activeKeyBehind: ({ context, event }) => {
@@ -204,9 +307,43 @@ export function createAgentMachine(deps: MachineDeps) {
       }),
       clearStaged: assign({ staged: null }),
       destroyEventKey: ({ event }) => {
-        assertEvent(event, 'KEYGEN');
+        assertEvent(event, ['KEYGEN', 'RECEIVE_BUNDLE']);
         event.key.destroy();
       },
+      // A peer's bundle becomes the active slot with the SENDER's timestamp; the staging slot is
+      // untouched (the operator may be half-way through a rotation here).
+      installReceived: assign(({ context, event }) => {
+        assertEvent(event, 'RECEIVE_BUNDLE');
+        let slot: ActiveSlot;
+        try {
+          slot = new ActiveSlot(event.key, event.opcert, event.nowMs);
+        } catch (e) {
+          event.key.destroy();
+          throw e;
+        }
+        const counterFloor = Math.max(context.counterFloor ?? 0, slot.counter);
+        return {
+          active: activeEntry(slot, event.timestampUs, event.source),
+          expired: null,
+          tombstone: null,
+          counterFloor,
+          lastTimestampUs: maxBig(context.lastTimestampUs, event.timestampUs),
+        };
+      }),
+      recordPeerDrop: assign(({ context, event }) => {
+        assertEvent(event, 'RECEIVE_DROP');
+        return {
+          active: null,
+          expired: null,
+          tombstone: { timestampUs: event.timestampUs, source: event.source },
+          lastTimestampUs: maxBig(context.lastTimestampUs, event.timestampUs),
+        };
+      }),
+      // A local drop or an expiry: a tombstone stamped max(now, last + 1).
+      recordLocalTombstone: assign(({ context, event }) => {
+        const timestampUs = localTimestampUs(context, nowOf(event));
+        return { tombstone: { timestampUs, source: null }, lastTimestampUs: timestampUs };
+      }),
       // Moves the staged key into a new active slot; the staging slot is left empty.
       installStaged: assign(({ context, event }) => {
         if (context.staged === null) throw new Error('bug: installStaged without a staged key');
@@ -220,7 +357,8 @@ export function createAgentMachine(deps: MachineDeps) {
         }
         // Guards refused a counter below the floor, so this is the new highest (or equal).
         const counterFloor = Math.max(context.counterFloor ?? 0, slot.counter);
-        return { staged: null, active: activeEntry(slot), expired: null, counterFloor };
+        const timestampUs = localTimestampUs(context, nowOf(event));
+        return { staged: null, active: activeEntry(slot, timestampUs, null), expired: null, counterFloor, tombstone: null, lastTimestampUs: timestampUs };
       }),
       recordEvolution: assign({
         active: ({ context }) => (context.active === null ? null : { ...context.active, evolution: context.active.slot.evolution }),
@@ -249,13 +387,34 @@ export function createAgentMachine(deps: MachineDeps) {
           counter: a.counter,
           startKesPeriod: a.startKesPeriod,
           evolution: a.evolution,
+          timestampUs: a.timestampUs,
+          source: a.source,
         });
       }),
       announceEvolved: emit(({ context }) =>
         change({ type: 'evolved', seq: context.changeSeq, evolution: context.active?.evolution ?? 0 }),
       ),
-      announceDropped: emit(({ context }, params: { reason: 'drop-active' | 'expired' }) =>
-        change({ type: 'dropped', seq: context.changeSeq, reason: params.reason }),
+      announceDropped: emit(({ context }, params: { reason: 'drop-active' | 'expired' | 'peer-drop' }) => {
+        const t = context.tombstone;
+        if (t === null) throw new Error('bug: announceDropped without a tombstone');
+        return change({ type: 'dropped', seq: context.changeSeq, reason: params.reason, timestampUs: t.timestampUs, source: t.source });
+      }),
+      refusePeer: emit(({ context, event }, params: { command: PeerCommandName; code: PeerRefusalCode }) =>
+        peerOutcome({
+          command: params.command,
+          result: { ok: false, code: params.code, message: peerRefusalMessage(params.code, context, event) },
+        } as PeerOutcome),
+      ),
+      reportReceivedBundle: emit(({ context }, params: { replacedActive: boolean }) => {
+        const a = context.active;
+        if (a === null) throw new Error('bug: reportReceivedBundle without an active key');
+        return peerOutcome({
+          command: 'receiveBundle',
+          result: { ok: true, value: { kesVk: a.slot.kesVk, counter: a.counter, evolution: a.evolution, timestampUs: a.timestampUs, replacedActive: params.replacedActive } },
+        });
+      }),
+      reportReceivedDrop: emit(({ context }, params: { hadKey: boolean }) =>
+        peerOutcome({ command: 'receiveDrop', result: { ok: true, value: { hadKey: params.hadKey, timestampUs: context.tombstone?.timestampUs ?? 0n } } }),
       ),
 
       // --- command outcomes (exactly one per command event)
@@ -459,6 +618,44 @@ export function createAgentMachine(deps: MachineDeps) {
               ],
             },
           ],
+          // A bundle from a bootstrap peer: every check in a guard, first failure wins, the key is
+          // wiped on refusal (after the refusal message has read its evolution) and nothing else changes. Order: who signed it, whether the key is
+          // the certified one, the ledger's validity window, the counter floor, the evolution
+          // the ledger period allows, the sender's clock, and last the Haskell age rule (so an
+          // echo of our own bundle, the normal end of a loop, reads BUNDLE_NOT_NEWER).
+          RECEIVE_BUNDLE: [
+            { guard: 'receivedWrongColdKey', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'OPCERT_WRONG_COLD_KEY' } }, 'destroyEventKey'] },
+            { guard: 'receivedBadSignature', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'OPCERT_BAD_SIGNATURE' } }, 'destroyEventKey'] },
+            { guard: 'receivedKeyMismatch', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'OPCERT_WRONG_KES_KEY' } }, 'destroyEventKey'] },
+            { guard: 'candidateOpcertExpired', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'OPCERT_EXPIRED' } }, 'destroyEventKey'] },
+            { guard: 'candidateCounterTooLow', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'OPCERT_COUNTER_TOO_LOW' } }, 'destroyEventKey'] },
+            { guard: 'receivedOverEvolved', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'KEY_OVER_EVOLVED' } }, 'destroyEventKey'] },
+            { guard: 'receivedFromFuture', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'TIMESTAMP_IN_FUTURE' } }, 'destroyEventKey'] },
+            { guard: 'receivedNotNewer', actions: [{ type: 'refusePeer', params: { command: 'receiveBundle', code: 'BUNDLE_NOT_NEWER' } }, 'destroyEventKey'] },
+            {
+              guard: 'hasActiveKey',
+              target: '.activeKey',
+              actions: ['destroyActiveKey', 'installReceived', 'evolveActiveKey', 'recordEvolution', 'nextChangeSeq', 'announceInstalled', { type: 'reportReceivedBundle', params: { replacedActive: true } }],
+            },
+            {
+              target: '.activeKey',
+              actions: ['installReceived', 'evolveActiveKey', 'recordEvolution', 'nextChangeSeq', 'announceInstalled', { type: 'reportReceivedBundle', params: { replacedActive: false } }],
+            },
+          ],
+          // A peer's tombstone: no signature to check (Haskell Service V2 has none); only the
+          // sender's clock and the age rule. One older than our key leaves the key alone.
+          RECEIVE_DROP: [
+            { guard: 'receivedFromFuture', actions: { type: 'refusePeer', params: { command: 'receiveDrop', code: 'TIMESTAMP_IN_FUTURE' } } },
+            { guard: 'receivedNotNewer', actions: { type: 'refusePeer', params: { command: 'receiveDrop', code: 'BUNDLE_NOT_NEWER' } } },
+            {
+              guard: 'hasActiveKey',
+              target: '.noActiveKey',
+              actions: ['destroyActiveKey', 'recordPeerDrop', 'nextChangeSeq', { type: 'announceDropped', params: { reason: 'peer-drop' } }, { type: 'reportReceivedDrop', params: { hadKey: true } }],
+            },
+            {
+              actions: ['recordPeerDrop', 'nextChangeSeq', { type: 'announceDropped', params: { reason: 'peer-drop' } }, { type: 'reportReceivedDrop', params: { hadKey: false } }],
+            },
+          ],
           DROP_STAGED: [
             {
               guard: 'hasStagedKey',
@@ -488,6 +685,7 @@ export function createAgentMachine(deps: MachineDeps) {
                   actions: [
                     'destroyActiveKey',
                     'recordExpiry',
+                    'recordLocalTombstone',
                     'nextChangeSeq',
                     { type: 'announceDropped', params: { reason: 'expired' } },
                   ],
@@ -507,6 +705,7 @@ export function createAgentMachine(deps: MachineDeps) {
                   'destroyActiveKey',
                   'clearActive',
                   'clearExpired',
+                  'recordLocalTombstone',
                   'nextChangeSeq',
                   { type: 'announceDropped', params: { reason: 'drop-active' } },
                   { type: 'reportDropActive', params: { hadKey: true } },

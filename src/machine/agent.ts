@@ -27,7 +27,7 @@ import { KES_VK_BYTES, MAX_OPCERT_INTEGER, type Opcert } from '../cardano/opcert
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../crypto/ed25519';
 import type { ChainTiming } from '../time';
 import { copyOpcert } from '../slots';
-import { type AgentMachine, createAgentMachine } from './agent-machine';
+import { type AgentMachine, createAgentMachine, heldBundle } from './agent-machine';
 import { buildStatus } from './status';
 import type {
   ActiveChange,
@@ -38,9 +38,16 @@ import type {
   CommandName,
   CommandOutcome,
   CommandValues,
+  PeerCommandName,
+  PeerOutcome,
+  PeerResult,
+  PeerValues,
 } from './types';
 
 export type {
+  PeerRefusalCode,
+  PeerResult,
+  PeerValues,
   ActiveChange,
   ActiveInfo,
   AgentErrorCode,
@@ -48,7 +55,8 @@ export type {
   AgentStatus,
   CommandValues,
 } from './types';
-export { AGENT_ERROR_CODES } from './types';
+export { AGENT_ERROR_CODES, PEER_REFUSAL_CODES } from './types';
+export { MAX_PEER_CLOCK_AHEAD_MS } from './agent-machine';
 
 /** xstate's Clock: real timers in production, a SimulatedClock in tests. */
 export interface AgentClock {
@@ -92,6 +100,7 @@ export class Agent {
   /** Every key generateKey returned that is not yet known to be destroyed: stop() wipes them all. */
   readonly #owned = new Set<KesSignKey>();
   #outcome: CommandOutcome | undefined;
+  #peerOutcome: PeerOutcome | undefined;
   #phase: Phase = 'created';
   #busy = false;
   #draining = false;
@@ -124,6 +133,9 @@ export class Agent {
     });
     this.#actor.on('outcome', (e) => {
       this.#outcome = e.outcome;
+    });
+    this.#actor.on('peerOutcome', (e) => {
+      this.#peerOutcome = e.outcome;
     });
     this.#actor.on('activeChange', (e) => {
       this.#pending.push(e.change);
@@ -215,6 +227,44 @@ export class Agent {
     return this.#command('dropActive', (nowMs) => ({ type: 'DROP_ACTIVE', nowMs }));
   }
 
+  /**
+   * A bundle from bootstrap peer `source`. The agent owns `key` from the call on: installed
+   * (evolved to the current period, pushed to nodes like an upload, with the SENDER's timestamp),
+   * or wiped. Refusals, in order: OPCERT_WRONG_COLD_KEY, OPCERT_BAD_SIGNATURE,
+   * OPCERT_WRONG_KES_KEY, OPCERT_EXPIRED, OPCERT_COUNTER_TOO_LOW, KEY_OVER_EVOLVED,
+   * TIMESTAMP_IN_FUTURE, BUNDLE_NOT_NEWER. The staging slot is never touched.
+   */
+  receiveBundle(input: { key: KesSignKey; opcert: Opcert; timestampUs: bigint; source: string }): PeerResult<PeerValues['receiveBundle']> {
+    const key = input.key;
+    this.#owned.add(key);
+    try {
+      const opcert = checkedOpcertCopy(input.opcert);
+      checkTimestamp(input.timestampUs);
+      return this.#peerCommand('receiveBundle', (nowMs) => ({ type: 'RECEIVE_BUNDLE', nowMs, key, opcert, timestampUs: input.timestampUs, source: input.source }));
+    } catch (e) {
+      key.destroy();
+      throw e;
+    }
+  }
+
+  /** A tombstone from bootstrap peer `source`. Refusals: TIMESTAMP_IN_FUTURE, BUNDLE_NOT_NEWER. */
+  receiveDrop(input: { timestampUs: bigint; source: string }): PeerResult<PeerValues['receiveDrop']> {
+    checkTimestamp(input.timestampUs);
+    return this.#peerCommand('receiveDrop', (nowMs) => ({ type: 'RECEIVE_DROP', nowMs, timestampUs: input.timestampUs, source: input.source }));
+  }
+
+  /** What a node or peer that connects now is sent: the key or tombstone held, with its timestamp. */
+  currentBundle(): { kind: 'key' | 'drop' | 'none'; timestampUs: bigint } {
+    this.#enter('currentBundle');
+    try {
+      this.#send({ type: 'SYNC', nowMs: this.#now() });
+      return heldBundle(this.#actor.getSnapshot().context);
+    } finally {
+      this.#busy = false;
+      this.#drain();
+    }
+  }
+
   status(): AgentStatus {
     this.#enter('status');
     let status: AgentStatus;
@@ -289,6 +339,30 @@ export class Agent {
     return out.result as AgentResult<CommandValues[K]>;
   }
 
+  #peerCommand<K extends PeerCommandName>(name: K, makeEvent: (nowMs: number) => AgentEvent): PeerResult<PeerValues[K]> {
+    this.#enter(name);
+    let out: PeerOutcome | undefined;
+    try {
+      const nowMs = this.#now();
+      this.#send({ type: 'SYNC', nowMs });
+      this.#peerOutcome = undefined;
+      this.#send(makeEvent(nowMs));
+      out = this.#takePeerOutcome();
+    } finally {
+      this.#busy = false;
+      this.#prune();
+    }
+    if (out === undefined || out.command !== name) throw new Error(`bug: the key-state machine did not answer ${name}`);
+    this.#drain();
+    return out.result as PeerResult<PeerValues[K]>;
+  }
+
+  #takePeerOutcome(): PeerOutcome | undefined {
+    const out = this.#peerOutcome;
+    this.#peerOutcome = undefined;
+    return out;
+  }
+
   #takeOutcome(): CommandOutcome | undefined {
     const out = this.#outcome;
     this.#outcome = undefined;
@@ -361,6 +435,11 @@ export class Agent {
       // The keys are already wiped; a failing reporter changes nothing.
     }
   }
+}
+
+/** A Service V2 timestamp is a u64. */
+function checkTimestamp(ts: bigint): void {
+  if (typeof ts !== 'bigint' || ts < 0n || ts > 0xffff_ffff_ffff_ffffn) throw new KesError('INVALID_ARGUMENT', 'timestamp: expected a u64 bigint (µs)');
 }
 
 /** Malformed is not invalid: a wrongly shaped opcert throws here; a well-formed bad one is refused with a code. */

@@ -1,8 +1,8 @@
 /**
  * Public types of the key-state machine and its facade (src/machine/agent.ts).
  *
- * The machine context is JSON-safe public metadata plus opaque slot handles whose fields are all
- * `#private`: serialising or logging a snapshot cannot reveal a key.
+ * The machine context is public metadata (bigint timestamps included) plus opaque slot handles
+ * whose fields are all `#private`: serialising or logging a snapshot cannot reveal a key.
  */
 import type { Opcert } from '../cardano/opcert';
 import type { KesSignKey } from '../crypto/kes';
@@ -33,6 +33,37 @@ export const AGENT_ERROR_CODES = [
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 
 export type AgentResult<T> = { ok: true; value: T } | { ok: false; code: AgentErrorCode; message: string };
+
+/**
+ * Why a bundle or drop received from a bootstrap peer was refused: the checks of
+ * RECEIVE_BUNDLE / RECEIVE_DROP, in the order the machine runs them (agent-machine.ts). Stable:
+ * they appear in logs and in `kes-ctl status`. These never reach our own wire protocol's error
+ * codes (no control command produces them), so they are a separate list.
+ */
+export const PEER_REFUSAL_CODES = [
+  'OPCERT_WRONG_COLD_KEY',
+  'OPCERT_BAD_SIGNATURE',
+  'OPCERT_WRONG_KES_KEY',
+  'OPCERT_EXPIRED',
+  'OPCERT_COUNTER_TOO_LOW',
+  'KEY_OVER_EVOLVED',
+  'TIMESTAMP_IN_FUTURE',
+  'BUNDLE_NOT_NEWER',
+] as const;
+export type PeerRefusalCode = (typeof PEER_REFUSAL_CODES)[number];
+
+export type PeerResult<T> = { ok: true; value: T } | { ok: false; code: PeerRefusalCode; message: string };
+
+/** Which bootstrap peer a bundle came from: the peer's service socket path. */
+export type BundleSource = string;
+
+/** What the received-bundle and received-drop events return on success. */
+export interface PeerValues {
+  receiveBundle: { kesVk: Uint8Array; counter: number; evolution: number; timestampUs: bigint; replacedActive: boolean };
+  receiveDrop: { hadKey: boolean; timestampUs: bigint };
+}
+export type PeerCommandName = keyof PeerValues;
+export type PeerOutcome = { [K in PeerCommandName]: { command: K; result: PeerResult<PeerValues[K]> } }[PeerCommandName];
 
 /** What each command returns on success. */
 export interface CommandValues {
@@ -72,8 +103,22 @@ export type ActiveChange =
       startKesPeriod: number;
       /** Already the current evolution: listeners never see the key before it is evolved. */
       evolution: number;
+      /**
+       * The bundle timestamp (µs since the epoch, the Haskell Service V2 `Timestamp`): assigned
+       * by the machine for a local install, the sender's for a bundle from a bootstrap peer.
+       */
+      timestampUs: bigint;
+      /** null: installed here (upload/install); else the bootstrap peer it came from. */
+      source: BundleSource | null;
     }
-  | { type: 'dropped'; seq: number; reason: 'drop-active' | 'expired' }
+  | {
+      type: 'dropped';
+      seq: number;
+      reason: 'drop-active' | 'expired' | 'peer-drop';
+      /** The tombstone's timestamp (µs), as for 'installed'. */
+      timestampUs: bigint;
+      source: BundleSource | null;
+    }
   | { type: 'evolved'; seq: number; evolution: number };
 
 /** Public facts about the active key, lent with it by Agent.withActiveKey. */
@@ -136,6 +181,15 @@ export interface ActiveEntry {
   readonly evolution: number;
   readonly installedAtMs: number;
   readonly expiresAtMs: number;
+  /** The bundle timestamp (µs): see ActiveChange 'installed'. */
+  readonly timestampUs: bigint;
+  readonly source: BundleSource | null;
+}
+
+/** The last drop (drop-active, expiry or a peer's), while no key is active: Haskell's tombstone. */
+export interface Tombstone {
+  readonly timestampUs: bigint;
+  readonly source: BundleSource | null;
 }
 
 export interface ExpiredEntry {
@@ -162,6 +216,15 @@ export interface AgentContext {
   readonly counterFloor: number | null;
   /** Last ActiveChange.seq handed out. */
   readonly changeSeq: number;
+  /** Set when the active slot was emptied by a drop or expiry; cleared by the next install. */
+  readonly tombstone: Tombstone | null;
+  /**
+   * The highest bundle timestamp this process has held (installed, dropped, or accepted from a
+   * peer), 0n before any. A local install or drop is stamped max(now µs, this + 1), so it is
+   * newer than everything the agent has seen even when the wall clock stepped back, and beats
+   * any bundle a peer sent earlier.
+   */
+  readonly lastTimestampUs: bigint;
 }
 
 /**
@@ -183,10 +246,20 @@ export type AgentEvent =
   | { type: 'UPLOAD'; nowMs: number }
   | { type: 'DROP_STAGED'; nowMs: number }
   | { type: 'DROP_ACTIVE'; nowMs: number }
+  /**
+   * A bundle from a bootstrap peer. `key` is already in locked memory (KesSignKey.fromBytes, at
+   * the evolution the peer sent); `opcert` carries OUR cold vk (the wire OCert has none). The
+   * machine owns the key from here: installed, or wiped on refusal. `timestampUs` is the
+   * sender's, and is kept: that is what makes two agents that feed each other settle.
+   */
+  | { type: 'RECEIVE_BUNDLE'; nowMs: number; key: KesSignKey; opcert: Opcert; timestampUs: bigint; source: BundleSource }
+  /** A tombstone from a bootstrap peer (Haskell Service V2 DropKeyMessage). */
+  | { type: 'RECEIVE_DROP'; nowMs: number; timestampUs: bigint; source: BundleSource }
   | { type: 'STOP' };
 
 export type AgentEmitted =
   | { type: 'outcome'; outcome: CommandOutcome }
+  | { type: 'peerOutcome'; outcome: PeerOutcome }
   | { type: 'activeChange'; change: ActiveChange };
 
 /** Effects the machine needs from its environment. */

@@ -85,6 +85,15 @@ export const MAX_STATUS_WARNINGS = 16;
 /** Longest single warning in STATUS_OK.status.warnings, in UTF-8 bytes. @default 256 */
 export const MAX_WARNING_BYTES = 256;
 
+/** Most entries in STATUS_OK_V3.peers (bootstrap peers an agent may have). @default 16 */
+export const MAX_STATUS_PEERS = 16;
+
+/** Longest peer path in STATUS_OK_V3.peers, in UTF-8 bytes: a Unix socket path (sun_path) is at most 107. @default 108 */
+export const MAX_PEER_PATH_BYTES = 108;
+
+/** Longest refusal code in STATUS_OK_V3.peers[].lastRefusal, in UTF-8 bytes. @default 32 */
+export const MAX_REFUSAL_CODE_BYTES = 32;
+
 /**
  * Longest confirmation wait the agent honours for UPLOAD / DROP_ACTIVE. Larger requested values
  * are valid on the wire (any u32) and capped by the agent, not rejected by the codec.
@@ -141,6 +150,7 @@ export const KIND = Object.freeze({
   DROPPED: 0x35,
   STATUS_OK_V2: 0x36,
   IMPORT_OK_V2: 0x37,
+  STATUS_OK_V3: 0x38,
   KEY: 0x50,
   NO_KEY: 0x51,
   KEY_DROPPED: 0x52,

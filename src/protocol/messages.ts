@@ -129,6 +129,21 @@ export interface DroppedMessage { type: 'dropped'; hadKey: boolean; nodesConnect
  * the agent has had active since it started (it refuses a lower one), or null while it has had none.
  */
 export interface StatusOkV2Message { type: 'status_ok_v2'; counterFloor: number | null; status: Status }
+/** A bootstrap peer as STATUS_OK_V3 reports it (PEER_STATUS_SPEC). */
+export interface PeerStatus {
+  path: string;
+  /** 0 connecting, 1 up, 2 down (PEER_LINK_STATES). */
+  state: number;
+  sinceMs: number;
+  lastKey: { kesVk: Uint8Array; counter: number; evolution: number; timestampUs: number; receivedAtMs: number } | null;
+  lastDrop: { timestampUs: number; receivedAtMs: number } | null;
+  lastRefusal: { code: string; message: string; atMs: number } | null;
+  received: number;
+  accepted: number;
+}
+export const PEER_LINK_STATES = Object.freeze(['connecting', 'up', 'down'] as const);
+/** STATUS as this agent answers it: STATUS_OK_V2's fields and the bootstrap peers. */
+export interface StatusOkV3Message { type: 'status_ok_v3'; counterFloor: number | null; status: Status; peers: PeerStatus[] }
 /** IMPORT_OPCERT on a control version 2 connection: `counterFloor` is the floor the counter was checked against. */
 export interface ImportOkV2Message extends Omit<ImportOkMessage, 'type'> { type: 'import_ok_v2'; counterFloor: number | null }
 
@@ -138,6 +153,8 @@ export interface ImportOkV2Message extends Omit<ImportOkMessage, 'type'> { type:
  */
 export interface StatusReport extends Status {
   counterFloor?: number | null;
+  /** The bootstrap peers (STATUS_OK_V3); undefined from an agent that sent STATUS_OK_V2. */
+  peers?: PeerStatus[];
 }
 
 /** An IMPORT_OPCERT reply of either control version; `counterFloor` as in StatusReport. */
@@ -145,7 +162,8 @@ export interface ImportReport extends Omit<ImportOkMessage, 'type'> {
   counterFloor?: number | null;
 }
 
-export function statusReport(reply: StatusOkMessage | StatusOkV2Message): StatusReport {
+export function statusReport(reply: StatusOkMessage | StatusOkV2Message | StatusOkV3Message): StatusReport {
+  if (reply.type === 'status_ok_v3') return { ...reply.status, counterFloor: reply.counterFloor, peers: reply.peers };
   return reply.type === 'status_ok_v2' ? { ...reply.status, counterFloor: reply.counterFloor } : { ...reply.status };
 }
 
@@ -185,6 +203,7 @@ export type Message =
   | DroppedMessage
   | StatusOkV2Message
   | ImportOkV2Message
+  | StatusOkV3Message
   | KeyMessage
   | NoKeyMessage
   | KeyDroppedMessage

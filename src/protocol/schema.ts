@@ -16,6 +16,9 @@ import {
   MAX_NETWORK_NAME_BYTES,
   MAX_PROTOCOL_NAME_BYTES,
   MAX_STATUS_WARNINGS,
+  MAX_STATUS_PEERS,
+  MAX_PEER_PATH_BYTES,
+  MAX_REFUSAL_CODE_BYTES,
   MAX_WARNING_BYTES,
   OPCERT_SIGMA_BYTES,
 } from './constants';
@@ -146,6 +149,23 @@ export const STATUS_SPEC = struct({
   warnings: vec(str(MAX_WARNING_BYTES), 0, MAX_STATUS_WARNINGS),
 });
 
+/**
+ * One bootstrap peer in STATUS_OK_V3: its service socket path, the link state (0 connecting,
+ * 1 up, 2 down) and since when, the last key and the last tombstone it sent, the last refusal,
+ * and how many bundles it sent and how many were installed. Timestamps are µs, saturated at
+ * MAX_WIRE_U64 (a peer may send any u64).
+ */
+export const PEER_STATUS_SPEC = struct({
+  path: str(MAX_PEER_PATH_BYTES),
+  state: U8,
+  sinceMs: U64,
+  lastKey: option(struct({ kesVk: bytes(KES_VK_BYTES), counter: U64, evolution: U32, timestampUs: U64, receivedAtMs: U64 })),
+  lastDrop: option(struct({ timestampUs: U64, receivedAtMs: U64 })),
+  lastRefusal: option(struct({ code: str(MAX_REFUSAL_CODE_BYTES), message: str(MAX_WARNING_BYTES), atMs: U64 })),
+  received: U32,
+  accepted: U32,
+});
+
 /** Which socket a message travels on and who sends it (the server rejects everything else). */
 export type Socket = 'control' | 'service' | 'both';
 export type Sender = 'client' | 'agent';
@@ -224,6 +244,13 @@ export const MESSAGE_SCHEMAS = {
   // Control version 2 (spec/protocol.md §4): the version 1 reply and the counter floor. New kinds,
   // not new fields, so a version 1 peer never sees a layout it does not know.
   status_ok_v2: msg('STATUS_OK_V2', 'control', 'agent', struct({ counterFloor: option(U64), status: STATUS_SPEC })),
+  // STATUS_OK_V2 and the bootstrap peers (spec/protocol.md §7.24): what this agent sends.
+  status_ok_v3: msg(
+    'STATUS_OK_V3',
+    'control',
+    'agent',
+    struct({ counterFloor: option(U64), status: STATUS_SPEC, peers: vec(PEER_STATUS_SPEC, 0, MAX_STATUS_PEERS) }),
+  ),
   import_ok_v2: msg(
     'IMPORT_OK_V2',
     'control',

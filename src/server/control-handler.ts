@@ -25,6 +25,9 @@ import { toHex } from '../crypto/bytes';
 import type { Logger } from './logger';
 import { CONTROL_IDLE_TIMEOUT_MS } from './limits';
 import type { ServiceHub } from './service-hub';
+import type { PeerLinkStatus } from '../bootstrap/peer-link';
+import { peerWarnings, wirePeers } from '../bootstrap/peer-report';
+import { MAX_STATUS_WARNINGS } from '../protocol/constants';
 
 export interface ControlHandlerInit {
   agent: Agent;
@@ -36,6 +39,8 @@ export interface ControlHandlerInit {
    * and is re-locked). @default () => NO_PROTECTION
    */
   protection?: () => Protection;
+  /** The bootstrap peer links, asked at every STATUS. @default () => [] */
+  peers?: () => PeerLinkStatus[];
 }
 
 export class ControlHandler {
@@ -44,6 +49,7 @@ export class ControlHandler {
   readonly #log: Logger;
   readonly #agentVersion: string;
   readonly #protection: () => Protection;
+  readonly #peers: () => PeerLinkStatus[];
   #nextId = 1;
 
   constructor(init: ControlHandlerInit) {
@@ -52,6 +58,7 @@ export class ControlHandler {
     this.#log = init.logger;
     this.#agentVersion = init.agentVersion;
     this.#protection = init.protection ?? (() => NO_PROTECTION);
+    this.#peers = init.peers ?? (() => []);
   }
 
   /**
@@ -120,7 +127,8 @@ export class ControlHandler {
       }
       case 'status': {
         const { counterFloor, status } = this.#status(version);
-        return withFloor ? { type: 'status_ok_v2', counterFloor, status } : { type: 'status_ok', status };
+        // STATUS_OK_V3 carries the peers; this agent never sends STATUS_OK_V2 (spec/protocol.md §4).
+        return withFloor ? { type: 'status_ok_v3', counterFloor, status, peers: wirePeers(this.#peers()) } : { type: 'status_ok', status };
       }
       case 'drop_staged':
         return this.#reply(client, 'drop-staged', this.#agent.dropStaged(), (v) => ({
@@ -143,10 +151,12 @@ export class ControlHandler {
 
   #status(version: number): { counterFloor: number | null; status: Status } {
     const { counterFloor, ...s } = this.#agent.status();
+    const warnings = [...s.warnings, ...peerWarnings(this.#peers())].slice(0, MAX_STATUS_WARNINGS);
     return {
       counterFloor,
       status: {
         ...s,
+        warnings,
         agentVersion: this.#agentVersion,
         protocolVersion: version,
         serviceClients: this.#hub.connectedNodes,

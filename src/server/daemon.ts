@@ -27,6 +27,8 @@ import { NO_EXTRA_PEERS, checkPeer, peerAllowed, type PeerAccess, type PeerVerdi
 import { BUSY_LINGER_MS, HANDSHAKE_TIMEOUT_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
 import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
 import { ServiceHub } from './service-hub';
+import { PeerSet } from '../bootstrap/peer-set';
+import { defaultAgentTrust, type AgentTrust } from '../client/agent-identity';
 import { ensureSocketDir, listenUnix } from './unix-listener';
 
 export interface DaemonOptions {
@@ -47,6 +49,10 @@ export interface DaemonOptions {
    * Without it (in-process tests), neither happens.
    */
   hardening?: Hardening;
+  /** Other agents' service sockets to take the key from (src/bootstrap/). @default [] */
+  bootstrapPaths?: readonly string[];
+  /** Which uids a bootstrap peer agent may run as besides root and ours. @default defaultAgentTrust() */
+  peerTrust?: AgentTrust;
   /** Unix ms. @default Date.now */
   now?: () => number;
   /**
@@ -63,6 +69,7 @@ export interface LiveSettings {
   readonly serviceSocket: string;
   readonly controlAccess: PeerAccess;
   readonly serviceAccess: PeerAccess;
+  readonly bootstrapPaths: readonly string[];
 }
 
 export type LiveSettingName = keyof LiveSettings;
@@ -76,6 +83,8 @@ export interface ReloadOutcome {
 
 export interface Daemon {
   readonly agent: Agent;
+  /** The bootstrap peer links (empty set when none is configured). */
+  readonly peers: PeerSet;
   /** The socket paths and access lists in force now. */
   live(): LiveSettings;
   /**
@@ -120,7 +129,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       setImmediate(() => void stop());
     },
   });
-  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion, confirmDeadlineMs: opts.nodeConfirmDeadlineMs, now: opts.now ?? Date.now });
+  const hub = new ServiceHub({ agent, logger: log, agentVersion: opts.agentVersion, confirmDeadlineMs: opts.nodeConfirmDeadlineMs });
+  const peers = new PeerSet({
+    agent,
+    coldVk,
+    trust: opts.peerTrust ?? defaultAgentTrust(),
+    log,
+    ownServiceSocket: () => live.serviceSocket,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const hardening = opts.hardening;
   const control = new ControlHandler({
     agent,
@@ -128,9 +145,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger: log,
     agentVersion: opts.agentVersion,
     ...(hardening === undefined ? {} : { protection: () => hardening.protection() }),
+    peers: () => peers.status(),
   });
 
-  const haskellControl = new HaskellControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion, coldVk, timing: opts.timing, now: opts.now ?? Date.now });
+  const haskellControl = new HaskellControlHandler({ agent, hub, logger: log, agentVersion: opts.agentVersion, coldVk, timing: opts.timing, now: opts.now ?? Date.now, peers: () => peers.status() });
 
   const controlSockets = new Set<net.Socket>();
   const serviceSockets = new Set<net.Socket>();
@@ -168,12 +186,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     serviceSocket: opts.serviceSocket,
     controlAccess: opts.controlAccess ?? NO_EXTRA_PEERS,
     serviceAccess: opts.serviceAccess ?? NO_EXTRA_PEERS,
+    bootstrapPaths: opts.bootstrapPaths ?? [],
   };
 
   agent.onActiveChange((c) => {
-    if (c.type === 'installed') log.info('agent: key installed', { kesVk: toHex(c.kesVk), counter: c.counter, startKesPeriod: c.startKesPeriod, evolution: c.evolution });
+    if (c.type === 'installed') log.info('agent: key installed', { kesVk: toHex(c.kesVk), counter: c.counter, startKesPeriod: c.startKesPeriod, evolution: c.evolution, ...(c.source === null ? {} : { peer: c.source }) });
     else if (c.type === 'evolved') log.info('agent: key evolved', { evolution: c.evolution });
-    else log.info('agent: key dropped', { reason: c.reason });
+    else log.info('agent: key dropped', { reason: c.reason, ...(c.source === null ? {} : { peer: c.source }) });
   });
 
   if (opts.controlSocket !== null) await listenUnix(controlServer, opts.controlSocket, CONTROL_SOCKET_MODE);
@@ -193,10 +212,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     control: opts.controlSocket,
     service: opts.serviceSocket,
   });
+  // After our own sockets are up: a peer's bundle may arrive at once, and is served from here.
+  peers.update(live.bootstrapPaths);
   if (!s.chainStarted) log.warn('agent: the chain has not started yet', { startsAt: new Date(s.nextPeriodMs).toISOString() });
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
+      await peers.stop();
       agent.stop();
       hub.closeAll();
       for (const c of [...controlSockets, ...serviceSockets]) c.destroy();
@@ -266,10 +288,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         s.destroy();
       }
     }
+    if (!samePaths(live.bootstrapPaths, next.bootstrapPaths)) {
+      live = { ...live, bootstrapPaths: next.bootstrapPaths };
+      applied.push('bootstrapPaths');
+    }
+    // Also after a service socket move: a peer at our new path is skipped, one at the old path is not.
+    peers.update(live.bootstrapPaths);
     return { applied, failed };
   }
 
-  return { agent, stop, stopped, live: () => live, reload };
+  return { agent, peers, stop, stopped, live: () => live, reload };
+}
+
+function samePaths(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((p) => b.includes(p));
 }
 
 function sameAccess(a: PeerAccess, b: PeerAccess): boolean {

@@ -15,6 +15,9 @@
  */
 import { KES_VK_BYTES } from '../cardano/opcert';
 import type { Agent, AgentErrorCode, AgentResult } from '../machine/agent';
+import type { PeerLinkStatus } from '../bootstrap/peer-link';
+import { clampUtf8 } from '../bootstrap/peer-report';
+import { MAX_BOOTSTRAP_ENTRIES, MAX_TEXT_BYTES } from '../protocol/haskell';
 import {
   HaskellProtocolError,
   PeerClosedError,
@@ -46,6 +49,8 @@ export interface HaskellControlHandlerInit {
   coldVk: Uint8Array;
   timing: ChainTiming;
   now: () => number;
+  /** The bootstrap peer links, for AgentInfo's bootstrap list. @default () => [] */
+  peers?: () => PeerLinkStatus[];
 }
 
 /** How each refusal of ours reads as a RecvResult. */
@@ -172,7 +177,11 @@ export class HaskellControlHandler {
       currentKesPeriod: s.currentKesPeriod,
       periodStartS: seconds(s.periodStartMs),
       periodEndS: seconds(s.nextPeriodMs),
-      bootstrap: [],
+      // Haskell's `show addr` of a Unix address; its statuses map 1:1 (Processes/Agent.hs in github.com/input-output-hk/kes-agent).
+      bootstrap: (this.#init.peers?.() ?? []).slice(0, MAX_BOOTSTRAP_ENTRIES).map((p) => ({
+        address: clampUtf8(p.path, MAX_TEXT_BYTES),
+        status: p.state === 'up' ? 'ConnectionUp' : p.state === 'connecting' ? 'ConnectionConnecting' : 'ConnectionDown',
+      })),
     };
   }
 }

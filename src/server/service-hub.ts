@@ -12,9 +12,11 @@
  * Evolutions are not pushed: nodes evolve their own copy on time (as cardano-node does), and a
  * node that connects later gets the current evolution.
  *
- * Timestamps: every install and drop gets a u64 microsecond timestamp strictly greater than any
- * this agent gave before, even when the wall clock steps back, because the node's client takes a
- * Service V2 key only if its timestamp is greater than the last one of its session.
+ * Timestamps: every install and drop carries the u64 microsecond timestamp the key-state machine
+ * gave it (ActiveChange.timestampUs): for a local one strictly greater than any before, even when
+ * the wall clock steps back, because the node's client takes a Service V2 key only if its
+ * timestamp is greater than the last one of its session; for a bundle from a bootstrap peer the
+ * sender's, so an agent that feeds it back to the sender is not newer there. The hub only reads it.
  */
 import type * as net from 'node:net';
 import type { Agent } from '../machine/agent';
@@ -48,8 +50,6 @@ export interface ServiceHubInit {
   agentVersion: string;
   /** How long a node may leave a push unconfirmed. @default NODE_CONFIRM_DEADLINE_MS (only tests pass another) */
   confirmDeadlineMs?: number;
-  /** Unix ms, for push timestamps. @default Date.now */
-  now?: () => number;
 }
 
 export class ServiceHub {
@@ -58,28 +58,27 @@ export class ServiceHub {
   readonly #agentVersion: string;
   readonly #confirmDeadlineMs: number;
   readonly #nodes = new Set<NodeSession>();
-  readonly #now: () => number;
   #nextId = 1;
   #nextSeq = 1;
   #last: Promise<boolean>[] = [];
   #unsubscribe: () => void;
   /** What a node that connects now is sent, and the timestamp of the last install or drop. */
-  #state: { kind: 'key' | 'drop' | 'none'; timestampUs: bigint } = { kind: 'none', timestampUs: 0n };
-  #lastTimestampUs = 0n;
+  #state: { kind: 'key' | 'drop' | 'none'; timestampUs: bigint };
 
   constructor(init: ServiceHubInit) {
     this.#agent = init.agent;
     this.#log = init.logger;
     this.#agentVersion = init.agentVersion;
     this.#confirmDeadlineMs = init.confirmDeadlineMs ?? NODE_CONFIRM_DEADLINE_MS;
-    this.#now = init.now ?? Date.now;
+    // Built with the agent, before anything can be installed; every change after comes below.
+    this.#state = { kind: 'none', timestampUs: 0n };
     this.#unsubscribe = this.#agent.onActiveChange((change) => {
       // A listener that threw would be rethrown by the agent outside any handler: never throw here.
       if (change.type === 'evolved') return; // nodes evolve their own copy
       // A push that throws must not leave the previous push's outcome to be reported for this one.
       this.#last = [];
       try {
-        this.#state = { kind: change.type === 'installed' ? 'key' : 'drop', timestampUs: this.#nextTimestampUs() };
+        this.#state = { kind: change.type === 'installed' ? 'key' : 'drop', timestampUs: change.timestampUs };
         this.#last = this.#push([...this.#nodes], this.#state.kind);
       } catch {
         this.#log.error('service: push to nodes failed', { change: change.type });
@@ -157,7 +156,10 @@ export class ServiceHub {
       await writeBytes(reader.socket, encodeServiceVersionMessage(version));
       this.#nodes.add(session);
       this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size, protocol: `Haskell Service V${version}` });
-      if (this.#state.kind === 'key') void this.#push([session], 'key');
+      // The current bundle, as the Haskell agent's `currentKey` (github.com/input-output-hk/kes-agent, Processes/Agent.hs): the
+      // key, or on V2 the tombstone too, so a bootstrapping agent that connects after a drop
+      // learns of it.
+      if (this.#state.kind === 'key' || (this.#state.kind === 'drop' && version === 2)) void this.#push([session], this.#state.kind);
       await session.run();
     } catch (e) {
       session.logEnd(e);
@@ -172,12 +174,6 @@ export class ServiceHub {
   closeAll(): void {
     this.#unsubscribe();
     for (const s of this.#nodes) s.destroy();
-  }
-
-  #nextTimestampUs(): bigint {
-    const now = BigInt(this.#now()) * 1000n;
-    this.#lastTimestampUs = now > this.#lastTimestampUs ? now : this.#lastTimestampUs + 1n;
-    return this.#lastTimestampUs;
   }
 
   #onMessage(session: NativeNodeSession, m: Message): void {

@@ -1,6 +1,6 @@
 /**
  * The control handler's mapping of the counter floor to the wire (spec/protocol.md §4, §5): a
- * control connection (protocol version 2) gets STATUS_OK_V2 and IMPORT_OK_V2 with the floor; a
+ * control connection (protocol version 2) gets STATUS_OK_V3 and IMPORT_OK_V2 with the floor; a
  * counter below the floor is OPCERT_COUNTER_TOO_LOW with both numbers. A real agent behind a
  * real control socket, spoken to frame by frame (the handler is given the connection after the
  * version handshake, as the daemon does).
@@ -94,7 +94,7 @@ test('the floor: none on a fresh agent, then the uploaded counter, kept after dr
 
     // Fresh agent: no floor, said as None in both replies.
     const s0 = await v2.ask({ type: 'status' });
-    expect(s0).toMatchObject({ type: 'status_ok_v2', counterFloor: null, status: { protocolVersion: 2 } });
+    expect(s0).toMatchObject({ type: 'status_ok_v3', counterFloor: null, status: { protocolVersion: 2 }, peers: [] });
     const imported = await v2.ask(await stage(v2.ask, 26));
     expect(imported).toMatchObject({ type: 'import_ok_v2', counter: 26, startKesPeriod: KP, currentKesPeriod: KP, startsInFuture: false, counterFloor: null });
     expect(await v2.ask({ type: 'upload', confirmTimeoutMs: 0 })).toMatchObject({ type: 'upload_ok', counter: 26 });
@@ -102,7 +102,7 @@ test('the floor: none on a fresh agent, then the uploaded counter, kept after dr
 
     // No key any more, but the floor stays.
     const s1 = await v2.ask({ type: 'status' });
-    if (s1.type !== 'status_ok_v2') throw new Error(s1.type);
+    if (s1.type !== 'status_ok_v3') throw new Error(s1.type);
     expect(s1.counterFloor).toBe(26);
     expect(s1.status.active).toBeNull();
     expect(statusReport(s1)).toMatchObject({ counterFloor: 26, active: null, protocolVersion: 2 });

@@ -21,6 +21,7 @@ allow-unlocked-memory = false
 control-uids = [1000]
 service-uids = [1001, 1002]
 service-gids = []
+bootstrap-paths = ["peer/service.sock", "/run/b/service.sock"]
 `;
 
 test('reads every key of the table; relative paths are relative to the file', () => {
@@ -40,6 +41,7 @@ test('reads every key of the table; relative paths are relative to the file', ()
     controlUids: [1000],
     serviceUids: [1001, 1002],
     serviceGids: [],
+    bootstrapPaths: [path.join(dir, 'peer', 'service.sock'), '/run/b/service.sock'],
   });
 });
 
@@ -56,9 +58,9 @@ test('the Haskell agent\'s shipped agent.toml reads as is (haskell-kes-agent.md 
 describe('refused, with the file and key named', () => {
   const F = '/etc/kes-agent/agent.toml';
   test.each<[string, string]>([
-    ['log-levle = "debug"', 'config file /etc/kes-agent/agent.toml: unknown key "log-levle" (known keys: cold-vkey, network, genesis-file, control-path, service-path, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids)'],
+    ['log-levle = "debug"', 'config file /etc/kes-agent/agent.toml: unknown key "log-levle" (known keys: cold-vkey, network, genesis-file, control-path, service-path, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids, bootstrap-paths)'],
     ['log-target = "syslog"', 'unknown key "log-target" (a Haskell kes-agent setting this agent does not have: logs always go to stdout'],
-    ['bootstrap-paths = ["/x"]', 'unknown key "bootstrap-paths" (a Haskell kes-agent setting this agent does not have'],
+    ['user = "kes"', 'unknown key "user" (a Haskell kes-agent setting this agent does not have'],
     ['[agent]\ncold-vkey = "x"', 'unknown key "agent"'],
     ['log-level = 3', 'key log-level: expected one of debug, info, warn, error (or notice, critical, emergency), got integer 3'],
     ['log-level = "warning"', 'key log-level: unknown log level "warning"; expected one of debug, info, warn, error (or notice, critical, emergency)'],

@@ -55,7 +55,12 @@ const SAMPLES: Record<SettingName, Sample> = {
   controlUids: { flag: ['1', '2,3'], env: '4, 5', toml: '[6]', fromFlag: [1, 2, 3], fromEnv: [4, 5], fromFile: [6], byDefault: () => [] },
   serviceUids: { flag: ['7'], env: '8', toml: '[9, 10]', fromFlag: [7], fromEnv: [8], fromFile: [9, 10], byDefault: () => [] },
   serviceGids: { flag: '11,12', env: '13', toml: '[]', fromFlag: [11, 12], fromEnv: [13], fromFile: [], byDefault: () => [] },
+  // A union (every source adds): the precedence cases below see only one source at a time for it.
+  bootstrapPaths: { flag: ['/f/a.sock'], env: '/e/b.sock:/e/c.sock', toml: '["d.sock"]', fromFlag: ['/f/a.sock'], fromEnv: ['/e/b.sock', '/e/c.sock'], fromFile: ['<dir>/d.sock'], byDefault: () => [] },
 };
+
+/** Settings whose sources are joined, not overridden (settings.ts `union`). */
+const UNION = SETTING_NAMES.filter((n) => (SETTINGS[n] as { union?: boolean }).union === true);
 
 const BASE_ENV: NodeJS.ProcessEnv = { XDG_RUNTIME_DIR: '/run/user/4242' };
 
@@ -72,19 +77,30 @@ function input(name: SettingName, sources: { flag?: boolean; env?: boolean; file
   return { flags: sources.flag ? { [name]: s.flag } : {}, env: { ...env, [CONFIG_ENV]: file }, defaultConfigPath: missingDefault };
 }
 
-const withDir = (v: unknown): unknown => (typeof v === 'string' ? v.replace('<dir>', dir) : v);
+const withDir = (v: unknown): unknown => (typeof v === 'string' ? v.replace('<dir>', dir) : Array.isArray(v) ? v.map(withDir) : v);
 
 describe('precedence: flag > env > file > default, for every setting', () => {
   test('the samples cover every setting in the table', () => {
     expect(Object.keys(SAMPLES).sort()).toEqual([...SETTING_NAMES].sort());
   });
 
+  test('bootstrap-paths: flags (ours and -b), KES_AGENT_BOOTSTRAP_PATHS and the file are joined, duplicates once', () => {
+    const r = resolveConfig({
+      ...input('bootstrapPaths', { flag: true, env: true, file: true }),
+      haskellFlags: { bootstrapPaths: ['/h/x.sock', '/f/a.sock'] },
+    });
+    expect([...r.values.bootstrapPaths!].sort()).toEqual(['/e/b.sock', '/e/c.sock', '/f/a.sock', '/h/x.sock', `${dir}/d.sock`].sort());
+    expect(r.settings.bootstrapPaths).toEqual(r.values.bootstrapPaths);
+    expect(r.sources.bootstrapPaths).toBe('flag');
+  });
+
   test.each(SETTING_NAMES)('%s', (name) => {
     const s = SAMPLES[name];
+    const union = UNION.includes(name);
     const cases: [{ flag?: boolean; env?: boolean; file?: boolean }, unknown, string][] = [
-      [{ flag: true, env: true, file: true }, s.fromFlag, 'flag'],
+      ...(union ? [] : [[{ flag: true, env: true, file: true }, s.fromFlag, 'flag'] as [{ flag?: boolean; env?: boolean; file?: boolean }, unknown, string]]),
       [{ flag: true }, s.fromFlag, 'flag'],
-      [{ env: true, file: true }, s.fromEnv, 'env'],
+      ...(union ? [] : [[{ env: true, file: true }, s.fromEnv, 'env'] as [{ flag?: boolean; env?: boolean; file?: boolean }, unknown, string]]),
       [{ env: true }, s.fromEnv, 'env'],
       [{ file: true }, withDir(s.fromFile), 'file'],
     ];
@@ -109,6 +125,7 @@ describe('precedence: flag > env > file > default, for every setting', () => {
       allowUnlockedMemory: false,
       controlAccess: { uids: [1000], gids: [] },
       serviceAccess: { uids: [1001], gids: [1002, 1003] },
+      bootstrapPaths: [],
     });
     expect(r.file).toEqual({ path: file, source: 'flag', from: '--config', read: true });
   });
@@ -263,11 +280,13 @@ describe('Haskell kes-agent names', () => {
     { name: 'controlSocket', flag: '--control-address', env: 'KES_AGENT_CONTROL_PATH', sample: '/h/control.sock', other: '/o/control.sock' },
     { name: 'serviceSocket', flag: '--service-address', env: 'KES_AGENT_SERVICE_PATH', sample: '/h/service.sock', other: '/o/service.sock' },
   ];
+  // -b/--bootstrap-address joins the other sources instead of beating them (tested above).
+  const ALIAS_TABLE = [...ALIASED, { name: 'bootstrapPaths' as SettingName, flag: '--bootstrap-address', env: undefined }];
   const cold = (name: SettingName): NodeJS.ProcessEnv => (name === 'coldVkey' ? { ...BASE_ENV } : { ...BASE_ENV, KES_AGENT_COLD_VKEY: '/c.vkey' });
 
   test('the table names exactly these aliases', () => {
     const table = SETTING_NAMES.filter((n) => SETTINGS[n].haskell !== undefined).map((n) => ({ name: n, flag: SETTINGS[n].haskell?.flag, env: SETTINGS[n].haskell?.env }));
-    expect(table).toEqual(ALIASED.map((a) => ({ name: a.name, flag: a.flag, env: a.env })));
+    expect(table).toEqual(ALIAS_TABLE.map((a) => ({ name: a.name, flag: a.flag, env: a.env })));
     expect(SETTINGS.controlSocket.haskell?.short).toBe('-c');
     expect(SETTINGS.serviceSocket.haskell?.short).toBe('-s');
     expect(SETTINGS.logLevel.short).toBe('-l');

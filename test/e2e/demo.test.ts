@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEMO_STEPS, SIGNATURE_VERIFIES } from '../../scripts/demo';
+import { DEMO_STEPS, HEALED_LINE, SIGNATURE_VERIFIES, demoSteps } from '../../scripts/demo';
 import { privateTmp, processesMentioning } from '../helpers/leftovers';
 import { Proc, ROOT, run, type RunResult } from '../helpers/processes';
 
@@ -59,6 +59,41 @@ describe('npm run demo', () => {
     expect(removed).not.toBeNull();
     expect(fs.existsSync(removed![1]!)).toBe(false);
     expect(left).toEqual([]);
+  });
+});
+
+describe('npm run demo -- --with-peer: a second agent heals the first', () => {
+  let r: RunResult;
+  let left: string[];
+
+  beforeAll(async () => {
+    const tmp = privateTmp('kes-demo-peer-test-');
+    try {
+      r = await run(DEMO, ['--with-peer'], { cwd: ROOT, timeoutMs: DEMO_TIMEOUT_MS, env: tmp.env });
+      left = fs.readdirSync(tmp.dir);
+    } finally {
+      fs.rmSync(tmp.dir, { recursive: true, force: true });
+    }
+  }, DEMO_TIMEOUT_MS + 5_000);
+
+  test('exits 0, every step in order, nothing left behind', () => {
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const lines = r.stdout.split('\n');
+    const at = demoSteps(true).map((title, i) => lines.indexOf(`${i + 1}. ${title}`));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(left).toEqual([]);
+  });
+
+  test('the restarted first agent took the key back from the second, and its status lists the peer with that key', () => {
+    const steps = demoSteps(true);
+    const restart = r.stdout.indexOf(`${steps.indexOf('restart the first agent: it takes the key back from the second') + 1}. `);
+    expect(restart).toBeGreaterThan(0);
+    const after = r.stdout.slice(restart);
+    expect(after).toContain(HEALED_LINE);
+    expect(after).toMatch(/peer: +\S+peer-service\.sock: up since/);
+    expect(after).toMatch(/last key [0-9a-f]{16}…, opcert counter 0, evolution \d+/);
+    expect(r.stdout).toContain('second agent exited 0');
   });
 });
 

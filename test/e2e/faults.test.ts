@@ -314,7 +314,7 @@ describe('faults against the built agent', () => {
       // A welcomed connection is really served while the flood is on.
       const first = welcomed[0]!;
       await first.conn.send({ type: 'status' });
-      expect((await first.conn.receive(10_000)).type).toBe('status_ok_v2');
+      expect((await first.conn.receive(10_000)).type).toBe('status_ok_v3');
     } finally {
       for (const o of opened) o.conn.destroy();
     }

@@ -251,7 +251,7 @@ describe('upload', () => {
     expect(key.evolution).toBe(3);
     expect(signsAt(key, vk, 3)).toBe(true);
     refused(h.agent.exportVerkey(), 'NO_STAGED_KEY');
-    expect(h.changes).toEqual([{ type: 'installed', seq: 1, kesVk: vk, counter: 7, startKesPeriod: KP - 3, evolution: 3 }]);
+    expect(h.changes).toEqual([{ type: 'installed', seq: 1, kesVk: vk, counter: 7, startKesPeriod: KP - 3, evolution: 3, timestampUs: BigInt(h.now()) * 1000n, source: null }]);
     const s = h.agent.status();
     expect(s.staged).toBeNull();
     expect(s.active).toMatchObject({ kesVk: vk, evolution: 3, periodsRemaining: 3, installedAtMs: h.now() });
@@ -334,7 +334,7 @@ describe('drop-active', () => {
     expect(key.destroyed).toBe(true);
     expect(h.agent.status().active).toBeNull();
     expect(h.agent.withActiveKey(() => 1)).toBeUndefined();
-    expect(h.changes.at(-1)).toEqual({ type: 'dropped', seq: 2, reason: 'drop-active' });
+    expect(h.changes.at(-1)).toEqual({ type: 'dropped', seq: 2, reason: 'drop-active', timestampUs: expect.any(BigInt), source: null });
   });
 
   test('with no active key: hadKey false, nobody is told', () => {

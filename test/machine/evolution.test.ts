@@ -53,7 +53,7 @@ describe('evolution on time', () => {
     expect(key.destroyed).toBe(false);
     h.advance(1);
     expect(key.destroyed).toBe(true);
-    expect(h.changes.at(-1)).toEqual({ type: 'dropped', seq: 2, reason: 'expired' });
+    expect(h.changes.at(-1)).toEqual({ type: 'dropped', seq: 2, reason: 'expired', timestampUs: BigInt(h.now()) * 1000n, source: null });
     const s = h.agent.status();
     expect(s.active).toBeNull();
     expect(s.expired).toEqual({ kesVk: vk, counter: 4, startKesPeriod: KP - MAX + 1, expiredAtMs: periodStartMs(timing, KP + 1) });

@@ -78,10 +78,12 @@ describe('the machine context holds no secret', () => {
     expect(actor.getSnapshot().value).toEqual({ running: 'activeKey' });
 
     const snapshot = actor.getSnapshot();
+    // Bundle timestamps are bigints (µs, u64 on the wire): serialised as decimal text here.
+    const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
     const texts = [
-      JSON.stringify(snapshot.context),
-      JSON.stringify(snapshot),
-      JSON.stringify(actor.getPersistedSnapshot()),
+      json(snapshot.context),
+      json(snapshot),
+      json(actor.getPersistedSnapshot()),
       inspect(snapshot.context, { depth: Infinity, showHidden: true }),
       inspect(emitted, { depth: Infinity, showHidden: true }),
     ];

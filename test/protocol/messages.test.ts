@@ -464,7 +464,7 @@ type Checks = { [T in Message['type']]: Equal<BodyOf<Extract<Message, { type: T 
 const typeChecks: Checks = {
   hello: true, welcome: true, error: true, keygen: true, export_verkey: true, import_opcert: true, upload: true,
   status: true, drop_staged: true, drop_active: true, keygen_ok: true, verkey: true, import_ok: true, upload_ok: true,
-  status_ok: true, dropped: true, status_ok_v2: true, import_ok_v2: true, key: true, no_key: true, key_dropped: true, confirm: true,
+  status_ok: true, dropped: true, status_ok_v2: true, import_ok_v2: true, status_ok_v3: true, key: true, no_key: true, key_dropped: true, confirm: true,
 };
 test('the Message interfaces match the wire schema (checked by tsc) and cover every type', () => {
   expect(Object.keys(typeChecks).sort()).toEqual([...MESSAGE_TYPES].sort());

@@ -8,6 +8,7 @@ import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon
 import { hardenProcess } from '../../server/hardening';
 import { nodeConfirmDeadline, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../server/limits';
 import { EXIT } from '../exit-codes';
+import { agentTrustFrom } from '../../client/agent-identity';
 import { oneLine } from '../common/report';
 import { resolveTiming } from '../common/timing';
 import { packageVersion } from '../common/version';
@@ -107,6 +108,8 @@ export class RunCommand extends AgentSettingsCommand {
         serviceSocket: settings.serviceSocket,
         controlAccess: settings.controlAccess,
         serviceAccess: settings.serviceAccess,
+        bootstrapPaths: settings.bootstrapPaths,
+        peerTrust: agentTrustFrom(undefined, this.context.env),
         logger,
         agentVersion: packageVersion(),
         hardening,
@@ -198,7 +201,7 @@ function logsInfo(level: LogLevel): boolean {
 }
 
 function liveSettings(s: AgentSettings): LiveSettings {
-  return { controlSocket: s.controlSocket, serviceSocket: s.serviceSocket, controlAccess: s.controlAccess, serviceAccess: s.serviceAccess };
+  return { controlSocket: s.controlSocket, serviceSocket: s.serviceSocket, controlAccess: s.controlAccess, serviceAccess: s.serviceAccess, bootstrapPaths: s.bootstrapPaths };
 }
 
 /** `next`, except that the settings in `kept` keep their value (and source) from `prev`. */

@@ -61,6 +61,8 @@ export abstract class AgentSettingsCommand extends KesCommand {
   controlUid = Option.Array(SETTINGS.controlUids.flag, { description: help('controlUids', LIST_HELP) });
   serviceUid = Option.Array(SETTINGS.serviceUids.flag, { description: help('serviceUids', LIST_HELP) });
   serviceGid = Option.Array(SETTINGS.serviceGids.flag, { description: help('serviceGids', LIST_HELP) });
+  bootstrap = Option.Array(SETTINGS.bootstrapPaths.flag, { description: help('bootstrapPaths', '; repeat the flag for more peers') });
+  bootstrapAddress = Option.Array(haskellNames('bootstrapPaths'), { description: haskellHelp('bootstrapPaths', '; repeatable') });
 
   protected settingsInput(): ConfigInput {
     return {
@@ -85,6 +87,7 @@ export abstract class AgentSettingsCommand extends KesCommand {
         controlUids: this.controlUid,
         serviceUids: this.serviceUid,
         serviceGids: this.serviceGid,
+        bootstrapPaths: this.bootstrap,
       },
     };
   }

@@ -2,7 +2,7 @@
  * What a status means for the operator: is the pool able to forge, for how long, and what to do
  * next. Pure (status + clock in, words out), shared by `status`, `status --check` and `--watch`.
  */
-import type { Status } from '../../protocol';
+import { PEER_LINK_STATES, type Status, type StatusReport } from '../../protocol';
 import { EXPIRY_WARNING_PERIODS } from '../../machine/rules';
 import { EXIT } from '../exit-codes';
 import { formatRelative, isoSeconds } from '../common/format';
@@ -16,11 +16,16 @@ export const DEFAULT_WARN_PERIODS = EXPIRY_WARNING_PERIODS;
 export const MAX_WARN_PERIODS = 255;
 
 /** The outcome of `status --check`, most urgent first. */
-export type CheckLevel = 'ok' | 'expiring-soon' | 'not-ready' | 'chain-not-started';
+export type CheckLevel = 'ok' | 'expiring-soon' | 'peer-down' | 'not-ready' | 'chain-not-started';
+
+/** `--peer-down-after` default: a peer restarting reconnects within seconds; five minutes down is an outage. @default 300 */
+export const DEFAULT_PEER_DOWN_AFTER_S = 300;
+/** @default 604800 (a week) */
+export const MAX_PEER_DOWN_AFTER_S = 604_800;
 
 export interface CheckResult {
   level: CheckLevel;
-  exitCode: (typeof EXIT)['OK' | 'EXPIRING_SOON' | 'NOT_READY' | 'CHAIN_NOT_STARTED'];
+  exitCode: (typeof EXIT)['OK' | 'EXPIRING_SOON' | 'PEER_DOWN' | 'NOT_READY' | 'CHAIN_NOT_STARTED'];
   /** One line, public data only. */
   message: string;
 }
@@ -98,6 +103,25 @@ export function checkStatus(s: Status, warnPeriods: number, nowMs: number): Chec
     return { level: 'expiring-soon', exitCode: EXIT.EXPIRING_SOON, message: `the active key expires soon: ${left}; rotate now` };
   }
   return { level: 'ok', exitCode: EXIT.OK, message: `active key (opcert counter ${a.opcert.counter}): ${left}` };
+}
+
+/**
+ * The key check, then the bootstrap peers: when the key is fine but a configured peer has not
+ * been up for more than `peerDownAfterMs`, PEER_DOWN (the agent would not heal from it). A key
+ * problem always wins: it is the more urgent one.
+ */
+export function checkWithPeers(s: StatusReport, warnPeriods: number, peerDownAfterMs: number, nowMs: number): CheckResult {
+  const r = checkStatus(s, warnPeriods, nowMs);
+  if (r.level !== 'ok') return r;
+  const down = (s.peers ?? []).filter((p) => PEER_LINK_STATES[p.state] !== 'up' && nowMs - p.sinceMs > peerDownAfterMs);
+  if (down.length === 0) return r;
+  const first = down[0]!;
+  const why = first.lastRefusal === null ? '' : ` (${first.lastRefusal.code})`;
+  return {
+    level: 'peer-down',
+    exitCode: EXIT.PEER_DOWN,
+    message: `${down.length} bootstrap peer(s) down for more than ${Math.round(peerDownAfterMs / 1000)} s: ${first.path} since ${isoSeconds(first.sinceMs)}${why}; ${r.message}`,
+  };
 }
 
 const ISSUE_AND_IMPORT = 'issue the opcert on the cold host (kes-cold issue-opcert or cardano-cli node issue-op-cert), then kes-ctl import-opcert';

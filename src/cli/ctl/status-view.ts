@@ -3,7 +3,7 @@
  * warnings and the next step last, where the eye lands. Pure: status, clock and paint in, text out.
  */
 import { toHex } from '../../crypto/bytes';
-import type { Protection, StatusReport } from '../../protocol';
+import { PEER_LINK_STATES, type Protection, type StatusReport } from '../../protocol';
 import { NO_PAINT, formatRelative, isoSeconds, shortHex, type Paint } from '../common/format';
 import { nextStep } from './status-assess';
 
@@ -99,6 +99,13 @@ export function renderStatus(s: StatusReport, opts: ViewOptions): string {
   row('nodes', `${s.serviceClients} connected`);
   row('protection', PROTECTION_LABELS.map(({ key, label }) => `${label}: ${s.protection[key] ? 'yes' : paint('yellow', 'no')}`).join(', '));
 
+  for (const p of s.peers ?? []) {
+    const state = PEER_LINK_STATES[p.state] ?? 'unknown';
+    row('peer', `${p.path}: ${state === 'up' ? paint('green', 'up') : paint('yellow', state)} since ${at(p.sinceMs)}`);
+    if (p.lastKey !== null) more(`last key ${shortHex(toHex(p.lastKey.kesVk))}, opcert counter ${p.lastKey.counter}, evolution ${p.lastKey.evolution}, received ${at(p.lastKey.receivedAtMs)}`);
+    if (p.lastDrop !== null) more(`last drop received ${at(p.lastDrop.receivedAtMs)}`);
+    if (p.lastRefusal !== null) more(paint('yellow', `last refusal ${p.lastRefusal.code} ${at(p.lastRefusal.atMs)}: ${p.lastRefusal.message}`));
+  }
   for (const w of protectionWarnings(s.protection)) row('warning', paint('red', w));
   for (const w of s.warnings) row('warning', paint('yellow', w));
 

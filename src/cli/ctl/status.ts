@@ -5,12 +5,12 @@
 import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
 import { toHex } from '../../crypto/bytes';
-import type { StatusReport } from '../../protocol';
+import { PEER_LINK_STATES, type PeerStatus, type StatusReport } from '../../protocol';
 import { EXIT } from '../exit-codes';
 import { ANSI_PAINT, NO_PAINT, colourEnabled, type Paint } from '../common/format';
 import { isoTime, toJsonLine } from '../common/json-output';
 import { CtlCommand, opcertJson } from './base';
-import { DEFAULT_WARN_PERIODS, MAX_WARN_PERIODS, checkStatus } from './status-assess';
+import { DEFAULT_PEER_DOWN_AFTER_S, DEFAULT_WARN_PERIODS, MAX_PEER_DOWN_AFTER_S, MAX_WARN_PERIODS, checkWithPeers } from './status-assess';
 import { renderStatus } from './status-view';
 import { WATCH_INTERVAL_MS, WatchPrinter, watchStatus, type WatchMode } from './status-watch';
 
@@ -34,14 +34,17 @@ export class StatusCommand extends CtlCommand {
       periodsRemaining, expiresAt, installedAt, opcert}), expired (null or {kesVkey, counter,
       startKesPeriod, expiredAt}), counterFloor (the lowest opcert counter the agent accepts: the
       highest counter of a key active since it started; null when there is none; absent when the
-      agent does not report it), warnings.
+      agent does not report it), peers (the bootstrap peers: path, state connecting|up|down,
+      since, lastKey {kesVkey, counter, evolution, timestampUs, receivedAt}, lastDrop,
+      lastRefusal {code, message, at}, received, accepted; absent from an older agent), warnings.
 
       For cron and monitoring, --check prints one line and exits 0 when an active key can
       sign now and more than --warn-periods KES periods remain; ${EXIT.EXPIRING_SOON} when it expires
       within --warn-periods (warning: rotate now); ${EXIT.NOT_READY} when there is no active key, it
       expired, it is evolved past the current KES period (the clock went back), or its opcert starts
       in the future (critical); ${EXIT.CHAIN_NOT_STARTED} before the chain
-      starts; ${EXIT.UNREACHABLE} when the agent cannot be reached. With --json that line is
+      starts; ${EXIT.PEER_DOWN} when the key is fine but a bootstrap peer has been down longer than
+      --peer-down-after seconds; ${EXIT.UNREACHABLE} when the agent cannot be reached. With --json that line is
       {check, exitCode, message}.
 
       The live view, --watch, keeps one connection and asks every ${WATCH_INTERVAL_MS} ms; it prints
@@ -66,13 +69,18 @@ export class StatusCommand extends CtlCommand {
     validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_WARN_PERIODS)]),
   });
 
+  peerDownAfter = Option.String('--peer-down-after', String(DEFAULT_PEER_DOWN_AFTER_S), {
+    description: `--check: warn (exit ${EXIT.PEER_DOWN}) when a bootstrap peer has been down longer than this many seconds (default ${DEFAULT_PEER_DOWN_AFTER_S})`,
+    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_PEER_DOWN_AFTER_S)]),
+  });
+
   async execute(): Promise<number> {
     if (this.check && this.watch) throw new UsageError('--check and --watch cannot be used together');
     if (this.watch) return this.#watch();
     const s = await this.withAgent((ctl) => ctl.status());
     const now = this.context.now();
     if (this.check) {
-      const r = checkStatus(s, this.warnPeriods, now);
+      const r = checkWithPeers(s, this.warnPeriods, this.peerDownAfter * 1000, now);
       if (this.json) this.printJson({ check: r.level, exitCode: r.exitCode, message: r.message });
       else this.print(`${CHECK_PREFIX[r.level]}: ${r.message}`);
       return r.exitCode;
@@ -116,7 +124,23 @@ export class StatusCommand extends CtlCommand {
 }
 
 /** The first word of a --check line: what a person scanning cron mail looks for. */
-const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
+const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'peer-down': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
+
+function peerJson(p: PeerStatus): Record<string, unknown> {
+  return {
+    path: p.path,
+    state: PEER_LINK_STATES[p.state] ?? `unknown(${p.state})`,
+    since: isoTime(p.sinceMs),
+    lastKey:
+      p.lastKey === null
+        ? null
+        : { kesVkey: toHex(p.lastKey.kesVk), counter: p.lastKey.counter, evolution: p.lastKey.evolution, timestampUs: p.lastKey.timestampUs, receivedAt: isoTime(p.lastKey.receivedAtMs) },
+    lastDrop: p.lastDrop === null ? null : { timestampUs: p.lastDrop.timestampUs, receivedAt: isoTime(p.lastDrop.receivedAtMs) },
+    lastRefusal: p.lastRefusal === null ? null : { code: p.lastRefusal.code, message: p.lastRefusal.message, at: isoTime(p.lastRefusal.atMs) },
+    received: p.received,
+    accepted: p.accepted,
+  };
+}
 
 export function statusJson(s: StatusReport): Record<string, unknown> {
   return {
@@ -158,6 +182,8 @@ export function statusJson(s: StatusReport): Record<string, unknown> {
         : { kesVkey: toHex(s.expired.kesVk), counter: s.expired.counter, startKesPeriod: s.expired.startKesPeriod, expiredAt: isoTime(s.expired.expiredAtMs) },
     // Only from an agent that reports it (control protocol 2); null: it has no floor.
     ...(s.counterFloor === undefined ? {} : { counterFloor: s.counterFloor }),
+    // Only from an agent that reports them (STATUS_OK_V3).
+    ...(s.peers === undefined ? {} : { peers: s.peers.map(peerJson) }),
     warnings: s.warnings,
   };
 }

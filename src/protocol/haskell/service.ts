@@ -132,17 +132,27 @@ export interface ReceivedDrop {
 
 export type ServiceMessage = ReceivedKey | ReceivedDrop;
 
+export interface ServiceReadOptions extends ReadOptions {
+  /**
+   * V2: wait for the message's first byte (its tag) without a timeout, and apply `timeoutMs` to
+   * the rest. A pusher may stay idle for days between messages, but once a message has begun it
+   * must arrive whole: a peer that stops mid-message is then a timeout, not a stuck reader.
+   */
+  untimedFirstByte?: boolean;
+}
+
 /**
  * Read one KeyMessage or (V2) DropKeyMessage. The sign key lands in allocSecret() memory. An
  * out-of-range V2 tag is ENUM_OUT_OF_RANGE (`decodeEnum` / `toEnum`); an EOF before the first
  * byte is a clean close (PeerClosedError clean), within the message a short read.
  * (Service/V0/Driver.hs, V1/Driver.hs, V2/Driver.hs `recvMessage` in SIdleState.)
  */
-export async function readServiceMessage(r: ByteReader, version: ServiceVersion, opts: ReadOptions = {}): Promise<ServiceMessage> {
+export async function readServiceMessage(r: ByteReader, version: ServiceVersion, opts: ServiceReadOptions = {}): Promise<ServiceMessage> {
   r.beginMessage();
   let timestampUs = 0n;
   if (version === 2) {
-    const tag = enumAt(['key', 'drop'] as const, await r.readU8(opts), 'KeyMessageTypeID');
+    const first = opts.untimedFirstByte === true ? { ...opts, timeoutMs: undefined } : opts;
+    const tag = enumAt(['key', 'drop'] as const, await r.readU8(first), 'KeyMessageTypeID');
     timestampUs = await r.readU64(opts);
     if (tag === 'drop') return { type: 'drop', timestampUs };
   }
