@@ -46,7 +46,7 @@ import {
   type ReceivedKey,
   type RecvResult,
 } from '../protocol/haskell';
-import type { Logger } from '../server/logger';
+import type { Logger } from '../platform/logger';
 
 /** First reconnect delay (Haskell `retrySocket`: 0.1 s). @default 100 */
 export const PEER_BACKOFF_INITIAL_MS = 100;

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { AgentTrust } from '../client/agent-identity';
 import type { Agent } from '../machine/agent';
-import type { Logger } from '../server/logger';
+import type { Logger } from '../platform/logger';
 import { PeerLink, type PeerLinkStatus } from './peer-link';
 
 /** Peers one agent may have: a few is redundancy, dozens is a mistake (and a status too large for the wire). @default 16 */

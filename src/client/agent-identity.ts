@@ -18,8 +18,8 @@ import * as path from 'node:path';
 import type * as net from 'node:net';
 import { KesError } from '../errors';
 import { nativeLoadError, tryLoadNative, type NativeAddon, type PeerCred } from '../native';
-import { SYSTEM_SOCKET_DIR } from '../server/socket-paths';
-import { socketFd } from '../server/peer-access';
+import { SYSTEM_SOCKET_DIR } from '../platform/socket-paths';
+import { socketFd } from '../platform/peer-access';
 
 /** kes-ctl and kes-node: the agent's uid (or user name) when it is neither root, this user, nor the owner of /run/kes-agent. */
 export const AGENT_UID_ENV = 'KES_AGENT_UID';

@@ -31,7 +31,7 @@ import {
   type SocketRole,
 } from '../protocol';
 import { ByteReader, PeerClosedError, ReadTimeoutError, chooseVersion, encodeAccept, encodeReject, readOffer, versionId, versionName } from '../protocol/haskell';
-import { MAX_SOCKET_PATH_BYTES } from '../server/unix-listener';
+import { MAX_SOCKET_PATH_BYTES } from '../platform/socket-paths';
 import { defaultAgentTrust, verifyAgent, type AgentTrust } from './agent-identity';
 
 /**

@@ -32,4 +32,4 @@ export { AGENT_UID_ENV, type AgentTrust, agentTrustFrom, defaultAgentTrust, veri
  * no-dump memory with core dumps off: `hardenProcess({ allowUnlockedMemory: true })` returns
  * the warnings for whatever the host did not allow; `allowUnlockedMemory: false` makes a gap fatal.
  */
-export { hardenProcess, type Hardening, type HardeningOptions } from '../server/hardening';
+export { hardenProcess, type Hardening, type HardeningOptions } from '../platform/hardening';

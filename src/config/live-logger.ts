@@ -2,7 +2,7 @@
  * A logger whose level and format a reload can change: the daemon and everything it built keep
  * the one LiveLogger they were given, and a reload swaps the logger behind it.
  */
-import type { LogFields, Logger } from '../server/logger';
+import type { LogFields, Logger } from '../platform/logger';
 
 /** A logger that may hold back repeat counts (the agent's throttling logger). */
 type MaybeFlushing = Logger & { flush?: () => void };

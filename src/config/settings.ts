@@ -8,7 +8,7 @@
  * always had. Environment variables are KES_AGENT_<NAME>; the two socket variables predate this
  * table and kes-ctl reads them too, so they keep their names.
  */
-import { LOG_LEVELS, type LogFormat, type LogLevel } from '../server/logger';
+import { LOG_LEVELS, type LogFormat, type LogLevel } from '../platform/logger';
 import {
   CONTROL_SOCKET_ENV,
   HASKELL_CONTROL_PATH_ENV,
@@ -16,13 +16,13 @@ import {
   SERVICE_SOCKET_ENV,
   defaultControlSocket,
   defaultServiceSocket,
-} from '../server/socket-paths';
+} from '../platform/socket-paths';
 import { DEFAULT_NETWORK, NETWORK_NAMES, type NetworkName } from '../time';
-import type { PeerAccess } from '../server/peer-access';
+import type { PeerAccess } from '../platform/peer-access';
 import { BOOL_KIND, ID_LIST_KIND, OPTIONAL_PATH_KIND, PATH_KIND, PATH_LIST_KIND, choiceKind, type ValueKind } from './value-kinds';
 
 // Who may connect to a socket besides the agent's own uid; the SO_PEERCRED check owns the type.
-export type { PeerAccess } from '../server/peer-access';
+export type { PeerAccess } from '../platform/peer-access';
 
 export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 

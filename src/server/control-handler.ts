@@ -22,7 +22,7 @@ import {
 } from '../protocol';
 import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage } from '../protocol/framed-socket';
 import { toHex } from '../crypto/bytes';
-import type { Logger } from './logger';
+import type { Logger } from '../platform/logger';
 import { CONTROL_IDLE_TIMEOUT_MS } from './limits';
 import type { ServiceHub } from './service-hub';
 import type { PeerLinkStatus } from '../bootstrap/peer-link';

@@ -20,12 +20,13 @@ import { encodeMessage, errorReply, type SocketRole } from '../protocol';
 import { HaskellControlHandler } from './haskell-control-handler';
 import { negotiate, type Negotiated, type NegotiationFailure } from './version-negotiation';
 import { ControlHandler } from './control-handler';
-import type { Logger } from './logger';
-import type { Hardening } from './hardening';
+import type { Logger } from '../platform/logger';
+import type { Hardening } from '../platform/hardening';
 import type { PeerCred } from '../native';
-import { NO_EXTRA_PEERS, checkPeer, peerAllowed, type PeerAccess, type PeerVerdict } from './peer-access';
-import { BUSY_LINGER_MS, HANDSHAKE_TIMEOUT_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS } from './limits';
-import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from './socket-paths';
+import { NO_EXTRA_PEERS, checkPeer, peerAllowed, type PeerAccess, type PeerVerdict } from '../platform/peer-access';
+import { BUSY_LINGER_MS, HANDSHAKE_TIMEOUT_MS, MAX_CONTROL_CONNECTIONS, MAX_SERVICE_CONNECTIONS, WIRE_SECRET_BUDGET_BYTES } from './limits';
+import { setSecretPoolBudget } from '../crypto/secret-memory';
+import { CONTROL_SOCKET_MODE, SERVICE_SOCKET_MODE, SOCKET_DIR_MODE, defaultSocketDir } from '../platform/socket-paths';
 import { ServiceHub } from './service-hub';
 import { PeerSet } from '../bootstrap/peer-set';
 import { defaultAgentTrust, type AgentTrust } from '../client/agent-identity';
@@ -105,6 +106,9 @@ export interface Daemon {
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = opts.logger;
   const coldVk = readColdVerificationKeyFile(opts.coldVkFile);
+  // Copies of KEY frames queued to nodes have a budget of their own (limits.ts), apart from the
+  // keys' locked memory; it applies once memory is locked (a no-op in plain mode).
+  setSecretPoolBudget('wire', WIRE_SECRET_BUDGET_BYTES);
   // The default socket directory is ours to create and police; a path the operator chose lives
   // in a directory they manage.
   const defaultDir = defaultSocketDir();

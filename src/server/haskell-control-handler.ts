@@ -37,7 +37,7 @@ import {
 import { toHex } from '../crypto/bytes';
 import type { ChainTiming } from '../time';
 import { CONTROL_IDLE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from './limits';
-import type { Logger } from './logger';
+import type { Logger } from '../platform/logger';
 import type { ServiceHub } from './service-hub';
 
 export interface HaskellControlHandlerInit {

@@ -24,7 +24,7 @@ import {
   type ServiceVersion,
 } from '../protocol/haskell';
 import { MAX_NODE_PENDING_WRITE_BYTES } from './limits';
-import type { Logger } from './logger';
+import type { Logger } from '../platform/logger';
 import { NodeSession } from './node-session';
 
 export interface HaskellNodeSessionDeps {

@@ -35,7 +35,7 @@ import { encodeServiceDropMessage, encodeServiceKeyMessage, encodeServiceVersion
 import { HaskellNodeSession } from './haskell-node-session';
 import { NativeNodeSession, type NodeSession, type Push } from './node-session';
 import { KesError } from '../errors';
-import type { Logger } from './logger';
+import type { Logger } from '../platform/logger';
 import { MAX_LOCKED_KEY_COPIES_PER_NODE, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from './limits';
 
 /** What one push to all nodes became. */

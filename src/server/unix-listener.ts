@@ -6,11 +6,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { KesError } from '../errors';
+import { MAX_SOCKET_PATH_BYTES } from '../platform/socket-paths';
 
 /** How long to wait for an existing socket to answer before calling it stale. */
 export const STALE_PROBE_TIMEOUT_MS = 1_000;
-/** Linux `sun_path` is 108 bytes including the terminating NUL. */
-export const MAX_SOCKET_PATH_BYTES = 107;
 
 /**
  * Create the default socket directory (mode 0750) if missing; if it exists it must be a real

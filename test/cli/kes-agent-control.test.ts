@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { CONTROL_SOCKET_NAME, clientDefaultSocket } from '../../src/server/socket-paths';
+import { CONTROL_SOCKET_NAME, clientDefaultSocket } from '../../src/platform/socket-paths';
 import { HS_CONTROL_IDS, HS_SERVICE_V1, HS_SERVICE_V2, hsVersionId } from '../helpers/haskell-peer';
 import { NOBODY, describeAsOtherUser, otherUser } from '../helpers/other-user';
 import { Proc, ROOT, cleanEnv, run, tempDir, type RunResult } from '../helpers/processes';

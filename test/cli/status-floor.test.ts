@@ -22,7 +22,7 @@ import {
   type OutgoingMessage,
 } from '../../src/protocol';
 import { ControlHandler } from '../../src/server/control-handler';
-import type { Logger } from '../../src/server/logger';
+import type { Logger } from '../../src/platform/logger';
 import { ServiceHub } from '../../src/server/service-hub';
 import { periodStartMs } from '../../src/time';
 import { tempDir } from '../helpers/processes';

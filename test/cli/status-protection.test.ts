@@ -12,7 +12,7 @@ import { loadSodium } from '../../src/crypto/sodium';
 import { Agent } from '../../src/machine/agent';
 import { NO_PROTECTION, type Protection } from '../../src/protocol';
 import { ControlHandler } from '../../src/server/control-handler';
-import type { Logger } from '../../src/server/logger';
+import type { Logger } from '../../src/platform/logger';
 import { ServiceHub } from '../../src/server/service-hub';
 import { networkTiming } from '../../src/time';
 import { tempDir } from '../helpers/processes';

@@ -13,7 +13,7 @@ import { connectToAgent } from '../../src/client/connect';
 import { loadSodium } from '../../src/crypto/sodium';
 import { KesError, type ErrorCode } from '../../src/errors';
 import { encodeMessage, PROTOCOL_VERSION } from '../../src/protocol';
-import { MAX_SOCKET_PATH_BYTES } from '../../src/server/unix-listener';
+import { MAX_SOCKET_PATH_BYTES } from '../../src/platform/socket-paths';
 import { FAKE_AGENT_VERSION, FakeAgent } from '../helpers/fake-agent';
 
 let dir: string;

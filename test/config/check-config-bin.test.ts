@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SETTINGS, SETTING_NAMES } from '../../src/config';
 import { EXIT } from '../../src/cli/exit-codes';
-import { defaultControlSocket } from '../../src/server/socket-paths';
+import { defaultControlSocket } from '../../src/platform/socket-paths';
 import { BIN, cleanEnv, run, tempDir } from '../helpers/processes';
 import { vectorPath } from '../helpers/vectors';
 

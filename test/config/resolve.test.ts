@@ -18,7 +18,7 @@ import {
 } from '../../src/config';
 import { KesError } from '../../src/errors';
 import { HASKELL_CONFIG_FLAG, HASKELL_LOG_LEVELS } from '../../src/config';
-import { defaultControlSocket, defaultServiceSocket } from '../../src/server/socket-paths';
+import { defaultControlSocket, defaultServiceSocket } from '../../src/platform/socket-paths';
 
 let dir: string;
 let file: string;

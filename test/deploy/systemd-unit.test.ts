@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { refuseDebuggingFlags } from '../../src/cli/agent/process-guards';
 import { EXIT } from '../../src/cli/exit-codes';
 import { DEFAULT_CONFIG_PATH, readConfigFile } from '../../src/config';
-import { CONTROL_SOCKET_NAME, SERVICE_SOCKET_NAME, SOCKET_DIR_MODE, defaultSocketDir } from '../../src/server/socket-paths';
+import { CONTROL_SOCKET_NAME, SERVICE_SOCKET_NAME, SOCKET_DIR_MODE, defaultSocketDir } from '../../src/platform/socket-paths';
 import { BIN, ROOT, run, tempDir } from '../helpers/processes';
 import { KNOWN_DIRECTIVES, LIST_DIRECTIVES, parseUnitFile, value, values, type UnitFile } from './unit-file';
 

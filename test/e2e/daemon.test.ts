@@ -16,7 +16,7 @@ import { type AgentEnv, ctl, startAgent, stopAgentEnv } from '../helpers/agent-e
 import { BIN, cleanEnv, Proc, run, tempDir, type RunResult } from '../helpers/processes';
 import { vectorPath } from '../helpers/vectors';
 import { makeTestGenesis } from '../../src/time';
-import { defaultSocketDir } from '../../src/server/socket-paths';
+import { defaultSocketDir } from '../../src/platform/socket-paths';
 import { MAX_CONTROL_CONNECTIONS, NODE_CONFIRM_DEADLINE_MS, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV, nodeConfirmDeadline } from '../../src/server/limits';
 
 /** A valid cold verification key that needs no keygen (the agent only reads it). */

@@ -25,7 +25,7 @@ import { encodeOffer } from '../../src/protocol/haskell';
 import { offeredIds } from '../../src/server/version-negotiation';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
 import { MAX_CONTROL_CONNECTIONS, MAX_UNCONFIRMED_PUSHES, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../src/server/limits';
-import { createLogger } from '../../src/server/logger';
+import { createLogger } from '../../src/platform/logger';
 import { kesTimeAt, networkTiming, type ChainTiming } from '../../src/time';
 import {
   type AgentEnv,

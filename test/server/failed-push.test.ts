@@ -15,7 +15,7 @@ import * as secretMemory from '../../src/crypto/secret-memory';
 import { loadSodium } from '../../src/crypto/sodium';
 import { KesError } from '../../src/errors';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
-import { createLogger } from '../../src/server/logger';
+import { createLogger } from '../../src/platform/logger';
 import { nextEvent } from '../helpers/node-events';
 import { tempDir } from '../helpers/processes';
 import { testChain } from '../helpers/test-chain';

@@ -6,7 +6,7 @@ import { Command, Option } from 'clipanion';
 import { readColdVerificationKeyFile } from '../../cardano';
 import { SETTINGS, describeConfig, describeSource, type ResolvedConfig, type SettingName, type SettingRow } from '../../config';
 import { KesError } from '../../errors';
-import { MAX_SOCKET_PATH_BYTES } from '../../server/unix-listener';
+import { MAX_SOCKET_PATH_BYTES } from '../../platform/socket-paths';
 import { EXIT } from '../exit-codes';
 import { resolveTiming } from '../common/timing';
 import { AgentSettingsCommand } from './settings-command';

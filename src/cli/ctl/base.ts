@@ -4,7 +4,7 @@ import { AGENT_UID_ENV, AGENT_UID_FLAG, agentTrustFrom, type AgentTrust } from '
 import { ControlClient } from '../../client/control-client';
 import { toHex } from '../../crypto/bytes';
 import type { Opcert } from '../../protocol';
-import { CONTROL_SOCKET_ENV, CONTROL_SOCKET_ENVS, CONTROL_SOCKET_NAME, HASKELL_CONTROL_PATH_ENV, clientDefaultSocket, resolveSocketPath } from '../../server/socket-paths';
+import { CONTROL_SOCKET_ENV, CONTROL_SOCKET_ENVS, CONTROL_SOCKET_NAME, HASKELL_CONTROL_PATH_ENV, clientDefaultSocket, resolveSocketPath } from '../../platform/socket-paths';
 import { KesCommand } from '../common/base-command';
 
 export abstract class CtlCommand extends KesCommand {

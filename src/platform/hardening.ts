@@ -6,8 +6,7 @@
  * pages that hold secrets are locked: our arenas and libsodium's WASM heap.
  */
 import { KesError } from '../errors';
-import { secretMemoryState, setSecretPoolBudget, useLockedSecretMemory } from '../crypto/secret-memory';
-import { WIRE_SECRET_BUDGET_BYTES } from './limits';
+import { secretMemoryState, useLockedSecretMemory } from '../crypto/secret-memory';
 import { lockSodiumHeap, sodiumHeapState } from '../crypto/sodium-heap';
 import { errnoOf, nativeLoadError, tryLoadNative, type NativeAddon } from '../native';
 import type { Protection } from '../protocol';
@@ -75,7 +74,6 @@ export function hardenProcess(opts: HardeningOptions): Hardening {
     } else {
       try {
         useLockedSecretMemory(native);
-        setSecretPoolBudget('wire', WIRE_SECRET_BUDGET_BYTES);
         lockSodiumHeap((heap) => void native.lockArrayBuffer(heap));
       } catch (e) {
         fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: mlock failed (${errnoOf(e)}) with RLIMIT_MEMLOCK ${describeLimit(limits.memlockLimit)}; ${raiseHint(opts.allowUnlockedMemory)}`));

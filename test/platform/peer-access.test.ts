@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadNative } from '../../src/native';
-import { NO_EXTRA_PEERS, checkPeer, peerAllowed, type PeerAccess, type PeerVerdict } from '../../src/server/peer-access';
+import { NO_EXTRA_PEERS, checkPeer, peerAllowed, type PeerAccess, type PeerVerdict } from '../../src/platform/peer-access';
 import { NOBODY, itAsOtherUser, otherUser } from '../helpers/other-user';
 
 const SELF = process.getuid!();

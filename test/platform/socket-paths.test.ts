@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CONTROL_SOCKET_NAME, clientDefaultSocket, defaultSocketDir } from '../../src/server/socket-paths';
+import { CONTROL_SOCKET_NAME, clientDefaultSocket, defaultSocketDir } from '../../src/platform/socket-paths';
 import { NOBODY, itAsOtherUser, itUnless, otherUser } from '../helpers/other-user';
 
 const isRoot = process.getuid?.() === 0;

@@ -10,6 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KesError } from '../errors';
 
+/** Linux `sun_path` is 108 bytes including the terminating NUL. */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
 export const CONTROL_SOCKET_ENV = 'KES_AGENT_CONTROL_SOCKET';
 export const SERVICE_SOCKET_ENV = 'KES_AGENT_SERVICE_SOCKET';
 /** The Haskell kes-agent's names for the two variables (haskell-kes-agent.md §1.2, §1.3), read too. */

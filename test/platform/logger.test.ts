@@ -15,7 +15,7 @@ import {
   LOG_WINDOW_MS,
   type LoggerInit,
   type Schedule,
-} from '../../src/server/logger';
+} from '../../src/platform/logger';
 import { encodeMessage, nativeAccept } from '../../src/protocol';
 import { offeredIds } from '../../src/server/version-negotiation';
 import { type AgentEnv, ctlJson, makeAgentEnv, startAgent, stopAgentEnv } from '../helpers/agent-env';
