@@ -15,7 +15,7 @@ const nobody = otherUser();
 
 /** Evaluate the built module's functions as nobody (from the copy that uid can read). */
 async function asNobody(expr: string): Promise<unknown> {
-  const script = `const p = require(${JSON.stringify(nobody.path('dist', 'src', 'server', 'socket-paths.js'))}); console.log(JSON.stringify(${expr}));`;
+  const script = `const p = require(${JSON.stringify(nobody.path('dist', 'src', 'platform', 'socket-paths.js'))}); console.log(JSON.stringify(${expr}));`;
   const r = await nobody.run(['-e', script], { env: { PATH: process.env['PATH'] ?? '' } });
   if (r.code !== 0) throw new Error(`node -e as uid ${NOBODY} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout);
