@@ -22,6 +22,7 @@ import {
   ProtocolError,
   ReceiveTimeoutError,
   acceptWelcome,
+  nativeVersionId,
   NATIVE_CONTROL_VERSION_ID,
   NATIVE_SERVICE_VERSION_ID,
   protocolForRole,
@@ -30,7 +31,7 @@ import {
   type Message,
   type SocketRole,
 } from '../protocol';
-import { ByteReader, PeerClosedError, ReadTimeoutError, chooseVersion, encodeAccept, encodeReject, readOffer, versionId, versionName } from '../protocol/haskell';
+import { ByteReader, PeerClosedError, ReadTimeoutError, chooseVersion, encodeAccept, encodeReject, readOffer, versionName } from '../protocol/haskell';
 import { MAX_SOCKET_PATH_BYTES } from '../platform/socket-paths';
 import { defaultAgentTrust, verifyAgent, type AgentTrust } from './agent-identity';
 
@@ -138,7 +139,7 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
  */
 async function acceptNativeVersion(socket: net.Socket, socketPath: string, role: SocketRole, timeoutMs: number): Promise<void> {
   const reader = new ByteReader(socket);
-  const ours = versionId(role === 'control' ? NATIVE_CONTROL_VERSION_ID : NATIVE_SERVICE_VERSION_ID);
+  const ours = nativeVersionId(role);
   let offer: Uint8Array[];
   try {
     offer = await readOffer(reader, { timeoutMs });

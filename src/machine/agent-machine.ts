@@ -182,6 +182,22 @@ export function createAgentMachine(deps: MachineDeps) {
   const peerOutcome = (o: PeerOutcome): AgentEmitted => ({ type: 'peerOutcome', outcome: o });
   const change = (c: ActiveChange): AgentEmitted => ({ type: 'activeChange', change: c });
 
+  /**
+   * The two ways a staged key becomes active (replacing an active key or not), after `first`:
+   * UPLOAD and INSTALL differ only in attaching the opcert first.
+   */
+  const installTransitions = <const F extends readonly ('attachOpcert' | 'recordOpcert')[]>(command: 'upload' | 'install', first: F) => {
+    const install = ['installStaged', 'evolveActiveKey', 'recordEvolution', 'nextChangeSeq', 'announceInstalled'] as const;
+    return [
+      {
+        guard: 'hasActiveKey' as const,
+        target: '.activeKey',
+        actions: [...first, 'destroyActiveKey' as const, ...install, { type: 'reportUpload' as const, params: { replacedActive: true, command } }],
+      },
+      { target: '.activeKey', actions: [...first, ...install, { type: 'reportUpload' as const, params: { replacedActive: false, command } }] },
+    ];
+  };
+
   return setup({
     types: {
       context: {} as AgentContext,
@@ -546,34 +562,7 @@ export function createAgentMachine(deps: MachineDeps) {
             { guard: 'opcertWrongKesKey', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_WRONG_KES_KEY' } } },
             { guard: 'candidateOpcertExpired', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_EXPIRED' } } },
             { guard: 'candidateCounterTooLow', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_COUNTER_TOO_LOW' } } },
-            {
-              guard: 'hasActiveKey',
-              target: '.activeKey',
-              actions: [
-                'attachOpcert',
-                'recordOpcert',
-                'destroyActiveKey',
-                'installStaged',
-                'evolveActiveKey',
-                'recordEvolution',
-                'nextChangeSeq',
-                'announceInstalled',
-                { type: 'reportUpload', params: { replacedActive: true, command: 'install' } },
-              ],
-            },
-            {
-              target: '.activeKey',
-              actions: [
-                'attachOpcert',
-                'recordOpcert',
-                'installStaged',
-                'evolveActiveKey',
-                'recordEvolution',
-                'nextChangeSeq',
-                'announceInstalled',
-                { type: 'reportUpload', params: { replacedActive: false, command: 'install' } },
-              ],
-            },
+            ...installTransitions('install', ['attachOpcert', 'recordOpcert'] as const),
           ],
           // Expiry and counter are checked again: time has passed since the import.
           UPLOAD: [
@@ -593,30 +582,7 @@ export function createAgentMachine(deps: MachineDeps) {
               guard: 'candidateCounterTooLow',
               actions: { type: 'reject', params: { command: 'upload', code: 'OPCERT_COUNTER_TOO_LOW' } },
             },
-            {
-              guard: 'hasActiveKey',
-              target: '.activeKey',
-              actions: [
-                'destroyActiveKey',
-                'installStaged',
-                'evolveActiveKey',
-                'recordEvolution',
-                'nextChangeSeq',
-                'announceInstalled',
-                { type: 'reportUpload', params: { replacedActive: true } },
-              ],
-            },
-            {
-              target: '.activeKey',
-              actions: [
-                'installStaged',
-                'evolveActiveKey',
-                'recordEvolution',
-                'nextChangeSeq',
-                'announceInstalled',
-                { type: 'reportUpload', params: { replacedActive: false } },
-              ],
-            },
+            ...installTransitions('upload', [] as const),
           ],
           // A bundle from a bootstrap peer: every check in a guard, first failure wins, the key is
           // wiped on refusal (after the refusal message has read its evolution) and nothing else changes. Order: who signed it, whether the key is

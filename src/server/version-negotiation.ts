@@ -7,7 +7,7 @@
  * control socket kes-agent-control and kes-ctl (spec/protocol.md §4).
  */
 import type * as net from 'node:net';
-import { NATIVE_CONTROL_VERSION_ID, NATIVE_SERVICE_VERSION_ID, type SocketRole } from '../protocol';
+import { nativeVersionId, type SocketRole } from '../protocol';
 import {
   ByteReader,
   CONTROL_OFFER,
@@ -21,15 +21,9 @@ import {
   readAnswer,
   serviceVersionId,
   serviceVersionOf,
-  versionId,
   type ControlVersion,
   type ServiceVersion,
 } from '../protocol/haskell';
-
-/** Our own protocol's id on a socket of `role`. */
-export function nativeVersionId(role: SocketRole): Uint8Array {
-  return versionId(role === 'control' ? NATIVE_CONTROL_VERSION_ID : NATIVE_SERVICE_VERSION_ID);
-}
 
 /**
  * What the agent offers on a socket of `role`, newest Haskell version first (as the Haskell
