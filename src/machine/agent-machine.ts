@@ -28,7 +28,7 @@ import { assertEvent, assign, emit, raise, setup } from 'xstate';
 import { verifyOpcert } from '../cardano/opcert';
 import { bytesEqual, toHex } from '../crypto/bytes';
 import { ActiveSlot, StagedSlot } from '../slots';
-import { keyTargetAt, kesPeriodAt, msUntilNextCheck, opcertExpiredAt, opcertExpiresAtMs } from './rules';
+import { keyTargetAt, kesPeriodAt, msUntilNextCheck, opcertExpiredAt, opcertExpiresAtMs, opcertUsableAt } from './rules';
 import { verifyKes } from '../crypto/kes';
 import type {
   ActiveChange,
@@ -114,6 +114,14 @@ export function createAgentMachine(deps: MachineDeps) {
         const c0 = candidateOpcert(context, event).kesPeriod;
         const kp = kesPeriodAt(timing, nowOf(event)) ?? 0;
         return `the opcert starts at KES period ${c0} and expired at period ${c0 + timing.maxKESEvolutions}; the current period is ${kp}`;
+      }
+      case 'OPCERT_NOT_YET_VALID': {
+        const c0 = candidateOpcert(context, event).kesPeriod;
+        const kp = kesPeriodAt(timing, nowOf(event)) ?? 0;
+        const a = context.active;
+        const range = a === null ? '' : ` (opcert counter ${a.counter}, KES periods ${a.startKesPeriod}..${a.startKesPeriod + timing.maxKESEvolutions - 1})`;
+        const how = event.type === 'UPLOAD' ? `; upload at period ${c0}, or force the upload (kes-ctl upload --force)` : `; install it at period ${c0}`;
+        return `the new opcert starts at KES period ${c0}, ${c0 - kp} period(s) after the current period ${kp}, while the active key${range} can sign now: replacing it would leave nodes unable to forge until period ${c0}${how}`;
       }
       case 'OPCERT_COUNTER_TOO_LOW': {
         const floor = context.counterFloor ?? 0;
@@ -241,6 +249,17 @@ export function createAgentMachine(deps: MachineDeps) {
       // touching the counter file).
       candidateCounterTooLow: ({ context, event }) =>
         context.counterFloor !== null && candidateOpcert(context, event).counter < context.counterFloor,
+      // Swapping a key nodes can forge with now for one they cannot forge with yet loses every
+      // slot until the new opcert's start period. Refused unless the operator forces it (UPLOAD
+      // only). Without an active key, or with one that cannot sign now either (expired, not yet
+      // valid, chain not started), nothing usable is lost and the install goes ahead.
+      replacesUsableWithNotYetValid: ({ context, event }) => {
+        assertEvent(event, ['UPLOAD', 'INSTALL']);
+        if (event.type === 'UPLOAD' && event.force) return false;
+        const a = context.active;
+        if (a === null || !opcertUsableAt(timing, a.startKesPeriod, event.nowMs)) return false;
+        return !opcertUsableAt(timing, candidateOpcert(context, event).kesPeriod, event.nowMs);
+      },
       // --- a bundle or drop from a bootstrap peer (checks in the order of PEER_REFUSAL_CODES)
       receivedWrongColdKey: ({ event }) => {
         assertEvent(event, 'RECEIVE_BUNDLE');
@@ -562,9 +581,11 @@ export function createAgentMachine(deps: MachineDeps) {
             { guard: 'opcertWrongKesKey', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_WRONG_KES_KEY' } } },
             { guard: 'candidateOpcertExpired', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_EXPIRED' } } },
             { guard: 'candidateCounterTooLow', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_COUNTER_TOO_LOW' } } },
+            { guard: 'replacesUsableWithNotYetValid', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_NOT_YET_VALID' } } },
             ...installTransitions('install', ['attachOpcert', 'recordOpcert'] as const),
           ],
-          // Expiry and counter are checked again: time has passed since the import.
+          // Expiry and counter are checked again: time has passed since the import. Last, whether
+          // the upload would swap a key that signs now for one that cannot yet (unless forced).
           UPLOAD: [
             {
               guard: 'noStagedKey',
@@ -581,6 +602,10 @@ export function createAgentMachine(deps: MachineDeps) {
             {
               guard: 'candidateCounterTooLow',
               actions: { type: 'reject', params: { command: 'upload', code: 'OPCERT_COUNTER_TOO_LOW' } },
+            },
+            {
+              guard: 'replacesUsableWithNotYetValid',
+              actions: { type: 'reject', params: { command: 'upload', code: 'OPCERT_NOT_YET_VALID' } },
             },
             ...installTransitions('upload', [] as const),
           ],

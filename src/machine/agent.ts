@@ -202,16 +202,18 @@ export class Agent {
   /**
    * Install the staged key + opcert as the active bundle, evolved to the current period; the
    * previous active key is wiped; staging becomes empty. Refusals: NO_STAGED_KEY, NO_OPCERT,
-   * OPCERT_EXPIRED, OPCERT_COUNTER_TOO_LOW (re-checked now).
+   * OPCERT_EXPIRED, OPCERT_COUNTER_TOO_LOW (re-checked now), and OPCERT_NOT_YET_VALID when the
+   * active key can sign now and the staged opcert starts later, unless `force`.
    */
-  upload(): AgentResult<CommandValues['upload']> {
-    return this.#command('upload', (nowMs) => ({ type: 'UPLOAD', nowMs }));
+  upload(opts: { force: boolean } = { force: false }): AgentResult<CommandValues['upload']> {
+    if (typeof opts?.force !== 'boolean') throw new KesError('INVALID_ARGUMENT', 'upload: force: expected a boolean');
+    return this.#command('upload', (nowMs) => ({ type: 'UPLOAD', nowMs, force: opts.force }));
   }
 
   /**
    * importOpcert and upload as one machine event: attach `opcert` to the staged key and install
-   * the bundle, with nothing in between. Refusals are importOpcert's, in its order; a refusal
-   * changes nothing (the staged key stays).
+   * the bundle, with nothing in between. Refusals are importOpcert's, in its order, then
+   * OPCERT_NOT_YET_VALID as for an unforced upload; a refusal changes nothing (the staged key stays).
    */
   install(opcert: Opcert): AgentResult<CommandValues['install']> {
     const own = checkedOpcertCopy(opcert);

@@ -42,6 +42,15 @@ export function keyTargetAt(timing: ChainTiming, startKesPeriod: number, nowMs: 
   }
 }
 
+/**
+ * Can a key under an opcert starting at c0 sign a header at nowMs? Only inside its window, once
+ * the chain has started: before c0 it waits at evolution 0 and nodes cannot forge with it.
+ */
+export function opcertUsableAt(timing: ChainTiming, startKesPeriod: number, nowMs: number): boolean {
+  const kp = kesPeriodAt(timing, nowMs);
+  return kp !== undefined && opcertStanding(timing, startKesPeriod, kp).kind === 'valid';
+}
+
 /** Is an opcert starting at c0 already past its last period at nowMs? (false before the chain starts) */
 export function opcertExpiredAt(timing: ChainTiming, startKesPeriod: number, nowMs: number): boolean {
   return keyTargetAt(timing, startKesPeriod, nowMs).kind === 'expired';

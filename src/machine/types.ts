@@ -11,8 +11,8 @@ import type { ChainTiming } from '../time';
 
 /**
  * Why a command was refused. The names are the wire error names of spec/protocol.md
- * ("Wire error codes", 16..26); the server maps them 1:1. The agent itself produces the first
- * eight; NO_ACTIVE_KEY, CHAIN_NOT_STARTED and KEY_EXHAUSTED are here for the wire mapping but
+ * ("Wire error codes", 16..27); the server maps them 1:1. The agent itself produces the first
+ * eight and OPCERT_NOT_YET_VALID; NO_ACTIVE_KEY, CHAIN_NOT_STARTED and KEY_EXHAUSTED are here for the wire mapping but
  * never returned: drop-active without a key answers hadKey=false, a chain that has not started
  * accepts imports and uploads (the key waits at evolution 0), and an opcert that would need an
  * evolution past the last one is refused earlier as OPCERT_EXPIRED (maxKESEvolutions ≤ 64).
@@ -29,6 +29,7 @@ export const AGENT_ERROR_CODES = [
   'NO_ACTIVE_KEY',
   'CHAIN_NOT_STARTED',
   'KEY_EXHAUSTED',
+  'OPCERT_NOT_YET_VALID',
 ] as const;
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 
@@ -243,7 +244,11 @@ export type AgentEvent =
   | { type: 'IMPORT_OPCERT'; nowMs: number; opcert: Opcert }
   /** IMPORT_OPCERT then UPLOAD in one event (the Haskell control protocol's InstallKey). */
   | { type: 'INSTALL'; nowMs: number; opcert: Opcert }
-  | { type: 'UPLOAD'; nowMs: number }
+  /**
+   * `force`: install even when that replaces an active key that can sign now with one that
+   * cannot yet (OPCERT_NOT_YET_VALID otherwise). INSTALL has no force: the Haskell wire has none.
+   */
+  | { type: 'UPLOAD'; nowMs: number; force: boolean }
   | { type: 'DROP_STAGED'; nowMs: number }
   | { type: 'DROP_ACTIVE'; nowMs: number }
   /**

@@ -31,6 +31,7 @@ export const WIRE_ERROR_CODES = Object.freeze({
   NO_ACTIVE_KEY: 24,
   CHAIN_NOT_STARTED: 25,
   KEY_EXHAUSTED: 26,
+  OPCERT_NOT_YET_VALID: 27,
   // Node refusals (CONFIRM.result)
   NODE_KEY_INVALID: 40,
   NODE_OPCERT_INVALID: 41,

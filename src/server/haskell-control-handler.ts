@@ -63,6 +63,8 @@ const RECV_RESULT_OF: Readonly<Partial<Record<AgentErrorCode, RecvResult>>> = Ob
   OPCERT_WRONG_KES_KEY: 'RecvErrorInvalidOpCert',
   OPCERT_EXPIRED: 'RecvErrorInvalidOpCert',
   OPCERT_COUNTER_TOO_LOW: 'RecvErrorKeyOutdated',
+  // The opcert is not valid at the current KES period, and the key it would replace is.
+  OPCERT_NOT_YET_VALID: 'RecvErrorInvalidOpCert',
 });
 
 export class HaskellControlHandler {
@@ -150,7 +152,8 @@ export class HaskellControlHandler {
 
   #logResult<T>(client: number, what: string, r: AgentResult<T>, fields: (v: T) => Record<string, string | number | boolean | null>): void {
     if (r.ok) this.#init.logger.info(`control: ${what}`, { client, ...fields(r.value) });
-    else this.#init.logger.warn(`control: ${what} refused`, { client, code: r.code });
+    // The wire answer is a bare RecvResult, so the log is the only place the reason is told.
+    else this.#init.logger.warn(`control: ${what} refused`, { client, code: r.code, reason: r.message });
   }
 
   /** AgentInfo from the agent's status: the ledger's KES period, the hub's timestamps. */

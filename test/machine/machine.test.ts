@@ -70,7 +70,7 @@ describe('the machine context holds no secret', () => {
     send({ type: 'KEYGEN', nowMs: NOW, force: false, key: newKey() });
     const activeKey = keys[0]!;
     send({ type: 'IMPORT_OPCERT', nowMs: NOW, opcert: issueOpcert({ hotVk: activeKey.verificationKey(), counter: 1, kesPeriod: KP - 3, coldSeed: COLD_SEED }) });
-    send({ type: 'UPLOAD', nowMs: NOW });
+    send({ type: 'UPLOAD', nowMs: NOW, force: false });
     send({ type: 'KEYGEN', nowMs: NOW, force: false, key: newKey() });
     const stagedKey = keys[1]!;
     send({ type: 'IMPORT_OPCERT', nowMs: NOW, opcert: issueOpcert({ hotVk: stagedKey.verificationKey(), counter: 2, kesPeriod: KP, coldSeed: COLD_SEED }) });
@@ -115,7 +115,7 @@ describe('pure transitions (no effects run)', () => {
   });
 
   test.each([
-    [{ type: 'UPLOAD', nowMs: NOW }, 'upload', 'NO_STAGED_KEY'],
+    [{ type: 'UPLOAD', nowMs: NOW, force: false }, 'upload', 'NO_STAGED_KEY'],
     [{ type: 'EXPORT_VERKEY', nowMs: NOW }, 'exportVerkey', 'NO_STAGED_KEY'],
     [
       {
@@ -144,7 +144,7 @@ describe('pure transitions (no effects run)', () => {
       { type: 'KEYGEN', nowMs: NOW, force: false, key: KesSignKey.fromSeed(new Uint8Array(32)) },
       { type: 'EXPORT_VERKEY', nowMs: NOW },
       { type: 'IMPORT_OPCERT', nowMs: NOW, opcert: { hotVk: new Uint8Array(32), counter: 0, kesPeriod: 0, sigma: new Uint8Array(64), coldVk: new Uint8Array(32) } },
-      { type: 'UPLOAD', nowMs: NOW },
+      { type: 'UPLOAD', nowMs: NOW, force: false },
       { type: 'DROP_STAGED', nowMs: NOW },
       { type: 'DROP_ACTIVE', nowMs: NOW },
     ];
