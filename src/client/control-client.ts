@@ -79,8 +79,24 @@ export class ControlClient {
     return importReport(await this.#request('import-opcert', { type: 'import_opcert', opcert }, expect));
   }
 
-  upload(opts: { confirmTimeoutMs: number }): Promise<Reply<'upload_ok'>> {
-    return this.#request('upload', { type: 'upload', confirmTimeoutMs: opts.confirmTimeoutMs }, 'upload_ok', opts.confirmTimeoutMs);
+  /**
+   * `force`: replace an active key that can sign now even with one whose opcert starts later
+   * (sent as UPLOAD_V2; without it, plain UPLOAD, which every agent of this protocol knows).
+   */
+  async upload(opts: { confirmTimeoutMs: number; force?: boolean }): Promise<Reply<'upload_ok'>> {
+    if (opts.force !== true) {
+      return this.#request('upload', { type: 'upload', confirmTimeoutMs: opts.confirmTimeoutMs }, 'upload_ok', opts.confirmTimeoutMs);
+    }
+    try {
+      return await this.#request('upload --force', { type: 'upload_v2', confirmTimeoutMs: opts.confirmTimeoutMs, force: true }, 'upload_ok', opts.confirmTimeoutMs);
+    } catch (e) {
+      // An agent built before UPLOAD_V2 does not know the kind (spec/protocol.md §4); it also
+      // never refuses the upload that --force is for.
+      if (e instanceof AgentRefusedError && e.agentCode === 'UNKNOWN_KIND') {
+        throw new KesError('AGENT_PROTOCOL', `${this.#conn.socketPath}: this agent (${this.agentVersion}) predates upload --force and never refuses an upload for a later opcert start: run upload without --force`);
+      }
+      throw e;
+    }
   }
 
   /**

@@ -142,6 +142,7 @@ export const KIND = Object.freeze({
   STATUS: 0x14,
   DROP_STAGED: 0x15,
   DROP_ACTIVE: 0x16,
+  UPLOAD_V2: 0x17,
   KEYGEN_OK: 0x30,
   VERKEY: 0x31,
   IMPORT_OK: 0x32,

@@ -96,6 +96,8 @@ export interface KeygenMessage { type: 'keygen'; force: boolean }
 export interface ExportVerkeyMessage { type: 'export_verkey' }
 export interface ImportOpcertMessage { type: 'import_opcert'; opcert: Opcert }
 export interface UploadMessage { type: 'upload'; confirmTimeoutMs: number }
+/** UPLOAD with `force`: replace a key that signs now even with one whose opcert starts later. */
+export interface UploadV2Message { type: 'upload_v2'; confirmTimeoutMs: number; force: boolean }
 export interface StatusMessage { type: 'status' }
 export interface DropStagedMessage { type: 'drop_staged' }
 export interface DropActiveMessage { type: 'drop_active'; confirmTimeoutMs: number }
@@ -192,6 +194,7 @@ export type Message =
   | ExportVerkeyMessage
   | ImportOpcertMessage
   | UploadMessage
+  | UploadV2Message
   | StatusMessage
   | DropStagedMessage
   | DropActiveMessage

@@ -210,6 +210,8 @@ export const MESSAGE_SCHEMAS = {
   status: msg('STATUS', 'control', 'client', EMPTY),
   drop_staged: msg('DROP_STAGED', 'control', 'client', EMPTY),
   drop_active: msg('DROP_ACTIVE', 'control', 'client', struct({ confirmTimeoutMs: U32 })),
+  // UPLOAD with `force` (spec/protocol.md §7.25): a new kind, since a kind never gains a field.
+  upload_v2: msg('UPLOAD_V2', 'control', 'client', struct({ confirmTimeoutMs: U32, force: BOOL })),
 
   keygen_ok: msg('KEYGEN_OK', 'control', 'agent', struct({ kesVk: bytes(KES_VK_BYTES), replacedStaged: BOOL })),
   verkey: msg('VERKEY', 'control', 'agent', struct({ kesVk: bytes(KES_VK_BYTES), hasOpcert: BOOL })),

@@ -114,12 +114,13 @@ export class ControlHandler {
           // 'none': no key has been active since the agent started, so the counter was not checked.
           counterFloor: v.counterFloor ?? 'none',
         }));
-      case 'upload': {
-        const result = this.#agent.upload();
+      case 'upload':
+      case 'upload_v2': {
+        const result = this.#agent.upload({ force: m.type === 'upload_v2' && m.force });
         if (!result.ok) return this.#refuse(client, 'upload', result);
         const nodes = await this.#hub.lastPushOutcome(Math.min(m.confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS));
         const v = result.value;
-        this.#log.info('control: upload', { client, kesVk: toHex(v.kesVk), counter: v.counter, evolution: v.evolution, ...nodes });
+        this.#log.info('control: upload', { client, kesVk: toHex(v.kesVk), counter: v.counter, evolution: v.evolution, forced: m.type === 'upload_v2' && m.force, ...nodes });
         return {
           type: 'upload_ok', kesVk: v.kesVk, counter: v.counter, startKesPeriod: v.startKesPeriod,
           evolution: v.evolution, replacedActive: v.replacedActive, ...nodes,

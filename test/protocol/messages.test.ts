@@ -462,7 +462,7 @@ type BodyOf<M> = Omit<M, 'type' | 'secret'>;
 type SchemaTypes = { [T in keyof typeof MESSAGE_SCHEMAS]: Infer<(typeof MESSAGE_SCHEMAS)[T]['body']> };
 type Checks = { [T in Message['type']]: Equal<BodyOf<Extract<Message, { type: T }>>, SchemaTypes[T]> };
 const typeChecks: Checks = {
-  hello: true, welcome: true, error: true, keygen: true, export_verkey: true, import_opcert: true, upload: true,
+  hello: true, welcome: true, error: true, keygen: true, export_verkey: true, import_opcert: true, upload: true, upload_v2: true,
   status: true, drop_staged: true, drop_active: true, keygen_ok: true, verkey: true, import_ok: true, upload_ok: true,
   status_ok: true, dropped: true, status_ok_v2: true, import_ok_v2: true, status_ok_v3: true, key: true, no_key: true, key_dropped: true, confirm: true,
 };

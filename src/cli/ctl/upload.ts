@@ -22,15 +22,26 @@ export class UploadCommand extends CtlCommand {
       the new key to the current KES period, and pushes it to every connected node. It reports
       how many nodes confirmed within --timeout. Nodes that connect later get the key when they
       connect.
+
+      When the active key can sign now and the staged opcert starts at a later KES period, the
+      agent refuses (exit 6, OPCERT_NOT_YET_VALID, naming both periods) and nothing changes:
+      nodes could not forge with the new key until its period. Upload then, or pass --force.
     `,
-    examples: [['Activate the staged key', '$0 upload'], ['Wait up to 15 s for nodes', '$0 upload --timeout 15000 --json']],
+    examples: [
+      ['Activate the staged key', '$0 upload'],
+      ['Wait up to 15 s for nodes', '$0 upload --timeout 15000 --json'],
+      ['Replace a working key with one valid from a later period', '$0 upload --force'],
+    ],
   });
 
   timeout = confirmTimeoutOption();
   json = Option.Boolean('--json', false, { description: 'Print one JSON object' });
+  force = Option.Boolean('--force', false, {
+    description: 'Replace an active key that can sign now even with one whose opcert starts at a later KES period (nodes cannot forge until then)',
+  });
 
   async execute(): Promise<number> {
-    const r = await this.withAgent((ctl) => ctl.upload({ confirmTimeoutMs: this.timeout }));
+    const r = await this.withAgent((ctl) => ctl.upload({ confirmTimeoutMs: this.timeout, force: this.force }));
     if (this.json) {
       this.printJson({
         kesVkey: toHex(r.kesVk), counter: r.counter, startKesPeriod: r.startKesPeriod, evolution: r.evolution,

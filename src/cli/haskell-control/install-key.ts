@@ -3,7 +3,7 @@ import { Command, Option, UsageError } from 'clipanion';
 import { readOpcertFile, verifyOpcert } from '../../cardano';
 import { loadSodium } from '../../crypto/sodium';
 import { KesError } from '../../errors';
-import { readControlRecvResult } from '../../protocol/haskell';
+import { readAgentInfo, readControlRecvResult, type DecodedAgentInfo } from '../../protocol/haskell';
 import { HS_EXIT, REASON_TEXT, exitForRecvResult } from './exit-codes';
 import { HsControlCommand } from './options';
 
@@ -20,7 +20,9 @@ export class InstallKeyCommand extends HsControlCommand {
 
       Prints "KES key installed." (exit 0), or "Error: <reason>" with the Haskell tool's exit
       codes: 1 KES key outdated, 2 OpCert validation failed, 3 No KES key found (nothing staged),
-      4 Operation not supported, 5 unknown error.
+      4 Operation not supported, 5 unknown error. When the opcert starts after the agent's
+      current KES period while its installed key can sign now (kes-agent refuses to replace a
+      working key with one nodes cannot use yet), a second line says so, naming both periods.
     `,
     examples: [['Install', '$0 install-key --opcert-file node.cert']],
   });
@@ -48,6 +50,40 @@ export class InstallKeyCommand extends HsControlCommand {
       return HS_EXIT.OK;
     }
     this.print(`Error: ${REASON_TEXT[result]}`);
+    if (result === 'RecvErrorInvalidOpCert') {
+      const hint = await this.notYetValidHint(opcert.kesPeriod);
+      if (hint !== undefined) this.print(hint);
+    }
     return exitForRecvResult(result);
   }
+
+  /**
+   * The answer is a bare code; the agent's state (one more session: the protocol has one
+   * command per VersionMessage) tells whether a later start period was the reason. Best effort:
+   * if the agent cannot be asked, the Haskell tool's line stands alone.
+   */
+  async notYetValidHint(startKesPeriod: number): Promise<string | undefined> {
+    try {
+      const info = await this.withSession((s) => s.request({ cmd: 'RequestInfoCmd' }, 'info', (r) => readAgentInfo(r, s.version)));
+      return notYetValidHint(startKesPeriod, info);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Why an opcert that verifies was refused, when the agent's state shows it: the opcert starts
+ * after the agent's current KES period while its installed key already signs. kes-agent refuses
+ * that install (spec/protocol.md §12) so that nodes keep a working key.
+ */
+export function notYetValidHint(startKesPeriod: number, info: DecodedAgentInfo): string | undefined {
+  const installed = info.installed?.bundle;
+  const kp = info.currentKesPeriod;
+  if (installed === undefined || BigInt(startKesPeriod) <= kp || installed.startKesPeriod > kp) return undefined;
+  return (
+    `The opcert starts at KES period ${startKesPeriod}, after the agent's current KES period ${kp}, while the installed key ` +
+    `(opcert counter ${installed.ocertCounter}, start period ${installed.startKesPeriod}) can sign now: the agent keeps the working key. ` +
+    `Install at period ${startKesPeriod}, or replace it anyway with kes-ctl upload --force.`
+  );
 }
