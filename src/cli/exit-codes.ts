@@ -10,11 +10,17 @@ export const EXIT = {
   USAGE: 2,
   /** A file could not be read, parsed or written, or has the wrong type or content. */
   BAD_INPUT: 3,
-  /** Cryptographic validation failed (bad signature, key/opcert mismatch, wrong cold key). */
+  /**
+   * The key or opcert itself is wrong (bad signature, key/opcert mismatch, wrong cold key),
+   * whether a local check or the agent found it: no agent state would accept it.
+   */
   INVALID: 4,
   /** The agent could not be reached (no socket, nothing listening, handshake failed). */
   UNREACHABLE: 5,
-  /** The agent refused the request (its error code is printed). */
+  /**
+   * The agent refused the request because of its state or the time (its error code is printed):
+   * nothing staged, expired, counter below the floor, not valid yet over a usable key.
+   */
   REFUSED: 6,
   /** A bounded wait ran out. */
   TIMEOUT: 7,

@@ -104,12 +104,19 @@ export function createAgentMachine(deps: MachineDeps) {
         return 'a KES key is already staged: drop it first (drop-staged), or replace it (keygen --force)';
       case 'NO_OPCERT':
         return 'the staged KES key has no opcert yet: import one issued for its verification key';
-      case 'OPCERT_WRONG_COLD_KEY':
-        return "the opcert was issued by another cold key than this agent's";
+      // Public keys in hex, as `kes-cold inspect` shows them, so the operator can tell which is which.
+      case 'OPCERT_WRONG_COLD_KEY': {
+        if (event.type !== 'IMPORT_OPCERT' && event.type !== 'INSTALL') return "the opcert was issued by another cold key than this agent's";
+        return `the opcert was issued by cold vk ${toHex(event.opcert.coldVk)}, not by this agent's cold vk ${toHex(coldVk)}: another pool's opcert, or the agent's cold-vkey is another pool's`;
+      }
       case 'OPCERT_BAD_SIGNATURE':
         return "the opcert's cold key signature does not verify";
-      case 'OPCERT_WRONG_KES_KEY':
-        return 'the opcert certifies another KES key than the staged one: export the staged verification key and issue the opcert for it';
+      case 'OPCERT_WRONG_KES_KEY': {
+        if ((event.type !== 'IMPORT_OPCERT' && event.type !== 'INSTALL') || context.staged === null) {
+          return 'the opcert certifies another KES key than the staged one: export the staged verification key and issue the opcert for it';
+        }
+        return `the opcert certifies KES vk ${toHex(event.opcert.hotVk)}, not the staged key's ${context.staged.kesVkHex}: export the staged verification key and issue the opcert for it`;
+      }
       case 'OPCERT_EXPIRED': {
         const c0 = candidateOpcert(context, event).kesPeriod;
         const kp = kesPeriodAt(timing, nowOf(event)) ?? 0;

@@ -7,6 +7,8 @@ import * as t from 'typanion';
 import { ERROR_CODES, KesError, type ErrorCode } from '../../src/errors';
 import { EXIT } from '../../src/cli/exit-codes';
 import { BIN, run } from '../helpers/processes';
+import { AgentRefusedError } from '../../src/client/control-client';
+import { WIRE_ERROR_CODES } from '../../src/protocol';
 import { assertWritableDir } from '../../src/cli/common/files';
 import {
   EXIT_FOR_ERROR,
@@ -159,5 +161,24 @@ describe('assertWritableDir', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('an agent refusal exits by one rule: 4 when the opcert itself is wrong, 6 when it depends on the agent state or time', () => {
+  test.each([
+    ['OPCERT_WRONG_KES_KEY', EXIT.INVALID],
+    ['OPCERT_WRONG_COLD_KEY', EXIT.INVALID],
+    ['OPCERT_BAD_SIGNATURE', EXIT.INVALID],
+    ['NO_STAGED_KEY', EXIT.REFUSED],
+    ['OPCERT_EXPIRED', EXIT.REFUSED],
+    ['OPCERT_COUNTER_TOO_LOW', EXIT.REFUSED],
+    ['OPCERT_NOT_YET_VALID', EXIT.REFUSED],
+  ] as const)('%s → exit %d, the agent code printed', (name, exit) => {
+    const r = describeFailure('kes-ctl', new AgentRefusedError('import-opcert', WIRE_ERROR_CODES[name], 'why'));
+    expect(r).toEqual({ line: `kes-ctl: error: the agent refused import-opcert: why [${name}]\n`, exitCode: exit });
+  });
+
+  test('an unknown code from a newer agent is a refusal (6)', () => {
+    expect(describeFailure('kes-ctl', new AgentRefusedError('upload', 999, 'new')).exitCode).toBe(EXIT.REFUSED);
   });
 });

@@ -12,6 +12,7 @@ import { vectorPath } from '../helpers/vectors';
 import { EXIT } from '../../src/cli/exit-codes';
 import { ControlClient } from '../../src/client/control-client';
 import { toHex } from '../../src/crypto/bytes';
+import { readColdVerificationKeyFile, readKesVerificationKeyFile, readOpcertFile } from '../../src/cardano';
 import type { Status } from '../../src/protocol';
 import {
   type AgentEnv,
@@ -166,21 +167,33 @@ describe('kes-ctl against a running kes-agent', () => {
       stagedOpcert = staged.opcert;
     });
 
-    async function expectRefused(args: string[], code: string, exit: number = EXIT.REFUSED): Promise<void> {
+    async function expectRefused(args: string[], code: string, exit: number = EXIT.REFUSED): Promise<string> {
       const before = await slots(e);
       const r = await ctl(e, ...args);
       expect({ code: r.code, stdout: r.stdout }).toEqual({ code: exit, stdout: '' });
       expect(r.stderr).toMatch(new RegExp(`^kes-ctl: error: .*\\[${code}\\]\\n$`));
       expect(await slots(e)).toBe(before);
+      return r.stderr;
     }
 
     test('upload without an opcert', () => expectRefused(['upload'], 'NO_OPCERT'));
 
-    test('an opcert from another cold key (the cardano-cli fixture)', () =>
-      expectRefused(['import-opcert', vectorPath('cardano-cli', 'opcert.cert')], 'OPCERT_WRONG_COLD_KEY'));
+    // The opcert itself is wrong: exit 4, as when a local check finds it (EXIT_FOR_AGENT_REFUSAL).
+    // The message shows the public keys involved, in hex as `kes-cold inspect` prints them.
+    test('an opcert from another cold key (the cardano-cli fixture)', async () => {
+      const fixture = vectorPath('cardano-cli', 'opcert.cert');
+      const stderr = await expectRefused(['import-opcert', fixture], 'OPCERT_WRONG_COLD_KEY', EXIT.INVALID);
+      const theirs = toHex(readOpcertFile(fixture).coldVk);
+      const ours = toHex(readColdVerificationKeyFile(e.coldVkey));
+      expect(stderr).toContain(`issued by cold vk ${theirs}, not by this agent's cold vk ${ours}`);
+    });
 
-    test('an opcert for another KES key (the active one\'s)', () =>
-      expectRefused(['import-opcert', path.join(e.dir, 'active.opcert')], 'OPCERT_WRONG_KES_KEY'));
+    test('an opcert for another KES key (the active one\'s)', async () => {
+      const stderr = await expectRefused(['import-opcert', path.join(e.dir, 'active.opcert')], 'OPCERT_WRONG_KES_KEY', EXIT.INVALID);
+      const certified = toHex(readOpcertFile(path.join(e.dir, 'active.opcert')).hotVk);
+      const staged = toHex(readKesVerificationKeyFile(path.join(e.dir, 'staged.vkey')));
+      expect(stderr).toContain(`certifies KES vk ${certified}, not the staged key's ${staged}`);
+    });
 
     test('an expired opcert (start period 62 periods ago)', async () => {
       const expired = path.join(e.dir, 'expired.opcert');

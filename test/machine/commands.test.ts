@@ -4,11 +4,11 @@
  * agent loses the staged key on a failed install, haskell-kes-agent.md §2.5).
  */
 import { loadSodium } from '../../src/crypto/sodium';
-import { bytesEqual } from '../../src/crypto/bytes';
+import { bytesEqual, toHex } from '../../src/crypto/bytes';
 import { isKesError } from '../../src/errors';
 import type { Opcert } from '../../src/cardano/opcert';
 import type { AgentResult } from '../../src/machine/types';
-import { Harness, OTHER_COLD_SEED, signsAt, testTiming } from './harness';
+import { COLD_SEED, coldVkOf, Harness, OTHER_COLD_SEED, signsAt, testTiming } from './harness';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
 const KP = 100;
@@ -187,14 +187,30 @@ describe('import-opcert', () => {
     ok(h.agent.importOpcert(h.opcert(vk, 6, KP))); // a previous good import must survive too
     const stagedKey = h.lastKey();
     const before = h.slots();
-    const message = refused(h.agent.importOpcert(make(vk)), code);
-    expect(message).not.toMatch(/[0-9a-f]{32}/); // no key material or vks in wire messages
+    const bad = make(vk);
+    const message = refused(h.agent.importOpcert(bad), code);
+    // Only public verification keys may appear (for the operator to compare), never anything else in hex.
+    const publicVks = new Set([vk, bad.hotVk, bad.coldVk, coldVkOf(COLD_SEED)].map(toHex));
+    for (const hex of message.match(/[0-9a-f]{32,}/g) ?? []) expect(publicVks).toContain(hex);
     expect(h.slots()).toEqual(before);
     expect(stagedKey.destroyed).toBe(false);
     expect(stagedKey.evolution).toBe(0);
     expect(signsAt(stagedKey, vk, 0)).toBe(true);
     expect(activeKey.destroyed).toBe(false);
     expect(activeKey.evolution).toBe(2);
+  });
+
+  test("OPCERT_WRONG_KES_KEY shows the opcert's KES vk and the staged key's vk", () => {
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    const other = vk.map((b, i) => (i === 0 ? b ^ 0xff : b));
+    const message = refused(h.agent.importOpcert(h.opcert(other, 3, KP)), 'OPCERT_WRONG_KES_KEY');
+    expect(message).toContain(`certifies KES vk ${toHex(other)}, not the staged key's ${toHex(vk)}`);
+  });
+
+  test("OPCERT_WRONG_COLD_KEY shows the opcert's cold vk and the agent's", () => {
+    const vk = ok(h.agent.keygen({ force: false })).kesVk;
+    const message = refused(h.agent.importOpcert(h.opcert(vk, 3, KP, OTHER_COLD_SEED)), 'OPCERT_WRONG_COLD_KEY');
+    expect(message).toContain(`issued by cold vk ${toHex(coldVkOf(OTHER_COLD_SEED))}, not by this agent's cold vk ${toHex(coldVkOf(COLD_SEED))}`);
   });
 
   test('import with nothing staged is NO_STAGED_KEY', () => {

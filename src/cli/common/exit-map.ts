@@ -5,6 +5,7 @@
  * has one. Until then it falls back to BAD_INPUT (an expected failure, not a crash).
  */
 import type { ErrorCode } from '../../errors';
+import type { WireErrorName } from '../../protocol/errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 
 export const EXIT_FOR_ERROR: Partial<Record<ErrorCode, ExitCode>> = {
@@ -65,6 +66,23 @@ export const EXIT_FOR_ERROR: Partial<Record<ErrorCode, ExitCode>> = {
 };
 
 export const DEFAULT_EXIT_FOR_ERROR: ExitCode = EXIT.BAD_INPUT;
+
+/**
+ * The one rule for a refusal by the agent (AgentRefusedError, printed with the agent's code):
+ * INVALID (4) when the key or opcert itself is wrong, so that no agent state would ever accept it
+ * (the same code as when a local check finds it, e.g. `kes-cold inspect`); REFUSED (6) for
+ * everything that depends on the agent's state or the time (nothing staged, a key already staged,
+ * no opcert yet, expired, counter below the floor, not valid yet over a usable key, busy).
+ */
+export const EXIT_FOR_AGENT_REFUSAL: Readonly<Partial<Record<WireErrorName, ExitCode>>> = Object.freeze({
+  OPCERT_WRONG_COLD_KEY: EXIT.INVALID,
+  OPCERT_BAD_SIGNATURE: EXIT.INVALID,
+  OPCERT_WRONG_KES_KEY: EXIT.INVALID,
+});
+
+export function exitCodeForRefusal(agentCode: string): ExitCode {
+  return (EXIT_FOR_AGENT_REFUSAL as Record<string, ExitCode | undefined>)[agentCode] ?? EXIT.REFUSED;
+}
 
 export function exitCodeFor(code: ErrorCode): ExitCode {
   return EXIT_FOR_ERROR[code] ?? DEFAULT_EXIT_FOR_ERROR;

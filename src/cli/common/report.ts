@@ -7,7 +7,7 @@ import { UsageError } from 'clipanion';
 import { AgentRefusedError } from '../../client/control-client';
 import { KesError } from '../../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { exitCodeFor } from './exit-map';
+import { exitCodeFor, exitCodeForRefusal } from './exit-map';
 
 /** Long messages are cut so a line stays readable; file paths come first, so the cut loses little. */
 export const MAX_ERROR_LINE_CHARS = 1000;
@@ -38,7 +38,8 @@ export function describeFailure(bin: string, error: unknown, helpFor: string = b
   if (error instanceof KesError) {
     // An agent refusal shows the agent's own stable code (e.g. OPCERT_WRONG_KES_KEY), which is what a script branches on.
     const code = error instanceof AgentRefusedError ? error.agentCode : error.code;
-    return { line: `${bin}: error: ${oneLine(error.message)} [${code}]\n`, exitCode: exitCodeFor(error.code) };
+    const exitCode = error instanceof AgentRefusedError ? exitCodeForRefusal(error.agentCode) : exitCodeFor(error.code);
+    return { line: `${bin}: error: ${oneLine(error.message)} [${code}]\n`, exitCode };
   }
   if (error instanceof UsageError) {
     return { line: `${bin}: error: ${oneLine(error.message)} (see '${helpFor} --help')\n`, exitCode: EXIT.USAGE };
