@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   GENESIS_INVALID: 'Shelley genesis file is invalid',
   NETWORK_UNKNOWN: 'unknown network name',
   CHAIN_NOT_STARTED: 'the chain has not started yet',
+  NETWORK_MISMATCH: "the agent runs another network than this client's",
   // Sockets and the daemon
   SOCKET_DIR_UNSAFE: 'socket directory or file is unsafe',
   SOCKET_IN_USE: 'socket path is in use',

@@ -43,6 +43,8 @@ export const EXIT = {
   NOT_TRUSTED: 12,
   /** `status --check`: the key is fine, but a configured bootstrap peer has been down longer than --peer-down-after (a warning: redundancy is lost). */
   PEER_DOWN: 13,
+  /** The agent runs another network than the one given (--network / --genesis): its key's KES period is another network's. */
+  NETWORK_MISMATCH: 14,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -38,6 +38,7 @@ import { Backoff, type BackoffOptions } from './backoff';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, connectToAgent } from './connect';
 import { defaultAgentTrust, type AgentTrust } from './agent-identity';
 import { TypedEvents } from './typed-events';
+import { describeNetworkMismatch, networkMismatchOf } from './network-mismatch';
 
 /** setTimeout's largest delay (2^31 − 1 ms); longer waits are done in steps and re-checked. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
@@ -106,11 +107,21 @@ export interface KesNodeClientEvents {
   dropped: { reason: DropReason };
   /** A pushed key was refused (the held key, if any, is unchanged); `code` went back to the agent in CONFIRM. */
   rejected: { code: WireErrorName; reason: string };
+  /**
+   * Emitted with 'rejected' when the refusal comes from a mismatch between the agent's setup and
+   * this client's, which waiting will not cure: the opcert's cold key is not this client's
+   * (OPCERT_WRONG_COLD_KEY), its signature does not verify (OPCERT_BAD_SIGNATURE), or the key is
+   * at another public network's KES period (NETWORK_MISMATCH, network-mismatch.ts). A caller
+   * that must answer now (kes-node sign) fails with `error` at once.
+   */
+  mismatch: { error: MismatchCode; reason: string };
   /** The held key evolved (old evolutions are erased). */
   evolved: { evolution: number; kesPeriod: number };
   /** The agent said it has no active key (e.g. it restarted). `keptKey`: the node still holds its own. */
   noKey: { keptKey: boolean };
 }
+
+export type MismatchCode = Extract<ErrorCode, 'OPCERT_WRONG_COLD_KEY' | 'OPCERT_BAD_SIGNATURE' | 'NETWORK_MISMATCH'>;
 
 export interface NodeSignature {
   /** 448-byte Sum6KES signature. */
@@ -443,7 +454,7 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
     let candidate: KesSignKey | undefined;
     try {
       const opcertProblem = this.#opcertProblem(msg.opcert);
-      if (opcertProblem !== undefined) return this.#refuse('NODE_OPCERT_INVALID', opcertProblem);
+      if (opcertProblem !== undefined) return this.#refuse('NODE_OPCERT_INVALID', opcertProblem.reason, opcertProblem.error);
       try {
         // Structure, vk = the opcert's hot vk, and a probe signature that verifies (the forged-key case).
         candidate = KesSignKey.fromBytes(msg.secret, msg.evolution, { expectedVk: msg.opcert.hotVk });
@@ -456,7 +467,11 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
     try {
       const opcert = msg.opcert;
       const c0 = opcert.kesPeriod;
-      const t = kesTimeAt(this.timing, this.#now());
+      const nowMs = this.#now();
+      // Before the period checks: on another network every period message would mislead.
+      const mismatch = networkMismatchOf(this.timing, c0, candidate.evolution, nowMs);
+      if (mismatch !== undefined) return this.#refuse('NODE_KEY_INVALID', describeNetworkMismatch(mismatch), 'NETWORK_MISMATCH');
+      const t = kesTimeAt(this.timing, nowMs);
       // Before c0 (or before the chain starts) the key must still be at evolution 0: hold it, sign() waits.
       let target = 0;
       if (t.started) {
@@ -492,9 +507,9 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
     }
   }
 
-  #opcertProblem(opcert: Opcert): string | undefined {
+  #opcertProblem(opcert: Opcert): { reason: string; error: MismatchCode } | undefined {
     if (this.#coldVk !== undefined && !bytesEqual(opcert.coldVk, this.#coldVk)) {
-      return `the opcert was issued by cold key ${toHex(opcert.coldVk)}, not by this node's cold key ${toHex(this.#coldVk)}`;
+      return { reason: `the opcert was issued by cold key ${toHex(opcert.coldVk)}, not by this node's cold key ${toHex(this.#coldVk)}`, error: 'OPCERT_WRONG_COLD_KEY' };
     }
     let ok = false;
     try {
@@ -502,12 +517,13 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
     } catch {
       ok = false;
     }
-    return ok ? undefined : `the opcert's cold-key signature does not verify (counter ${opcert.counter}, KES period ${opcert.kesPeriod})`;
+    return ok ? undefined : { reason: `the opcert's cold-key signature does not verify (counter ${opcert.counter}, KES period ${opcert.kesPeriod})`, error: 'OPCERT_BAD_SIGNATURE' };
   }
 
-  #refuse(code: WireErrorName, reason: string): number {
+  #refuse(code: WireErrorName, reason: string, mismatch?: MismatchCode): number {
     this.#lastProblem = `refused the agent's key: ${reason}`;
     this.emit('rejected', { code, reason });
+    if (mismatch !== undefined) this.emit('mismatch', { error: mismatch, reason });
     return WIRE_ERROR_CODES[code];
   }
 

@@ -32,6 +32,7 @@ export const EXIT_FOR_ERROR: Partial<Record<ErrorCode, ExitCode>> = {
   GENESIS_INVALID: EXIT.BAD_INPUT,
   // --network with an unknown name is a command-line mistake.
   NETWORK_UNKNOWN: EXIT.USAGE,
+  NETWORK_MISMATCH: EXIT.NETWORK_MISMATCH,
   CHAIN_NOT_STARTED: EXIT.CHAIN_NOT_STARTED,
   SOCKET_DIR_UNSAFE: EXIT.BAD_INPUT,
   SOCKET_IN_USE: EXIT.BAD_INPUT,

@@ -5,6 +5,8 @@ import { readFileBounded } from '../../cardano/file-io';
 import { toHex } from '../../crypto/bytes';
 import { KesError, isKesError, type ErrorCode } from '../../errors';
 import { EXIT } from '../exit-codes';
+import type { MismatchCode } from '../../client/node-client';
+import { DEFAULT_NETWORK } from '../../time';
 import { NodeCommand } from './node-command';
 
 /** Default bound on the wait for a usable key. @default 10000 */
@@ -29,7 +31,10 @@ export class SignCommand extends NodeCommand {
       verify with the KES vk at evolution e (= kesPeriod − the opcert's start period).
       Exit codes: 5 when the agent could not be reached at all within the timeout (no socket
       file, permission denied, nothing listening, handshake refused), 7 when it was reached
-      but no usable key arrived in time (no key, key refused, opcert not valid yet).
+      but no usable key arrived in time (no key, key refused, opcert not valid yet). Without
+      waiting: 4 when the agent's key is certified by another cold key than --cold-vkey (or its
+      opcert signature does not verify), 14 when the key is at another public network's KES
+      period than --network / --genesis gives (the agent runs another network).
     `,
     examples: [
       ['Sign header.bin on mainnet', '$0 sign --message header.bin --cold-vkey cold.vkey'],
@@ -52,19 +57,21 @@ export class SignCommand extends NodeCommand {
     client.on('connected', () => {
       everConnected = true;
     });
-    // A possible impostor is not something to wait out: the answer will not change.
-    let refuseUntrusted!: (e: KesError) => void;
-    const untrusted = new Promise<never>((_, reject) => (refuseUntrusted = reject));
+    // A possible impostor, or a key this node's settings refuse (another cold key, another
+    // network), is not something to wait out: the answer will not change.
+    let failNow!: (e: KesError) => void;
+    const final = new Promise<never>((_, reject) => (failNow = reject));
     client.on('disconnected', (d) => {
       if (d.code !== 'AGENT_CONNECTION_LOST') lastFailure = { code: d.code, reason: d.reason };
-      if (d.code === 'AGENT_NOT_TRUSTED') refuseUntrusted(new KesError(d.code, d.reason));
+      if (d.code === 'AGENT_NOT_TRUSTED') failNow(new KesError(d.code, d.reason));
     });
+    client.on('mismatch', (m) => failNow(new KesError(m.error, this.mismatchMessage(m.error, m.reason))));
     client.start();
     try {
       try {
-        await Promise.race([client.waitForKey(this.timeout), untrusted]);
+        await Promise.race([client.waitForKey(this.timeout), final]);
       } catch (e) {
-        if (isKesError(e, 'AGENT_NOT_TRUSTED')) throw e;
+        if (isKesError(e, 'AGENT_NOT_TRUSTED') || isKesError(e, 'OPCERT_WRONG_COLD_KEY') || isKesError(e, 'OPCERT_BAD_SIGNATURE') || isKesError(e, 'NETWORK_MISMATCH')) throw e;
         if (!isKesError(e, 'TIMEOUT') || everConnected) throw e;
         // Never got as far as a session: that is "unreachable" (exit 5), and which way matters.
         throw lastFailure !== undefined
@@ -90,6 +97,18 @@ export class SignCommand extends NodeCommand {
       return EXIT.OK;
     } finally {
       await client.stop();
+    }
+  }
+
+  /** The client's reason, with the flag the operator gave: that is what to check first. */
+  private mismatchMessage(error: MismatchCode, reason: string): string {
+    switch (error) {
+      case 'OPCERT_WRONG_COLD_KEY':
+        return `cold key mismatch: ${reason} (--cold-vkey ${this.coldVkey ?? ''})`;
+      case 'NETWORK_MISMATCH':
+        return `${reason} (--${this.genesis !== undefined ? `genesis ${this.genesis}` : `network ${this.network ?? DEFAULT_NETWORK}`})`;
+      case 'OPCERT_BAD_SIGNATURE':
+        return `the agent's key is refused: ${reason}`;
     }
   }
 }
