@@ -146,11 +146,14 @@ async function acceptNativeVersion(socket: net.Socket, socketPath: string, role:
   } catch (e) {
     reader.destroy();
     const protocol = protocolForRole(role);
-    if (e instanceof ReadTimeoutError) throw new KesError('AGENT_HANDSHAKE_TIMEOUT', `${socketPath}: no version offer from the agent within ${timeoutMs} ms`);
-    if (e instanceof PeerClosedError) {
-      throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent closed the connection during the ${protocol} handshake (too many connections, or not a kes-agent socket?)`);
+    // Until its offer arrives, the listener has not shown it is an agent: say only what is known.
+    if (e instanceof ReadTimeoutError) {
+      throw new KesError('AGENT_HANDSHAKE_TIMEOUT', `${socketPath}: something is listening, but it sent no version offer within ${timeoutMs} ms (a kes-agent sends one at once; a stuck agent, or not a kes-agent socket?)`);
     }
-    throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent's first bytes are not a version offer; is this a kes-agent socket?`);
+    if (e instanceof PeerClosedError) {
+      throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the listener closed the connection before its version offer was complete (the ${protocol} handshake; not a kes-agent socket?)`);
+    }
+    throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: something is listening, but its first bytes are not a version offer; is this a kes-agent socket?`);
   }
   if (chooseVersion(offer, [ours]) === undefined) {
     reader.destroy();
@@ -209,7 +212,7 @@ export function openSocket(socketPath: string, timeoutMs: number, signal: AbortS
       }
     };
     const timer = setTimeout(
-      () => settle(new KesError('AGENT_UNREACHABLE', `${socketPath}: the agent did not accept the connection within ${timeoutMs} ms (is it stuck?)`)),
+      () => settle(new KesError('AGENT_UNREACHABLE', `${socketPath}: the listener did not accept the connection within ${timeoutMs} ms (a stuck agent, or its backlog is full?)`)),
       timeoutMs,
     );
     const onError = (e: Error): void => settle(connectFailure(socketPath, e));

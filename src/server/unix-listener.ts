@@ -6,7 +6,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { KesError } from '../errors';
+import { bytesEqual } from '../crypto/bytes';
 import { MAX_SOCKET_PATH_BYTES } from '../platform/socket-paths';
+import { ByteReader, knownVersion, readOffer, versionName } from '../protocol/haskell';
+import { nativeVersionId } from '../protocol/native-version';
 
 /** How long to wait for an existing socket to answer before calling it stale. */
 export const STALE_PROBE_TIMEOUT_MS = 1_000;
@@ -47,7 +50,10 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
   }
   const answer = await probe(socketPath);
   if (answer === 'live') {
-    throw new KesError('SOCKET_IN_USE', `socket ${socketPath}: another agent is listening on it; stop it first or choose another path`);
+    throw new KesError('SOCKET_IN_USE', `socket ${socketPath}: something is already listening on it (it did not answer as a kes-agent); stop it first or choose another path`);
+  }
+  if (typeof answer === 'object') {
+    throw new KesError('SOCKET_IN_USE', `socket ${socketPath}: a kes-agent is already listening on it (it offered ${answer.offered.join(', ')}); stop it first or choose another path`);
   }
   if (answer === 'ENOENT') return 'absent';
   const owner = `uid ${st.uid}`;
@@ -74,8 +80,12 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
   return 'removed-stale';
 }
 
-/** 'live' if something accepts a connection (or holds it unanswered), else connect()'s errno. */
-function probe(socketPath: string): Promise<string> {
+/**
+ * What is at the socket: `{ offered }` when a kes-agent answers (an agent, ours or the Haskell
+ * one, sends its version offer at once, spec/protocol.md §4), 'live' when something else accepts
+ * a connection (or holds it unanswered), else connect()'s errno.
+ */
+function probe(socketPath: string): Promise<string | { offered: string[] }> {
   return new Promise((resolve) => {
     const s = net.connect(socketPath);
     const timer = setTimeout(() => {
@@ -84,14 +94,35 @@ function probe(socketPath: string): Promise<string> {
     }, STALE_PROBE_TIMEOUT_MS);
     s.once('connect', () => {
       clearTimeout(timer);
-      s.destroy();
-      resolve('live');
+      void offerOf(s).then((offered) => {
+        s.destroy();
+        resolve(offered === undefined ? 'live' : { offered });
+      });
     });
     s.once('error', (e) => {
       clearTimeout(timer);
       resolve(errnoOf(e));
     });
   });
+}
+
+const NATIVE_IDS = [nativeVersionId('control'), nativeVersionId('service')];
+const isNativeId = (id: Uint8Array): boolean => NATIVE_IDS.some((n) => bytesEqual(n, id));
+
+/** The versions a listener offers, if it answers as a kes-agent (it offers a kes-agent protocol id). */
+async function offerOf(s: net.Socket): Promise<string[] | undefined> {
+  const reader = new ByteReader(s);
+  try {
+    const ids = await readOffer(reader, { timeoutMs: STALE_PROBE_TIMEOUT_MS });
+    if (!ids.some((id) => knownVersion(id) !== undefined || isNativeId(id))) return undefined;
+    // The names are ours (known ids) or our own protocol's: never the listener's free text.
+    return ids.map((id) => versionName(id) ?? (isNativeId(id) ? new TextDecoder().decode(id).replace(/\0+$/, '') : 'an unknown id'));
+  } catch {
+    // Silence, a close, or bytes that are no offer: alive, but not shown to be an agent.
+    return undefined;
+  } finally {
+    reader.destroy();
+  }
 }
 
 /**

@@ -165,6 +165,22 @@ describe('connectToAgent', () => {
     }
   });
 
+  it('a silent listener that never offers a version is not called an agent', async () => {
+    const p = path.join(dir, 'silent.sock');
+    const server = net.createServer((s) => s.resume());
+    await new Promise<void>((resolve) => server.listen(p, resolve));
+    try {
+      const e = await connectToAgent({ socketPath: p, role: 'service', handshakeTimeoutMs: 100 }).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e).toMatchObject({ code: 'AGENT_HANDSHAKE_TIMEOUT' });
+      expect((e as Error).message).toBe(`${p}: something is listening, but it sent no version offer within 100 ms (a kes-agent sends one at once; a stuck agent, or not a kes-agent socket?)`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('a reply that is a valid message but not WELCOME: AGENT_HANDSHAKE_FAILED', async () => {
     const agent = await startAgent();
     agent.script = async (c) => {

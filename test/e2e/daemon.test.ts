@@ -98,7 +98,7 @@ describe('kes-agent run: an agent\'s own life', () => {
     const first = await startAgent(e);
     const second = await run(BIN.agent, ['run', '--cold-vkey', e.coldVkey], { env: e.env });
     expect(second.code).toBe(EXIT.BAD_INPUT);
-    expect(second.stderr).toMatch(/^kes-agent: error: socket .*control\.sock: another agent is listening on it; .*\[SOCKET_IN_USE\]\n$/);
+    expect(second.stderr).toMatch(/^kes-agent: error: socket .*control\.sock: a kes-agent is already listening on it \(it offered Control:3\.0, .*kes-agent\/control:2\); stop it first .*\[SOCKET_IN_USE\]\n$/);
     // The first agent was not disturbed.
     expect(first.child.exitCode).toBeNull();
     expect((await ctl(e, 'status')).code).toBe(0);
@@ -108,6 +108,20 @@ describe('kes-agent run: an agent\'s own life', () => {
     const restarted = await startAgent(e);
     expect(restarted.stderr).toBe('');
     expect((await ctl(e, 'status')).code).toBe(0);
+  });
+
+  test('a listener that is not a kes-agent is called what it is: "something is already listening"', async () => {
+    const e = fresh();
+    const other = net.createServer((c) => c.end());
+    await new Promise<void>((resolve) => other.listen(e.controlSocket, resolve));
+    try {
+      const r = await run(BIN.agent, ['run', '--cold-vkey', e.coldVkey], { env: e.env });
+      expect(r.code).toBe(EXIT.BAD_INPUT);
+      expect(r.stderr).toMatch(/^kes-agent: error: socket .*control\.sock: something is already listening on it \(it did not answer as a kes-agent\); stop it first .*\[SOCKET_IN_USE\]\n$/);
+      expect(r.stderr).not.toContain('agent is listening');
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   test('default sockets live in a 0750 directory the agent creates', async () => {
