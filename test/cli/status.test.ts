@@ -198,7 +198,8 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   test('an opcert that starts in a later period: --check is critical and the next step says why', async () => {
     const { opcert } = await stageAndCertify(e, { kesPeriod: (await currentPeriod(e)) + 2, name: 'future' });
     await ctlJson(e, 'import-opcert', opcert);
-    await ctlJson(e, 'upload');
+    // A usable key is active from the tests above: replacing it with this one takes --force.
+    await ctlJson(e, 'upload', '--force');
     const c = await ctlRaw(e, 'status', '--check');
     expect(c.code).toBe(EXIT.NOT_READY);
     expect(c.stdout).toMatch(/^critical: the active key's opcert starts at KES period \d+ \(current \d+\): the node cannot forge yet\n$/);
