@@ -245,7 +245,7 @@ describe('socket directory checks', () => {
         const r = await agentIn();
         expect({ mode: mode.toString(8), code: r.code }).toEqual({ mode: mode.toString(8), code: EXIT.BAD_INPUT });
         const shown = mode.toString(8).padStart(4, '0');
-        expect(r.stderr).toMatch(new RegExp(`^kes-agent: error: socket .*c\\.sock: directory .*sockets is writable by other users \\(mode ${shown}\\); expected a directory only its owner can write to \\(no group or world write bit, such as 0750\\) \\[SOCKET_DIR_UNSAFE\\]\\n$`));
+        expect(r.stderr).toMatch(new RegExp(`^kes-agent: error: socket .*c\\.sock: directory .*sockets is writable by other users \\(mode ${shown}\\); expected a directory owned by the agent's user or root that no other user can write to \\(no group or other write bit, sticky or not; e\\.g\\. 0750 or 0755\\) \\[SOCKET_DIR_UNSAFE\\]\\n$`));
       }
       expect(fs.readdirSync(dir)).toEqual([]);
       // Writable by its owner only: accepted, and kes-ctl, which checks the same, talks to it.

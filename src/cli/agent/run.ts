@@ -5,6 +5,7 @@ import { loadSodium } from '../../crypto/sodium';
 import { isKesError } from '../../errors';
 import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../platform/logger';
 import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
+import { checkStartup } from '../../server/startup-checks';
 import { hardenProcess } from '../../platform/hardening';
 import { nodeConfirmDeadline, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../server/limits';
 import { EXIT } from '../exit-codes';
@@ -75,6 +76,8 @@ export class RunCommand extends AgentSettingsCommand {
     const timing = resolveTiming(settings.network, settings.genesis);
     // Not a setting: a test-suite hook, refused unless its switch is set too (see limits.ts).
     const confirmDeadline = nodeConfirmDeadline(this.context.env);
+    // The checks check-config makes too (one function), before anything is changed.
+    await checkStartup({ controlSocket: settings.controlSocket, serviceSocket: settings.serviceSocket, allowUnlockedMemory: settings.allowUnlockedMemory });
 
     await loadSodium();
     // Before any key exists and before the sockets: refusing to start here loses nothing.
