@@ -10,8 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Option } from 'clipanion';
-import { UsageError } from 'clipanion';
+import { Option, UsageError } from 'clipanion';
 import { KesError } from '../../errors';
 import { inspectOutputPath, type WriteOutcome } from '../../cardano/file-io';
 
