@@ -178,6 +178,24 @@ describe('kes-cold', () => {
     expectPreciousIntact();
   });
 
+  test('keygen: an existing file is refused and nothing is written; --overwrite (or its older name --force) replaces all three', async () => {
+    const dir = path.join(e.dir, 'cold3');
+    fs.mkdirSync(dir);
+    const f = (x: string): string => path.join(dir, x);
+    fs.writeFileSync(f('cold.vkey'), 'keep me');
+    const args = ['keygen', '--cold-vkey', f('cold.vkey'), '--cold-skey', f('cold.skey'), '--counter', f('c')];
+    const r = await cold(e, ...args);
+    expect(r.code).toBe(EXIT.BAD_INPUT);
+    expect(oneErrorLine(r)).toBe(`kes-cold: error: ${f('cold.vkey')}: already exists; refusing to replace it (pass --overwrite to replace it) [FILE_EXISTS]`);
+    expect(fs.readdirSync(dir)).toEqual(['cold.vkey']);
+    expect(fs.readFileSync(f('cold.vkey'), 'utf8')).toBe('keep me');
+    for (const flag of ['--overwrite', '--force']) {
+      expect((await cold(e, ...args, flag)).code).toBe(EXIT.OK);
+      expect(fs.readFileSync(f('cold.vkey'), 'utf8')).toContain('StakePoolVerificationKey_ed25519');
+      expect(fs.statSync(f('cold.skey')).mode & 0o777).toBe(0o600);
+    }
+  });
+
   test('issue-opcert: an existing --out is refused before signing (the counter does not move); the same certificate is left unchanged; links at --out or --counter are refused', async () => {
     const vkey = path.join(e.dir, 'for-opcert.vkey');
     fs.rmSync(vkey, { force: true });
