@@ -212,10 +212,10 @@ export async function runAgentBench(): Promise<BenchRow[]> {
     const periodJson = await runOk('kes-cold period', [BIN.cold, 'period', '--json']);
     const kesPeriod = (JSON.parse(periodJson.stdout) as { kesPeriod: number }).kesPeriod;
     const stage = async (): Promise<void> => {
-      await runOk('kes-ctl keygen', [BIN.ctl, 'keygen', '--force', '--out', p('kes.vkey'), '--socket', p('control.sock')]);
+      await runOk('kes-ctl keygen', [BIN.ctl, 'keygen', '--force', '--overwrite', '--out', p('kes.vkey'), '--socket', p('control.sock')]);
       await runOk('kes-cold issue-opcert', [
         BIN.cold, 'issue-opcert', '--kes-vkey', p('kes.vkey'), '--cold-skey', p('cold.skey'), '--counter', p('cold.counter'),
-        `--kes-period=${kesPeriod}`, '--out', p('kes.opcert'),
+        `--kes-period=${kesPeriod}`, '--out', p('kes.opcert'), '--overwrite',
       ]);
       await runOk('kes-ctl import-opcert', [BIN.ctl, 'import-opcert', p('kes.opcert'), '--socket', p('control.sock')]);
     };

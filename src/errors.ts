@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   FILE_WRITE_FAILED: 'file cannot be written',
   FILE_EXISTS: 'file already exists and was not overwritten',
   FILE_TOO_LARGE: 'file is larger than any valid file of its kind',
+  FILE_IS_SYMLINK: 'an output path is a symbolic link, which is never written through or replaced',
   // Opcerts and counters
   OPCERT_BAD_SIGNATURE: 'opcert cold signature does not verify',
   OPCERT_WRONG_COLD_KEY: 'opcert was issued by another cold key',

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-import { ignoreInspectorSignal } from '../cli/agent/process-guards';
+import { closeOpenInspector, ignoreInspectorSignal } from '../cli/agent/process-guards';
 import { buildKesAgentCli } from '../cli/agent';
 import { runMain } from '../cli/common';
+import { EXIT } from '../cli/exit-codes';
 
 ignoreInspectorSignal();
-runMain(buildKesAgentCli());
+const refusal = closeOpenInspector();
+if (refusal !== undefined) {
+  process.stderr.write(`kes-agent: error: ${refusal}\n`);
+  process.exitCode = EXIT.USAGE;
+} else {
+  runMain(buildKesAgentCli());
+}

@@ -10,6 +10,7 @@ import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ed25519PublicKey } from '
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
 import { heapRandomBytes } from '../crypto/sodium-heap';
 import { decodeCbor, encodeCbor, expectBytes } from './cbor';
+import type { WriteOutcome } from './file-io';
 import {
   ENVELOPE_DESCRIPTIONS,
   ENVELOPE_TYPES,
@@ -81,10 +82,10 @@ export function readColdSigningKeyFile(file: string): ColdSigningKey {
 }
 
 /** Write a cold signing key file (mode 0600); the encoded bytes are wiped after the write. */
-export function writeColdSigningKeyFile(file: string, key: ColdSigningKey, opts: { overwrite: boolean }): void {
+export function writeColdSigningKeyFile(file: string, key: ColdSigningKey, opts: { overwrite: boolean }): WriteOutcome {
   const cbor = encodeCbor(key.seed);
   try {
-    writeSecretEnvelopeFile(
+    return writeSecretEnvelopeFile(
       file,
       { type: ENVELOPE_TYPES.coldSigningKey, description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.coldSigningKey], cbor },
       opts,
@@ -98,9 +99,9 @@ export function readColdVerificationKeyFile(file: string): Uint8Array {
   return readKeyEnvelopeFile(file, ENVELOPE_TYPES.coldVerificationKey, ED25519_PUBLIC_KEY_BYTES, 'cold verification key');
 }
 
-export function writeColdVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): void {
+export function writeColdVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): WriteOutcome {
   assertBytes(vk, 'cold verification key', ED25519_PUBLIC_KEY_BYTES);
-  writeEnvelopeFile(file, keyEnvelope(ENVELOPE_TYPES.coldVerificationKey, vk), opts);
+  return writeEnvelopeFile(file, keyEnvelope(ENVELOPE_TYPES.coldVerificationKey, vk), opts);
 }
 
 /** Is `vk` the public key of `key`? */

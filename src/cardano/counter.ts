@@ -10,6 +10,7 @@ import { ED25519_PUBLIC_KEY_BYTES } from '../crypto/ed25519';
 import { decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from './cbor';
 import { ENVELOPE_TYPES, readEnvelopeFile, writeEnvelopeFile, type Envelope } from './envelope';
 import { MAX_OPCERT_INTEGER } from './opcert';
+import type { WriteOutcome } from './file-io';
 
 export interface OpcertCounter {
   /** The counter the next opcert will carry. */
@@ -54,6 +55,6 @@ export function readCounterFile(file: string): OpcertCounter {
 }
 
 /** Write a counter file (mode 0644). `overwrite: true` replaces it atomically (temp file + rename). */
-export function writeCounterFile(file: string, c: OpcertCounter, opts: { overwrite: boolean }): void {
-  writeEnvelopeFile(file, counterToEnvelope(c), opts);
+export function writeCounterFile(file: string, c: OpcertCounter, opts: { overwrite: boolean }): WriteOutcome {
+  return writeEnvelopeFile(file, counterToEnvelope(c), opts);
 }

@@ -25,7 +25,7 @@ import { decodeCbor, encodeCbor, expectBytes } from './cbor';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
 import { toHex, wipe } from '../crypto/bytes';
 import { hexDecodeInto, hexEncodeInto } from './hex-bytes';
-import { readFileBounded, writeFileSafely, PUBLIC_FILE_MODE, SECRET_FILE_MODE } from './file-io';
+import { readFileBounded, writeFileSafely, PUBLIC_FILE_MODE, SECRET_FILE_MODE, type WriteOutcome } from './file-io';
 
 /** Every envelope type we read or write, with the description cardano-cli writes (kes-spec.md §6). */
 export const ENVELOPE_TYPES = {
@@ -128,20 +128,20 @@ export function formatSecretEnvelope(env: Envelope): Buffer {
 }
 
 export interface EnvelopeWriteOptions {
-  /** false: refuse with FILE_EXISTS if the file exists. */
+  /** false: refuse with FILE_EXISTS if a file with other content exists (file-io.ts has the rule). */
   overwrite: boolean;
 }
 
 /** Write a public envelope (mode 0644). */
-export function writeEnvelopeFile(file: string, env: Envelope<PublicEnvelopeType>, opts: EnvelopeWriteOptions): void {
-  writeFileSafely(file, Buffer.from(formatEnvelope(env), 'utf8'), { mode: PUBLIC_FILE_MODE, overwrite: opts.overwrite });
+export function writeEnvelopeFile(file: string, env: Envelope<PublicEnvelopeType>, opts: EnvelopeWriteOptions): WriteOutcome {
+  return writeFileSafely(file, Buffer.from(formatEnvelope(env), 'utf8'), { mode: PUBLIC_FILE_MODE, overwrite: opts.overwrite });
 }
 
 /** Write a secret envelope (mode 0600) from a Buffer that is wiped after the write. */
-export function writeSecretEnvelopeFile(file: string, env: Envelope<SecretEnvelopeType>, opts: EnvelopeWriteOptions): void {
+export function writeSecretEnvelopeFile(file: string, env: Envelope<SecretEnvelopeType>, opts: EnvelopeWriteOptions): WriteOutcome {
   const bytes = formatSecretEnvelope(env);
   try {
-    writeFileSafely(file, bytes, { mode: SECRET_FILE_MODE, overwrite: opts.overwrite });
+    return writeFileSafely(file, bytes, { mode: SECRET_FILE_MODE, overwrite: opts.overwrite });
   } finally {
     wipe(bytes);
   }

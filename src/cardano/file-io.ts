@@ -2,11 +2,19 @@
  * Reading and writing the small key/certificate files, with errors that name the file.
  *
  * Reads are bounded (the size is checked before allocating) and return a Buffer the caller
- * wipes. Writes take an explicit mode and an explicit overwrite decision:
- * - overwrite=false: O_CREAT|O_EXCL at the final path. Never follows a symlink, never clobbers.
- * - overwrite=true: write a sibling temp file (O_EXCL, same mode), fsync, rename over the
- *   target. Readers see the old file or the new one, never half of either, and a file that
- *   existed with looser permissions is replaced, not reused with its old mode.
+ * wipes. Writes take an explicit mode and an explicit overwrite decision, and follow one rule
+ * for what is already at the path (docs/operator-guide.md, "Files the tools write"):
+ * - nothing: created with O_CREAT|O_EXCL at the final path (a file or link that appears
+ *   meanwhile is never clobbered);
+ * - a symbolic link (even dangling): refused, with or without overwrite. Writing through it
+ *   would change a file elsewhere (a pool's cold key, say), and replacing the link would
+ *   silently leave that file stale; either surprise can cost a key, so the operator decides;
+ * - anything but a regular file: refused;
+ * - a regular file with exactly these bytes and no looser mode: left alone ('unchanged');
+ * - any other regular file: refused unless overwrite; then a sibling temp file (O_EXCL, same
+ *   mode) is written, fsynced and renamed over it. Readers see the old file or the new one,
+ *   never half of either; rename replaces the directory entry, so a link put there after the
+ *   check is replaced, not followed; and the new file has `mode`, not the old file's.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -77,14 +85,74 @@ export function readFileBounded(file: string, maxBytes: number, kind: string): B
 
 export interface WriteOptions {
   mode: number;
-  /** false: fail with FILE_EXISTS if the path exists (including as a dangling symlink). */
+  /** false: fail with FILE_EXISTS if a file with other content is at the path. */
   overwrite: boolean;
+}
+
+/** What a write did: made a new file, replaced one, or found these exact bytes already there. */
+export type WriteOutcome = 'created' | 'replaced' | 'unchanged';
+
+/** What is at an output path before a write (lstat: a link is never followed). */
+export type OutputPathState = 'absent' | 'regular-file';
+
+function modeText(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/**
+ * The checks a write makes before it writes, for commands that must refuse before a step that
+ * cannot be undone (staging a key): a symlink or a non-file at `file` is refused.
+ * @throws KesError FILE_IS_SYMLINK, FILE_WRITE_FAILED
+ */
+export function inspectOutputPath(file: string): OutputPathState {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return 'absent';
+    throw writeFailure(file, e);
+  }
+  if (st.isSymbolicLink()) {
+    throw new KesError(
+      'FILE_IS_SYMLINK',
+      `${file}: is a symbolic link; refusing to write through it or replace it, with or without --overwrite (name the real file, or remove the link)`,
+    );
+  }
+  if (!st.isFile()) throw new KesError('FILE_WRITE_FAILED', `${file}: exists and is not a regular file; refusing to replace it`);
+  return 'regular-file';
+}
+
+/** Does the regular file at `file` hold exactly `data`? Its mode, for the caller to judge. */
+function compareFile(file: string, data: Uint8Array): { same: boolean; mode: number } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    throw writeFailure(file, e);
+  }
+  // One byte more than `data`: a file that changed size meanwhile still compares unequal.
+  const buf = Buffer.alloc(data.length + 1);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size !== data.length) return { same: false, mode: st.mode };
+    let n = 0;
+    while (n < buf.length) {
+      const got = fs.readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    return { same: n === data.length && buf.subarray(0, n).equals(data), mode: st.mode };
+  } finally {
+    // The file may be a secret key: its bytes do not outlive the comparison.
+    buf.fill(0);
+    fs.closeSync(fd);
+  }
 }
 
 function writeFailure(file: string, e: unknown): KesError {
   if (e instanceof KesError) return e;
   const code = errnoCode(e);
-  if (code === 'EEXIST') return new KesError('FILE_EXISTS', `${file}: already exists (not overwritten)`, { cause: e });
+  if (code === 'EEXIST') return new KesError('FILE_EXISTS', `${file}: appeared while being written; not replaced`, { cause: e });
   const why =
     code === 'ENOENT' ? 'directory does not exist'
     : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
@@ -114,12 +182,26 @@ function syncDir(dir: string): void {
 }
 
 /**
- * Write `data` to `file` with `mode` (see the module comment for the two strategies).
+ * Write `data` to `file` with `mode`, by the rule in the module comment.
  * The caller wipes `data` afterwards when it is secret.
- * @throws KesError FILE_EXISTS (overwrite=false), FILE_WRITE_FAILED.
+ * @throws KesError FILE_EXISTS (other content and overwrite=false), FILE_IS_SYMLINK, FILE_WRITE_FAILED.
  */
-export function writeFileSafely(file: string, data: Uint8Array, opts: WriteOptions): void {
-  const target = opts.overwrite
+export function writeFileSafely(file: string, data: Uint8Array, opts: WriteOptions): WriteOutcome {
+  const exists = inspectOutputPath(file) === 'regular-file';
+  if (exists) {
+    const old = compareFile(file, data);
+    const looser = (old.mode & 0o777 & ~opts.mode) !== 0;
+    if (old.same && !looser) return 'unchanged';
+    if (!opts.overwrite) {
+      throw new KesError(
+        'FILE_EXISTS',
+        old.same
+          ? `${file}: already holds these bytes, but with mode ${modeText(old.mode)}, looser than ${modeText(opts.mode)}; refusing to leave it so (pass --overwrite to rewrite it with mode ${modeText(opts.mode)})`
+          : `${file}: already exists with other content; refusing to replace it (pass --overwrite to replace it)`,
+      );
+    }
+  }
+  const target = exists
     ? path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
     : file;
   let fd: number;
@@ -135,7 +217,7 @@ export function writeFileSafely(file: string, data: Uint8Array, opts: WriteOptio
     } finally {
       fs.closeSync(fd);
     }
-    if (opts.overwrite) fs.renameSync(target, file);
+    if (exists) fs.renameSync(target, file);
     done = true;
   } catch (e) {
     throw writeFailure(file, e);
@@ -149,6 +231,7 @@ export function writeFileSafely(file: string, data: Uint8Array, opts: WriteOptio
     }
   }
   syncDir(path.dirname(file));
+  return exists ? 'replaced' : 'created';
 }
 
 /** True when something (file, directory, or symlink, even dangling) exists at `file`. */

@@ -21,7 +21,7 @@ export {
   writeEnvelopeFile,
   writeSecretEnvelopeFile,
 } from './envelope';
-export { PUBLIC_FILE_MODE, SECRET_FILE_MODE, type WriteOptions, readFileBounded, writeFileSafely, pathExists } from './file-io';
+export { PUBLIC_FILE_MODE, SECRET_FILE_MODE, type WriteOptions, type WriteOutcome, type OutputPathState, readFileBounded, writeFileSafely, inspectOutputPath, pathExists } from './file-io';
 export {
   KES_VK_BYTES,
   OPCERT_SIGNABLE_BYTES,

@@ -16,6 +16,7 @@ import {
 } from './envelope';
 import { KES_SIGN_KEY_BYTES } from '../crypto/kes/params';
 import { KES_VK_BYTES } from './opcert';
+import type { WriteOutcome } from './file-io';
 
 /** Sum6KES serialised sign key: 32 + 96·6 (kes-spec.md §1); the KES module's constant. */
 export { KES_SIGN_KEY_BYTES };
@@ -29,9 +30,9 @@ export function readKesVerificationKeyFile(file: string): Uint8Array {
   return readKeyEnvelopeFile(file, ENVELOPE_TYPES.kesVerificationKey, KES_VK_BYTES, 'KES verification key');
 }
 
-export function writeKesVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): void {
+export function writeKesVerificationKeyFile(file: string, vk: Uint8Array, opts: { overwrite: boolean }): WriteOutcome {
   assertBytes(vk, 'KES verification key', KES_VK_BYTES);
-  writeEnvelopeFile(file, keyEnvelope(ENVELOPE_TYPES.kesVerificationKey, vk), opts);
+  return writeEnvelopeFile(file, keyEnvelope(ENVELOPE_TYPES.kesVerificationKey, vk), opts);
 }
 
 /**
@@ -51,11 +52,11 @@ export function readKesSigningKeyFile(file: string): Uint8Array {
 }
 
 /** Write a KES sign key file (mode 0600); the encoded bytes are wiped after the write. */
-export function writeKesSigningKeyFile(file: string, raw: Uint8Array, opts: { overwrite: boolean }): void {
+export function writeKesSigningKeyFile(file: string, raw: Uint8Array, opts: { overwrite: boolean }): WriteOutcome {
   assertBytes(raw, 'KES sign key', KES_SIGN_KEY_BYTES);
   const cbor = encodeCbor(raw);
   try {
-    writeSecretEnvelopeFile(
+    return writeSecretEnvelopeFile(
       file,
       { type: ENVELOPE_TYPES.kesSigningKey, description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.kesSigningKey], cbor },
       opts,

@@ -10,6 +10,7 @@ import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES, 
 import { KES_VK_BYTES } from '../crypto/kes/params';
 import { decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from './cbor';
 import { ENVELOPE_TYPES, ENVELOPE_DESCRIPTIONS, readEnvelopeFile, writeEnvelopeFile, type Envelope } from './envelope';
+import type { WriteOutcome } from './file-io';
 
 export { KES_VK_BYTES };
 /** hot_vk (32) || u64be(counter) || u64be(kes_period) (kes-spec.md §5.2). */
@@ -123,7 +124,7 @@ export function readOpcertFile(file: string): Opcert {
   return opcertFromEnvelope(readEnvelopeFile(file, ENVELOPE_TYPES.opcert), file);
 }
 
-/** Write an opcert file byte-identical to cardano-cli's (mode 0644; replaces an existing file atomically). */
-export function writeOpcertFile(file: string, opcert: Opcert, opts: { overwrite: boolean } = { overwrite: true }): void {
-  writeEnvelopeFile(file, opcertToEnvelope(opcert), opts);
+/** Write an opcert file byte-identical to cardano-cli's (mode 0644; with overwrite, replaces an existing file atomically). */
+export function writeOpcertFile(file: string, opcert: Opcert, opts: { overwrite: boolean }): WriteOutcome {
+  return writeEnvelopeFile(file, opcertToEnvelope(opcert), opts);
 }

@@ -47,6 +47,29 @@ function raiseHint(allowed: boolean): string {
   return allowed ? `${raise} to protect the key` : `${raise}, or pass --allow-unlocked-memory (never in production)`;
 }
 
+function addonMissing(): KesError {
+  return new KesError('NATIVE_ADDON_MISSING', `memory protection unavailable: the kes_native addon cannot be loaded (${nativeLoadError() ?? 'unknown'}); run npm ci, which builds it (needs python3, make and a C compiler)`);
+}
+
+function memlockTooLow(limit: number, allowed: boolean): KesError | undefined {
+  if (limit < 0 || limit >= REQUIRED_MEMLOCK_BYTES) return undefined;
+  return new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: RLIMIT_MEMLOCK is ${describeLimit(limit)}; ${raiseHint(allowed)}`);
+}
+
+/**
+ * What hardenProcess would refuse to start for that can be known without changing the process:
+ * the addon, and RLIMIT_MEMLOCK. Locks nothing, disables nothing (`kes-agent check-config`).
+ * With `allowUnlockedMemory` nothing is refused (run would warn and carry on).
+ * @throws KesError NATIVE_ADDON_MISSING, MEMORY_LOCK_FAILED, as hardenProcess words them.
+ */
+export function checkProtectionPossible(opts: HardeningOptions): void {
+  if (opts.allowUnlockedMemory) return;
+  const native = tryLoadNative();
+  if (native === undefined) throw addonMissing();
+  const tooLow = memlockTooLow(native.processProtection().memlockLimit, false);
+  if (tooLow !== undefined) throw tooLow;
+}
+
 /**
  * Lock down this process. Throws a KesError (exit 11) when a protection cannot be had and
  * `allowUnlockedMemory` is false; otherwise returns what is in force with a warning for each gap.
@@ -61,7 +84,7 @@ export function hardenProcess(opts: HardeningOptions): Hardening {
 
   const native = tryLoadNative();
   if (native === undefined) {
-    fail(new KesError('NATIVE_ADDON_MISSING', `memory protection unavailable: the kes_native addon cannot be loaded (${nativeLoadError() ?? 'unknown'}); run npm ci, which builds it (needs python3, make and a C compiler)`));
+    fail(addonMissing());
   } else {
     try {
       native.disableCoreDumps();
@@ -69,8 +92,9 @@ export function hardenProcess(opts: HardeningOptions): Hardening {
       fail(new KesError('CORE_DUMPS_NOT_DISABLED', `core dumps cannot be disabled (${errnoOf(e)}); set LimitCORE=0 in the unit or ulimit -c 0`));
     }
     const limits = native.processProtection();
-    if (limits.memlockLimit >= 0 && limits.memlockLimit < REQUIRED_MEMLOCK_BYTES) {
-      fail(new KesError('MEMORY_LOCK_FAILED', `cannot lock memory for key material: RLIMIT_MEMLOCK is ${describeLimit(limits.memlockLimit)}; ${raiseHint(opts.allowUnlockedMemory)}`));
+    const tooLow = memlockTooLow(limits.memlockLimit, opts.allowUnlockedMemory);
+    if (tooLow !== undefined) {
+      fail(tooLow);
     } else {
       try {
         useLockedSecretMemory(native);

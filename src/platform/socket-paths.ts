@@ -44,11 +44,35 @@ export function defaultSocketDir(env: NodeJS.ProcessEnv = process.env, systemDir
   return path.join(os.tmpdir(), `kes-agent-${uid ?? 'user'}`);
 }
 
+/** Group or other write permission; the sticky bit is not looked at. */
+const WRITABLE_BY_OTHERS = 0o022;
+
+/**
+ * The rule for a directory sockets live in, worded as every refusal states it. The directory is
+ * the real gate (docs/security.md): whoever can write to it can put their own socket at our path
+ * while ours is gone (between restarts), and a sticky bit (/tmp's 1777) only stops them removing
+ * ours, so any group or other write bit is refused, sticky or not. Its owner can do the same, so
+ * it must be the agent's user or root. Reading and entering (0755) give no such power.
+ */
+export const SOCKET_DIR_RULE = "expected a directory owned by the agent's user or root that no other user can write to (no group or other write bit, sticky or not; e.g. 0750 or 0755)";
+
+/**
+ * Why a socket directory breaks SOCKET_DIR_RULE for an agent running as `uid` (undefined: not a
+ * POSIX platform, owner not checked), or undefined when it does not. `st` is the directory's own
+ * stat (lstat for a directory the agent owns and creates, so a symlink is refused there).
+ */
+export function socketDirProblem(st: fs.Stats, uid: number | undefined): string | undefined {
+  if (st.isSymbolicLink()) return 'is a symbolic link';
+  if (!st.isDirectory()) return 'is not a directory';
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) return `is owned by uid ${st.uid}, not the agent's uid ${uid} or root`;
+  if ((st.mode & WRITABLE_BY_OTHERS) !== 0) return `is writable by other users (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  return undefined;
+}
+
 /** A real directory owned by `uid` or root that no other user can write to. */
 function privateDir(dir: string, uid: number): boolean {
   try {
-    const st = fs.lstatSync(dir);
-    return st.isDirectory() && (st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0;
+    return socketDirProblem(fs.lstatSync(dir), uid) === undefined;
   } catch {
     return false;
   }

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { KesError } from '../errors';
 import { bytesEqual } from '../crypto/bytes';
-import { MAX_SOCKET_PATH_BYTES } from '../platform/socket-paths';
+import { MAX_SOCKET_PATH_BYTES, SOCKET_DIR_RULE, socketDirProblem } from '../platform/socket-paths';
 import { ByteReader, knownVersion, readOffer, versionName } from '../protocol/haskell';
 import { nativeVersionId } from '../protocol/native-version';
 
@@ -15,34 +15,45 @@ import { nativeVersionId } from '../protocol/native-version';
 export const STALE_PROBE_TIMEOUT_MS = 1_000;
 
 /**
- * Create the default socket directory (mode 0750) if missing; if it exists it must be a real
- * directory we own that strangers cannot write to.
+ * The default socket directory as it is now, without creating it: 'absent', or 'ok' when it is
+ * a real directory (symlinks refused) that meets SOCKET_DIR_RULE.
+ * @throws KesError SOCKET_DIR_UNSAFE
  */
+export function checkDefaultSocketDir(dir: string): 'absent' | 'ok' {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return 'absent';
+    throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: cannot inspect it (${errnoOf(e)})`);
+  }
+  const problem = socketDirProblem(st, process.getuid?.());
+  if (problem !== undefined) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: ${problem}; ${SOCKET_DIR_RULE}`);
+  return 'ok';
+}
+
+/** Create the default socket directory (with `mode`) if missing; either way it must meet SOCKET_DIR_RULE. */
 export function ensureSocketDir(dir: string, mode: number): void {
   try {
     fs.mkdirSync(dir, { recursive: true, mode });
   } catch (e) {
     throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: cannot create it (${errnoOf(e)})`);
   }
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory()) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: expected a directory, found something else (symlinks are refused)`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: expected it to be owned by uid ${uid}, owner is uid ${st.uid}`);
-  if ((st.mode & WRITABLE_BY_OTHERS) !== 0) throw new KesError('SOCKET_DIR_UNSAFE', `socket directory ${dir}: is writable by other users (mode ${modeText(st.mode)}); ${ONLY_OWNER_WRITES}`);
+  checkDefaultSocketDir(dir);
 }
 
 /**
- * Make `socketPath` free to bind. A leftover socket file is removed only if connecting to it is
- * refused (nothing listens); if something answers, or connecting fails in a way that proves
- * nothing, another agent may be running and we refuse (the Haskell agent just fails with
- * EADDRINUSE, or worse, a second agent could steal a live one's path).
+ * What is at `socketPath` before a bind: nothing, or a stale socket (connecting is refused, so
+ * nothing listens). Anything else is refused: another agent may be running (the Haskell agent
+ * just fails with EADDRINUSE, or worse, a second agent could steal a live one's path).
+ * @throws KesError SOCKET_IN_USE
  */
-export async function clearStaleSocket(socketPath: string): Promise<'absent' | 'removed-stale'> {
+export async function inspectSocketPath(socketPath: string): Promise<{ state: 'absent' } | { state: 'stale'; owner: number }> {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(socketPath);
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return 'absent';
+    if (errnoOf(e) === 'ENOENT') return { state: 'absent' };
     throw new KesError('SOCKET_IN_USE', `socket ${socketPath}: cannot inspect it (${errnoOf(e)})`);
   }
   if (!st.isSocket()) {
@@ -55,7 +66,7 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
   if (typeof answer === 'object') {
     throw new KesError('SOCKET_IN_USE', `socket ${socketPath}: a kes-agent is already listening on it (it offered ${answer.offered.join(', ')}); stop it first or choose another path`);
   }
-  if (answer === 'ENOENT') return 'absent';
+  if (answer === 'ENOENT') return { state: 'absent' };
   const owner = `uid ${st.uid}`;
   if (answer !== 'ECONNREFUSED') {
     // Only a refused connection proves nothing listens. EACCES (another user's socket) or EAGAIN
@@ -66,6 +77,14 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
       `socket ${socketPath}: cannot tell whether an agent is listening on it (connecting failed: ${answer}; the socket belongs to ${owner}); if none is, remove it as ${owner} or root, or choose another path`,
     );
   }
+  return { state: 'stale', owner: st.uid };
+}
+
+/** Make `socketPath` free to bind: a stale socket is removed (inspectSocketPath decides). */
+export async function clearStaleSocket(socketPath: string): Promise<'absent' | 'removed-stale'> {
+  const found = await inspectSocketPath(socketPath);
+  if (found.state === 'absent') return 'absent';
+  const owner = `uid ${found.owner}`;
   try {
     fs.unlinkSync(socketPath);
   } catch (e) {
@@ -131,9 +150,7 @@ async function offerOf(s: net.Socket): Promise<string[] | undefined> {
  * stranger could connect (stack.md §7). The mode is then verified with lstat.
  */
 export async function listenUnix(server: net.Server, socketPath: string, mode: number): Promise<void> {
-  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
-    throw new KesError('SOCKET_PATH_TOO_LONG', `socket ${socketPath}: path is ${Buffer.byteLength(socketPath)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`);
-  }
+  assertSocketPathFits(socketPath);
   assertSocketParentSafe(socketPath);
   await clearStaleSocket(socketPath);
   await new Promise<void>((resolve, reject) => {
@@ -157,12 +174,17 @@ export async function listenUnix(server: net.Server, socketPath: string, mode: n
   }
 }
 
+/** @throws KesError SOCKET_PATH_TOO_LONG when `socketPath` does not fit in `sun_path`. */
+export function assertSocketPathFits(socketPath: string): void {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new KesError('SOCKET_PATH_TOO_LONG', `socket ${socketPath}: path is ${Buffer.byteLength(socketPath)} bytes; the limit is ${MAX_SOCKET_PATH_BYTES}`);
+  }
+}
+
 /**
- * The directory a socket lives in is the real gate (stack.md §7): whoever can write to it can
- * put their own socket at our path between restarts. So it must be writable by its owner only:
- * no group or world write bit, sticky or not. A sticky directory like /tmp stops others removing
- * our socket, but not creating theirs while ours is gone, and clients refuse such a directory
- * (src/client/agent-identity.ts), so an agent started there could serve no one.
+ * The directory a socket lives in must meet SOCKET_DIR_RULE (socket-paths.ts says why). Clients
+ * refuse such a directory too (src/client/agent-identity.ts), so an agent started in, say, /tmp
+ * could serve no one. The path is followed (stat): an operator's /var/run -> /run link is fine.
  */
 export function assertSocketParentSafe(socketPath: string): void {
   const parent = path.dirname(socketPath);
@@ -172,18 +194,8 @@ export function assertSocketParentSafe(socketPath: string): void {
   } catch {
     throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} does not exist`);
   }
-  if (!st.isDirectory()) throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: ${parent} is not a directory`);
-  if ((st.mode & WRITABLE_BY_OTHERS) !== 0) {
-    throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} is writable by other users (mode ${modeText(st.mode)}); ${ONLY_OWNER_WRITES}`);
-  }
-}
-
-/** Group or world write permission. */
-const WRITABLE_BY_OTHERS = 0o022;
-const ONLY_OWNER_WRITES = 'expected a directory only its owner can write to (no group or world write bit, such as 0750)';
-
-function modeText(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, '0');
+  const problem = socketDirProblem(st, process.getuid?.());
+  if (problem !== undefined) throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} ${problem}; ${SOCKET_DIR_RULE}`);
 }
 
 export function errnoOf(e: unknown): string {

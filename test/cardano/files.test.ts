@@ -112,7 +112,7 @@ describe('every cardano-cli fixture is read and re-written byte for byte', () =>
     expect(toHex(opcertSignable(oc))).toBe(V.ocert_fixture.signable_hex);
     expect(verifyOpcert(oc)).toBe(true);
     expect(verifyOpcert(oc, hex(V.ocert_fixture.cold_vk_hex))).toBe(true);
-    writeOpcertFile(out('opcert.cert'), oc);
+    writeOpcertFile(out('opcert.cert'), oc, { overwrite: false });
     expect(fs.readFileSync(out('opcert.cert'), 'utf8')).toBe(readVectorText('cardano-cli', 'opcert.cert'));
   });
 
@@ -151,7 +151,7 @@ describe('issuing', () => {
     expect(toHex(oc.sigma)).toBe(V.ocert_generated.sigma_hex);
     expect(toHex(encodeOpcert(oc))).toBe(V.ocert_generated.opcert_cbor_hex);
     expect(decodeOpcert(hex(V.ocert_generated.opcert_cbor_hex))).toEqual(oc);
-    writeOpcertFile(out('gen-opcert.cert'), oc);
+    writeOpcertFile(out('gen-opcert.cert'), oc, { overwrite: false });
     expect(fs.readFileSync(out('gen-opcert.cert'), 'utf8')).toBe(envs['opcert.cert']);
     writeCounterFile(out('gen-opcert.counter'), { next: 1, coldVk: oc.coldVk }, { overwrite: false });
     expect(fs.readFileSync(out('gen-opcert.counter'), 'utf8')).toBe(envs['opcert.counter']);

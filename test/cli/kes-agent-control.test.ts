@@ -172,10 +172,15 @@ describe('gen-staged-key', () => {
     expect((await a.session()).got).toEqual(sent(V3, CMD.gen));
   });
 
-  test('default file kes.vkey in the working directory, replaced if it exists', async () => {
+  test('default file kes.vkey in the working directory: an existing one is refused before the agent is asked (exit 21), replaced with --overwrite', async () => {
     const a = await agent({ offer: ALL, reply: () => just(VK) });
     fs.writeFileSync(path.join(dir, 'kes.vkey'), 'old');
-    const r = await ctl(['gen-staged-key', '-c', a.socketPath]);
+    const refused = await ctl(['gen-staged-key', '-c', a.socketPath]);
+    expect(refused.code).toBe(21);
+    expect(stderrLine(refused)).toBe('kes-agent-control: error: kes.vkey: already exists; refusing to replace it (pass --overwrite to replace it) [FILE_EXISTS]');
+    expect(a.sessions).toHaveLength(0);
+    expect(fs.readFileSync(path.join(dir, 'kes.vkey'), 'utf8')).toBe('old');
+    const r = await ctl(['gen-staged-key', '-c', a.socketPath, '--overwrite']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('KES VerKey written to kes.vkey\n');
     expect(fs.readFileSync(path.join(dir, 'kes.vkey'), 'utf8')).toBe(readVectorText('cardano-cli', 'kes.vkey'));

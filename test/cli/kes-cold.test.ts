@@ -94,16 +94,16 @@ describe('keygen', () => {
     expect(r.code).toBe(EXIT.BAD_INPUT);
     expect(r.out).toBe('');
     expectOneErrorLine(r.err, 'FILE_EXISTS');
-    expect(r.err).toContain(`${f(existing)}: already exists; refusing to overwrite it (pass --force to replace it)`);
+    expect(r.err).toContain(`${f(existing)}: already exists; refusing to replace it (pass --overwrite to replace it)`);
     expect(fs.readdirSync(d)).toEqual([existing]);
     expect(fs.readFileSync(f(existing), 'utf8')).toBe('precious');
   });
 
-  test('--force replaces all three, with the secret at 0600 even if the old file was 0644', async () => {
+  test.each(['--overwrite', '--force'])('%s replaces all three, with the secret at 0600 even if the old file was 0644 (--force: the older name, kept)', async (flag) => {
     const d = freshDir();
     const f = (x: string): string => path.join(d, x);
     for (const x of ['cold.vkey', 'cold.skey', 'c']) fs.writeFileSync(f(x), 'old', { mode: 0o644 });
-    const r = await kesCold(['keygen', '--cold-vkey', f('cold.vkey'), '--cold-skey', f('cold.skey'), '--counter', f('c'), '--force']);
+    const r = await kesCold(['keygen', '--cold-vkey', f('cold.vkey'), '--cold-skey', f('cold.skey'), '--counter', f('c'), flag]);
     expect(r.code).toBe(EXIT.OK);
     expect(fs.statSync(f('cold.skey')).mode & 0o777).toBe(0o600);
     expect(readCounterFile(f('c')).next).toBe(0);

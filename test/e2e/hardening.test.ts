@@ -12,6 +12,7 @@ import { EXIT } from '../../src/cli/exit-codes';
 import { BIN, cleanEnv, Proc, run } from '../helpers/processes';
 import { ctl, ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 import { NOBODY, describeAsOtherUser, describeUnless, itAsOtherUser, otherUser } from '../helpers/other-user';
+import { listeningTcpInodes } from '../helpers/proc-fds';
 
 const hasPrlimit = spawnSync('prlimit', ['--version']).status === 0;
 /** Strangers on the host: processes run as nobody, from a copy of the code that uid can read. */
@@ -35,33 +36,6 @@ function signalPending(pid: number, sig: NodeJS.Signals): boolean {
   const m = /^ShdPnd:\s+([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (m?.[1] === undefined) throw new Error(`no ShdPnd in /proc/${pid}/status`);
   return (BigInt(`0x${m[1]}`) & (1n << BigInt(os.constants.signals[sig] - 1))) !== 0n;
-}
-
-/** The inodes of the TCP sockets `pid` listens on (an inspector would be one). */
-function listeningTcpInodes(pid: number): string[] {
-  const mine = new Set<string>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) mine.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const listening: string[] = [];
-  for (const table of ['tcp', 'tcp6']) {
-    let text = '';
-    try {
-      text = fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
-    } catch {
-      continue; // no IPv6 here
-    }
-    for (const line of text.trim().split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[3] === '0A' && mine.has(f[9]!)) listening.push(f[9]!);
-    }
-  }
-  return listening;
 }
 
 describe('a hardened agent', () => {
@@ -245,7 +219,7 @@ describe('socket directory checks', () => {
         const r = await agentIn();
         expect({ mode: mode.toString(8), code: r.code }).toEqual({ mode: mode.toString(8), code: EXIT.BAD_INPUT });
         const shown = mode.toString(8).padStart(4, '0');
-        expect(r.stderr).toMatch(new RegExp(`^kes-agent: error: socket .*c\\.sock: directory .*sockets is writable by other users \\(mode ${shown}\\); expected a directory only its owner can write to \\(no group or world write bit, such as 0750\\) \\[SOCKET_DIR_UNSAFE\\]\\n$`));
+        expect(r.stderr).toMatch(new RegExp(`^kes-agent: error: socket .*c\\.sock: directory .*sockets is writable by other users \\(mode ${shown}\\); expected a directory owned by the agent's user or root that no other user can write to \\(no group or other write bit, sticky or not; e\\.g\\. 0750 or 0755\\) \\[SOCKET_DIR_UNSAFE\\]\\n$`));
       }
       expect(fs.readdirSync(dir)).toEqual([]);
       // Writable by its owner only: accepted, and kes-ctl, which checks the same, talks to it.

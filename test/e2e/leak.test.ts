@@ -164,7 +164,7 @@ test('no 16-byte window of any secret appears in any output or file of the whole
         r.node.start();
         await both(r, BIN.ctl, 'status');
         await ok(r, BIN.ctl, 'keygen', '--out', r.vkey, ...r.json);
-        await ok(r, BIN.ctl, 'keygen', '--force', '--out', r.vkey, ...r.json); // the first staged key is wiped unseen
+        await ok(r, BIN.ctl, 'keygen', '--force', '--overwrite', '--out', r.vkey, ...r.json); // the first staged key is wiped unseen
         await both(r, BIN.ctl, 'export-verkey');
         await ok(r, BIN.ctl, 'export-verkey', '--out', path.join(dir, `exported-${r.format}.vkey`));
       });

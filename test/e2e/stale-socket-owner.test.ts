@@ -73,7 +73,7 @@ describeAsOtherUser('kes-agent run (as uid 65534) and another user\'s socket at 
     const r = await stranger.run(agentArgs(stale, path.join(shared, 'service.sock')));
     expect(r.code).toBe(EXIT.BAD_INPUT);
     expect(r.stderr).toMatch(
-      new RegExp(`^kes-agent: error: socket ${escapeRe(stale)}: directory ${escapeRe(shared)} is writable by other users \\(mode 1777\\); expected a directory only its owner can write to .*\\[SOCKET_DIR_UNSAFE\\]\\n$`),
+      new RegExp(`^kes-agent: error: socket ${escapeRe(stale)}: directory ${escapeRe(shared)} is writable by other users \\(mode 1777\\); expected a directory owned by the agent's user or root that no other user can write to .*\\[SOCKET_DIR_UNSAFE\\]\\n$`),
     );
     expect(r.stderr).not.toMatch(/internal error|    at /);
     expect(fs.readdirSync(shared)).toEqual(['control.sock']);

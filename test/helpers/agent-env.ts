@@ -85,10 +85,11 @@ export async function currentPeriod(e: AgentEnv): Promise<number> {
 export async function stageAndCertify(e: AgentEnv, opts: { kesPeriod?: number; name?: string; force?: boolean } = {}): Promise<{ opcert: string; kesVkey: string }> {
   const name = opts.name ?? 'kes';
   const vkey = path.join(e.dir, `${name}.vkey`);
-  const k = await ctlJson<{ kesVkey: string }>(e, 'keygen', '--out', vkey, ...(opts.force ? ['--force'] : []));
+  // --overwrite: callers certify more than one key under the same name.
+  const k = await ctlJson<{ kesVkey: string }>(e, 'keygen', '--out', vkey, '--overwrite', ...(opts.force ? ['--force'] : []));
   const opcert = path.join(e.dir, `${name}.opcert`);
   const period = opts.kesPeriod ?? (await currentPeriod(e));
-  const r = await cold(e, 'issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', e.counter, `--kes-period=${period}`, '--out', opcert);
+  const r = await cold(e, 'issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', e.counter, `--kes-period=${period}`, '--out', opcert, '--overwrite');
   if (r.code !== 0) throw new Error(`issue-opcert failed: ${r.stderr}`);
   return { opcert, kesVkey: k.kesVkey };
 }

@@ -90,3 +90,30 @@ export class FdSampler {
     return [...this.seen.entries()].map(([k, v]) => `${k}${v.regular ? (v.memfd ? ' (memfd)' : ' (regular file)') : ''}`).sort().join('\n');
   }
 }
+
+/** The inodes of the TCP sockets `pid` listens on (an inspector would be one). */
+export function listeningTcpInodes(pid: number): string[] {
+  const mine = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) mine.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const listening: string[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue; // no IPv6 here
+    }
+    for (const line of text.trim().split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && mine.has(f[9]!)) listening.push(f[9]!);
+    }
+  }
+  return listening;
+}

@@ -11,6 +11,7 @@ import { EXIT } from '../exit-codes';
 import { resolveTiming } from '../common/timing';
 import { AgentSettingsCommand } from './settings-command';
 import { nodeConfirmDeadline } from '../../server/limits';
+import { checkStartup } from '../../server/startup-checks';
 
 /** Width of the key column in the text output (the longest key is allow-unlocked-memory). */
 const KEY_COLUMN = 23;
@@ -23,11 +24,15 @@ export class CheckConfigCommand extends AgentSettingsCommand {
       Resolves the settings exactly as \`kes-agent run\` would with the same flags and
       environment (flags, then KES_AGENT_* variables, then the config file, then defaults) and
       prints each with its source. It also reads the cold verification key and the genesis file,
-      so a setting that would stop the agent at start-up is caught here.
+      and makes the start-up checks of \`run\` (the same code): each socket's directory exists
+      and is safe, nothing is listening at a socket path and no other kind of file is there, and
+      RLIMIT_MEMLOCK allows locking key memory. It binds nothing, removes nothing and locks
+      nothing.
 
-      Exit 0 when the settings are valid; otherwise one line on stderr naming the setting (and the
-      file, flag or variable it came from) and exit 2 (a flag) or 3 (the file, an environment
-      variable, or a file it points to). Nothing in the configuration is secret.
+      Exit 0 when the settings are valid; otherwise one line on stderr and exit 2 (a flag) or 3
+      (the file, an environment variable, or a file it points to), naming the setting; what
+      stops \`run\` at start-up gives run's line and exit code (3 for a socket, 11 for memory).
+      Nothing in the configuration is secret.
     `,
     examples: [
       ['Check /etc/kes-agent/agent.toml', '$0 check-config'],
@@ -42,6 +47,8 @@ export class CheckConfigCommand extends AgentSettingsCommand {
     checkWhatRunWouldRead(resolved);
     // run refuses the test-suite hook outside the suite; so does the check of what run would do.
     nodeConfirmDeadline(this.context.env);
+    const s = resolved.settings;
+    await checkStartup({ controlSocket: s.controlSocket, serviceSocket: s.serviceSocket, allowUnlockedMemory: s.allowUnlockedMemory });
     const rows = describeConfig(resolved);
     if (this.json) {
       this.printJson({

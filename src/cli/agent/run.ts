@@ -5,6 +5,7 @@ import { loadSodium } from '../../crypto/sodium';
 import { isKesError } from '../../errors';
 import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../platform/logger';
 import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
+import { checkStartup } from '../../server/startup-checks';
 import { hardenProcess } from '../../platform/hardening';
 import { nodeConfirmDeadline, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../server/limits';
 import { EXIT } from '../exit-codes';
@@ -33,8 +34,14 @@ export class RunCommand extends AgentSettingsCommand {
 
       Two Unix sockets: control (kes-ctl; mode 0600) and service (nodes; mode 0660). By default
       they live in a directory the agent creates with mode 0750: /run/kes-agent for root,
-      otherwise $XDG_RUNTIME_DIR/kes-agent or a per-user directory in the temp dir. A leftover
-      socket file is replaced only if nothing answers on it.
+      otherwise $XDG_RUNTIME_DIR/kes-agent or a per-user directory in the temp dir. Any socket
+      directory must be owned by the agent's user or root, with no group or other write bit
+      (sticky or not: /tmp is refused). A leftover socket file is replaced only if nothing
+      answers on it. \`kes-agent check-config\` makes the same start-up checks.
+
+      Start it through the kes-agent launcher (package.json's bin, bin/kes-agent): it refuses
+      an inspector flag in NODE_OPTIONS before Node starts, as Node would open that port before
+      any of the agent's code runs.
 
       SIGHUP reloads the settings (the file, with the same flags and environment) and keeps the
       staged and active keys: log level and format, socket paths (the new socket is bound before
@@ -75,6 +82,8 @@ export class RunCommand extends AgentSettingsCommand {
     const timing = resolveTiming(settings.network, settings.genesis);
     // Not a setting: a test-suite hook, refused unless its switch is set too (see limits.ts).
     const confirmDeadline = nodeConfirmDeadline(this.context.env);
+    // The checks check-config makes too (one function), before anything is changed.
+    await checkStartup({ controlSocket: settings.controlSocket, serviceSocket: settings.serviceSocket, allowUnlockedMemory: settings.allowUnlockedMemory });
 
     await loadSodium();
     // Before any key exists and before the sockets: refusing to start here loses nothing.

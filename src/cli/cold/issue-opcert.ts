@@ -9,11 +9,12 @@ import { readColdSigningKeyFile, coldKeyMatches } from '../../cardano/cold-key';
 import { readCounterFile, writeCounterFile } from '../../cardano/counter';
 import { readKesVerificationKeyFile } from '../../cardano/kes-key-files';
 import { issueOpcert, writeOpcertFile, MAX_OPCERT_INTEGER } from '../../cardano/opcert';
+import type { WriteOutcome } from '../../cardano/file-io';
 import { toHex } from '../../crypto/bytes';
 import { loadSodium } from '../../crypto/sodium';
 import { EXIT } from '../exit-codes';
 import { KesCommand } from '../common/base-command';
-import { requireDistinctPaths } from '../common/files';
+import { checkOutputFile, describeWrite, overwriteOption, requireDistinctPaths } from '../common/files';
 
 export class IssueOpcertCommand extends KesCommand {
   static override paths = [['issue-opcert']];
@@ -25,7 +26,10 @@ export class IssueOpcertCommand extends KesCommand {
       Same semantics and byte-identical output as \`cardano-cli node issue-op-cert\`.
 
       The counter must belong to the same cold key. The certificate is written first: if that
-      fails the counter is left as it was. Use \`kes-cold period\` for the current KES period.
+      fails the counter is left as it was. An existing --out file is replaced only with
+      --overwrite (one that already holds this exact certificate is left unchanged); a symbolic
+      link at --out or --counter is refused before anything is signed. Use \`kes-cold period\`
+      for the current KES period.
     `,
     examples: [
       [
@@ -44,6 +48,7 @@ export class IssueOpcertCommand extends KesCommand {
     validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_OPCERT_INTEGER)]),
   });
   out = Option.String('--out', { required: true, description: 'Output: the operational certificate file' });
+  overwrite = overwriteOption();
 
   async execute(): Promise<number> {
     requireDistinctPaths({
@@ -52,6 +57,10 @@ export class IssueOpcertCommand extends KesCommand {
       '--counter': this.counter,
       '--out': this.out,
     });
+    // Before anything is signed: a refused output must not cost an issue number.
+    checkOutputFile(this.out, { overwrite: this.overwrite, mayBeUnchanged: true });
+    // The counter is rewritten in place by design; only a link or a non-file there is refused.
+    checkOutputFile(this.counter, { overwrite: true, mayBeUnchanged: true });
     await loadSodium();
     const hotVk = readKesVerificationKeyFile(this.kesVkey);
     const counter = readCounterFile(this.counter);
@@ -60,6 +69,7 @@ export class IssueOpcertCommand extends KesCommand {
     }
     const key = readColdSigningKeyFile(this.coldSkey);
     let next: number;
+    let written: WriteOutcome;
     try {
       if (!coldKeyMatches(key, counter.coldVk)) {
         throw new KesError(
@@ -69,7 +79,7 @@ export class IssueOpcertCommand extends KesCommand {
       }
       const opcert = issueOpcert({ hotVk, counter: counter.next, kesPeriod: this.kesPeriod, coldSeed: key.seed });
       // Opcert first: a failed write must not consume an issue number.
-      writeOpcertFile(this.out, opcert, { overwrite: true });
+      written = writeOpcertFile(this.out, opcert, { overwrite: this.overwrite });
       next = counter.next + 1;
       writeCounterFile(this.counter, { next, coldVk: counter.coldVk }, { overwrite: true });
     } finally {
@@ -77,7 +87,7 @@ export class IssueOpcertCommand extends KesCommand {
     }
     this.print(
       [
-        `wrote ${this.out}: counter ${counter.next}, KES period ${this.kesPeriod}, KES vk ${toHex(hotVk)}`,
+        `${describeWrite(this.out, written, 'certificate')} (counter ${counter.next}, KES period ${this.kesPeriod}, KES vk ${toHex(hotVk)})`,
         `${this.counter}: next certificate issue number is now ${next}`,
       ].join('\n'),
     );

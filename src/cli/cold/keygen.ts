@@ -7,7 +7,7 @@ import { toHex } from '../../crypto/bytes';
 import { loadSodium } from '../../crypto/sodium';
 import { EXIT } from '../exit-codes';
 import { KesCommand } from '../common/base-command';
-import { refuseToOverwrite, requireDistinctPaths } from '../common/files';
+import { OVERWRITE_FLAG, checkOutputFile, overwriteOption, requireDistinctPaths } from '../common/files';
 
 export class KeygenCommand extends KesCommand {
   static override paths = [['keygen']];
@@ -18,8 +18,10 @@ export class KeygenCommand extends KesCommand {
       starting at 0, in the same formats as \`cardano-cli node key-gen\`. The key comes from
       libsodium's CSPRNG.
 
-      Existing files are never replaced unless --force is given. Keep the signing key offline:
-      it is only needed to issue operational certificates.
+      An existing file is never replaced unless --overwrite is given (--force is an older name
+      for it, kept for existing scripts), and a symbolic link at an output path is always
+      refused. Keep the signing key offline: it is only needed to issue operational
+      certificates.
     `,
     examples: [
       ['Create cold.vkey, cold.skey and opcert.counter', '$0 keygen --cold-vkey cold.vkey --cold-skey cold.skey --counter opcert.counter'],
@@ -29,16 +31,17 @@ export class KeygenCommand extends KesCommand {
   coldVkey = Option.String('--cold-vkey', { required: true, description: 'Output: cold verification key file' });
   coldSkey = Option.String('--cold-skey', { required: true, description: 'Output: cold signing key file (secret, mode 0600)' });
   counter = Option.String('--counter', { required: true, description: 'Output: opcert issue counter file' });
-  force = Option.Boolean('--force', false, { description: 'Replace existing output files' });
+  overwrite = overwriteOption(`${OVERWRITE_FLAG},--force`);
 
   async execute(): Promise<number> {
     requireDistinctPaths({ '--cold-vkey': this.coldVkey, '--cold-skey': this.coldSkey, '--counter': this.counter });
-    refuseToOverwrite([this.coldSkey, this.coldVkey, this.counter], this.force);
+    // A fresh key: no existing file can already hold it, so any file there is refused up front.
+    for (const f of [this.coldSkey, this.coldVkey, this.counter]) checkOutputFile(f, { overwrite: this.overwrite, mayBeUnchanged: false });
     await loadSodium();
     const key = ColdSigningKey.generate();
     const written: string[] = [];
     try {
-      const opts = { overwrite: this.force };
+      const opts = { overwrite: this.overwrite };
       writeColdSigningKeyFile(this.coldSkey, key, opts);
       written.push(this.coldSkey);
       writeColdVerificationKeyFile(this.coldVkey, key.verificationKey, opts);

@@ -1,25 +1,55 @@
 /**
- * File-safety rules shared by the CLIs.
+ * File-safety rules shared by the CLIs (docs/operator-guide.md, "Files the tools write").
  *
- * cardano-cli silently overwrites key files. We refuse to replace an existing key or counter
- * file unless --force is given (a lost cold key or a rolled-back counter cannot be undone),
- * and say so naming the file. Public outputs that are meant to be regenerated (an opcert)
- * are replaced atomically like cardano-cli does.
+ * cardano-cli silently overwrites key files. Every command here that writes a file refuses to
+ * replace an existing one with other content unless --overwrite is given (a lost cold key or a
+ * rolled-back counter cannot be undone), finds a file that already holds exactly the bytes it
+ * would write unchanged (exit 0, said so), and never writes through or replaces a symbolic link
+ * (src/cardano/file-io.ts has the rule). A command whose output comes after a step that cannot
+ * be repeated (staging a key) checks its output path before that step.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from 'clipanion';
+import { Option, UsageError } from 'clipanion';
 import { KesError } from '../../errors';
-import { pathExists } from '../../cardano/file-io';
+import { inspectOutputPath, type WriteOutcome } from '../../cardano/file-io';
 
-/** @throws KesError FILE_EXISTS naming the first existing file, unless `force`. */
-export function refuseToOverwrite(files: readonly string[], force: boolean): void {
-  if (force) return;
-  for (const f of files) {
-    if (pathExists(f)) {
-      throw new KesError('FILE_EXISTS', `${f}: already exists; refusing to overwrite it (pass --force to replace it)`);
-    }
+/** The one flag, in every CLI, that lets a write replace a file with other content. */
+export const OVERWRITE_FLAG = '--overwrite';
+
+/** `--overwrite`, as every writing command declares it. */
+export function overwriteOption(names: string = OVERWRITE_FLAG): boolean {
+  return Option.Boolean(names, false, { description: 'Replace an output file that exists with other content (never a symbolic link)' });
+}
+
+export interface OutputCheck {
+  overwrite: boolean;
+  /**
+   * True when the command may find its exact bytes already there (exporting a key that was
+   * exported before): then an existing file is judged at the write, by its content. False for
+   * a fresh key, which no existing file can hold: an existing file is refused at once.
+   */
+  mayBeUnchanged: boolean;
+}
+
+/**
+ * Check, before a step that cannot be undone, that `file` will be written: its directory exists
+ * and is writable, it is no symbolic link and no directory, and (for fresh output, without
+ * --overwrite) nothing is there yet.
+ * @throws KesError FILE_IS_SYMLINK, FILE_EXISTS, FILE_WRITE_FAILED naming the file.
+ */
+export function checkOutputFile(file: string, check: OutputCheck): void {
+  assertWritableDir(file);
+  const state = inspectOutputPath(file);
+  if (state === 'regular-file' && !check.overwrite && !check.mayBeUnchanged) {
+    throw new KesError('FILE_EXISTS', `${file}: already exists; refusing to replace it (pass ${OVERWRITE_FLAG} to replace it)`);
   }
+}
+
+/** "<what> written to F", with "(replaced the previous file)", or "F unchanged (...)". */
+export function describeWrite(file: string, outcome: WriteOutcome, what: string): string {
+  if (outcome === 'unchanged') return `${file} unchanged: it already held exactly this ${what}`;
+  return `${what} written to ${file}${outcome === 'replaced' ? ' (replaced the previous file)' : ''}`;
 }
 
 /** @throws UsageError when two options name the same file. */

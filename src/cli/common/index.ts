@@ -5,7 +5,7 @@ export { EXIT_FOR_ERROR, DEFAULT_EXIT_FOR_ERROR, EXIT_FOR_AGENT_REFUSAL, exitCod
 export { type Reported, describeFailure, oneLine, MAX_ERROR_LINE_CHARS } from './report';
 export { usageErrorMessage } from './usage-errors';
 export { toJsonLine, isoTime } from './json-output';
-export { refuseToOverwrite, requireDistinctPaths } from './files';
+export { OVERWRITE_FLAG, checkOutputFile, describeWrite, overwriteOption, requireDistinctPaths } from './files';
 export { packageVersion, PACKAGE_NAME } from './version';
 export { formatDuration } from './format';
 export { resolveTiming } from './timing';

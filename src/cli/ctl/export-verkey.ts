@@ -4,7 +4,7 @@ import { ENVELOPE_TYPES, formatEnvelope, keyEnvelope, writeKesVerificationKeyFil
 import { toHex } from '../../crypto/bytes';
 import { EXIT } from '../exit-codes';
 import { CtlCommand } from './base';
-import { assertWritableDir } from '../common/files';
+import { checkOutputFile, describeWrite, overwriteOption } from '../common/files';
 
 export class ExportVerkeyCommand extends CtlCommand {
   static override paths = [['export-verkey']];
@@ -13,6 +13,10 @@ export class ExportVerkeyCommand extends CtlCommand {
     details: `
       Writes the staged key's KesVerificationKey_ed25519_kes_2^6 envelope to --out, or to
       stdout with --out - (the default). Read-only: the agent's state does not change.
+
+      An existing --out file is left as it is when it already holds this key (said so, exit 0),
+      and otherwise refused (exit 3, FILE_EXISTS) unless --overwrite. A symbolic link at --out
+      is always refused (FILE_IS_SYMLINK).
     `,
     examples: [
       ['Write kes.vkey', '$0 export-verkey --out kes.vkey'],
@@ -21,18 +25,19 @@ export class ExportVerkeyCommand extends CtlCommand {
   });
 
   out = Option.String('--out', '-', { description: 'File to write, or - for stdout' });
-  json = Option.Boolean('--json', false, { description: 'Print {"kesVkey", "hasOpcert", "out"} instead of the envelope' });
+  overwrite = overwriteOption();
+  json = Option.Boolean('--json', false, { description: 'Print {"kesVkey", "hasOpcert", "out", "outWritten"} instead of the envelope' });
 
   async execute(): Promise<number> {
-    if (this.out !== '-') assertWritableDir(this.out);
+    if (this.out !== '-') checkOutputFile(this.out, { overwrite: this.overwrite, mayBeUnchanged: true });
     const r = await this.withAgent((ctl) => ctl.exportVerkey());
-    if (this.out !== '-') writeKesVerificationKeyFile(this.out, r.kesVk, { overwrite: true });
-    if (this.json) this.printJson({ kesVkey: toHex(r.kesVk), hasOpcert: r.hasOpcert, out: this.out === '-' ? null : this.out });
+    const written = this.out === '-' ? undefined : writeKesVerificationKeyFile(this.out, r.kesVk, { overwrite: this.overwrite });
+    if (this.json) this.printJson({ kesVkey: toHex(r.kesVk), hasOpcert: r.hasOpcert, out: this.out === '-' ? null : this.out, outWritten: written ?? null });
     else if (this.out === '-') {
       this.context.stdout.write(
         formatEnvelope(keyEnvelope(ENVELOPE_TYPES.kesVerificationKey, r.kesVk)),
       );
-    } else this.print(`verification key ${toHex(r.kesVk)} written to ${this.out}`);
+    } else if (written !== undefined) this.print(`${describeWrite(this.out, written, 'verification key')} (${toHex(r.kesVk)})`);
     return EXIT.OK;
   }
 }

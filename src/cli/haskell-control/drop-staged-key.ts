@@ -25,7 +25,7 @@ export class DropStagedKeyCommand extends HsControlCommand {
       return HS_EXIT.OK;
     }
     this.print('Staged key not dropped:');
-    writeVk(vk, STDOUT_FILE, this.context.stdout);
+    writeVk(vk, STDOUT_FILE, this.context.stdout, false);
     return HS_EXIT.REFUSED;
   }
 }

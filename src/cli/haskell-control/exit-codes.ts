@@ -73,6 +73,8 @@ const FOR_ERROR: Partial<Record<ErrorCode, HsExitCode>> = {
   CBOR_MALFORMED: HS_EXIT.BAD_INPUT,
   FILE_WRITE_FAILED: HS_EXIT.BAD_INPUT,
   FILE_TOO_LARGE: HS_EXIT.BAD_INPUT,
+  FILE_EXISTS: HS_EXIT.BAD_INPUT,
+  FILE_IS_SYMLINK: HS_EXIT.BAD_INPUT,
   INVALID_LENGTH: HS_EXIT.BAD_INPUT,
   OUT_OF_RANGE: HS_EXIT.BAD_INPUT,
   // An opcert whose signature does not verify under its own cold key: what the agent would answer.

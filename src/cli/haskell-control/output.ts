@@ -15,17 +15,18 @@ export const DEFAULT_VK_FILE = 'kes.vkey';
 export const KES_TOTAL_PERIODS = 64;
 
 /**
- * Write `vk` as a KesVerificationKey_ed25519_kes_2^6 envelope to `file` (replaced atomically, as
- * the Haskell tool overwrites it) or to stdout for "-"; returns the line to print after a file
- * write, or undefined after stdout.
+ * Write `vk` as a KesVerificationKey_ed25519_kes_2^6 envelope to `file` or to stdout for "-";
+ * returns the line to print after a file write, or undefined after stdout. Unlike the Haskell
+ * tool, which overwrites the file, an existing file with other content is replaced only with
+ * `overwrite` (atomically), and a symbolic link never (src/cli/common/files.ts).
  */
-export function writeVk(vk: Uint8Array, file: string, stdout: NodeJS.WritableStream): string | undefined {
+export function writeVk(vk: Uint8Array, file: string, stdout: NodeJS.WritableStream, overwrite: boolean): string | undefined {
   if (file === STDOUT_FILE) {
     stdout.write(formatEnvelope(keyEnvelope(ENVELOPE_TYPES.kesVerificationKey, vk)));
     return undefined;
   }
-  writeKesVerificationKeyFile(file, vk, { overwrite: true });
-  return `KES VerKey written to ${file}`;
+  const outcome = writeKesVerificationKeyFile(file, vk, { overwrite });
+  return outcome === 'unchanged' ? `KES VerKey in ${file} unchanged (it already held this key)` : `KES VerKey written to ${file}`;
 }
 
 const floorDiv = (a: bigint, b: bigint): bigint => {
