@@ -4,6 +4,7 @@ import { LiveLogger, describeSource, logFieldsFor, planReload, SETTINGS, type Ag
 import { loadSodium } from '../../crypto/sodium';
 import { isKesError } from '../../errors';
 import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../platform/logger';
+import { parseMetricsAddress, type MetricsAddress } from '../../metrics';
 import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
 import { hardenProcess } from '../../platform/hardening';
 import { nodeConfirmDeadline, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../server/limits';
@@ -115,6 +116,7 @@ export class RunCommand extends AgentSettingsCommand {
         hardening,
         now: this.context.now,
         nodeConfirmDeadlineMs: confirmDeadline.deadlineMs,
+        ...(settings.metrics === undefined ? {} : { metrics: metricsAddress(settings.metrics) }),
       });
     } catch (e) {
       process.off('SIGHUP', onHangup);
@@ -194,6 +196,13 @@ export class RunCommand extends AgentSettingsCommand {
     if (logsInfo(inForce.settings.logLevel)) report();
     return inForce;
   }
+}
+
+/** The setting was checked when it was resolved (METRICS_ADDRESS_KIND); this only re-reads it. */
+function metricsAddress(text: string): MetricsAddress {
+  const a = parseMetricsAddress(text);
+  if (a === undefined) throw new Error(`bug: metrics address ${JSON.stringify(text)} passed the settings check`);
+  return a;
 }
 
 function logsInfo(level: LogLevel): boolean {
