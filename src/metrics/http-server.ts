@@ -97,12 +97,16 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
 
 function answer(req: http.IncomingMessage, res: http.ServerResponse, opts: MetricsServerOptions): void {
   const close = (status: number, headers: Record<string, string> = {}): void => {
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
-    res.end(`${http.STATUS_CODES[status] ?? ''}\n`);
+    const text = `${http.STATUS_CODES[status] ?? ''}\n`;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.end(text);
   };
-  // A scrape has no body; one announced anyway is never read, so the connection cannot be reused.
-  if (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') return close(400, { Connection: 'close' });
-  if (req.headers['transfer-encoding'] !== undefined) return close(400, { Connection: 'close' });
+  // A scrape has no body; one announced anyway is never read: answer, then cut the connection.
+  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody) {
+    res.on('finish', () => req.socket.destroy());
+    return close(400, { Connection: 'close' });
+  }
   const pathname = (req.url ?? '').split('?')[0];
   if (pathname !== METRICS_PATH) return close(404);
   if (req.method !== 'GET') return close(405, { Allow: 'GET' });
