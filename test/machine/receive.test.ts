@@ -197,5 +197,4 @@ describe('onRefusal (what metrics count)', () => {
     expect(h.agent.upload().ok).toBe(false);
     expect(heard).toHaveLength(2);
   });
-
 });
