@@ -271,3 +271,35 @@ test('SIGHUP with another metrics address is refused whole (restart to change it
     await stopAgentEnv(e);
   }
 });
+
+test('two agents that bootstrap from each other: peers up and configured, the peer as a Service V2 client, its echo refused as not newer', async () => {
+  const a = await makeAgentEnv();
+  const b = await makeAgentEnv();
+  // One pool: B takes A's cold key.
+  fs.copyFileSync(a.coldVkey, b.coldVkey);
+  try {
+    // A starts first: its link to B retries (with backoff, at most 5 s apart) until B is up.
+    await startAgent(a, ['--metrics', '127.0.0.1:0', '--bootstrap', b.serviceSocket]);
+    const ta = { port: metricsPort(a.agent!.stdout) };
+    expect([v((await scrape(ta)).p, 'bootstrap_peers_configured'), v((await scrape(ta)).p, 'bootstrap_peers_up')]).toEqual([1, 0]);
+    await startAgent(b, ['--metrics', '127.0.0.1:0', '--bootstrap', a.serviceSocket]);
+    const tb = { port: metricsPort(b.agent!.stdout) };
+    // Each follows the other as a Haskell Service V2 client.
+    for (const t of [ta, tb]) {
+      await scrapeUntil(t, 'the peer up and connected as a Service V2 client', (p) => v(p, 'bootstrap_peers_up') === 1 && clients(p)['haskell-service-v2'] === 1);
+    }
+    const { opcert } = await stageAndCertify(a);
+    await ctlJson(a, 'import-opcert', opcert);
+    await ctlJson(a, 'upload');
+    await scrapeUntil(tb, 'the key installed on B from A', (p) => v(p, 'active_key') === 1);
+    // B pushes it on to its clients, A among them; A already has it.
+    const pa = await scrapeUntil(ta, "A refusing B's echo of its own key", (p) => (v(p, 'refusals_total', { origin: 'bootstrap', code: 'BUNDLE_NOT_NEWER' }) ?? 0) >= 1);
+    expect(Object.keys(refusals(pa))).toEqual(['bootstrap/BUNDLE_NOT_NEWER']);
+    expect(refusals((await scrape(tb)).p)).toEqual({});
+    await b.agent!.stop();
+    await scrapeUntil(ta, 'B down', (p) => v(p, 'bootstrap_peers_up') === 0 && v(p, 'bootstrap_peers_configured') === 1 && clients(p)['haskell-service-v2'] === 0);
+  } finally {
+    await stopAgentEnv(b);
+    await stopAgentEnv(a);
+  }
+});
