@@ -96,7 +96,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
 }
 
 function answer(req: http.IncomingMessage, res: http.ServerResponse, opts: MetricsServerOptions): void {
-  const close = (status: number, headers: Record<string, string> = {}): void => {
+  const reply = (status: number, headers: Record<string, string> = {}): void => {
     const text = `${http.STATUS_CODES[status] ?? ''}\n`;
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
     res.end(text);
@@ -105,16 +105,16 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, opts: Metri
   const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
   if (hasBody) {
     res.on('finish', () => req.socket.destroy());
-    return close(400, { Connection: 'close' });
+    return reply(400, { Connection: 'close' });
   }
   const pathname = (req.url ?? '').split('?')[0];
-  if (pathname !== METRICS_PATH) return close(404);
-  if (req.method !== 'GET') return close(405, { Allow: 'GET' });
+  if (pathname !== METRICS_PATH) return reply(404);
+  if (req.method !== 'GET') return reply(405, { Allow: 'GET' });
   let body: string;
   try {
     body = opts.render();
   } catch {
-    return close(503);
+    return reply(503);
   }
   res.writeHead(200, { 'Content-Type': TEXT_FORMAT_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(body);
