@@ -64,6 +64,7 @@ export const ERROR_CODES = {
   KEY_EXPIRED: 'the KES key is expired at the current KES period',
   TIMEOUT: 'a bounded wait ran out',
   CLIENT_STOPPED: 'the client was stopped',
+  METRICS_LISTEN_FAILED: 'the metrics address cannot be listened on',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -172,6 +172,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     controlAccess: { uids: v.controlUids!, gids: [] },
     serviceAccess: { uids: v.serviceUids!, gids: v.serviceGids! },
     bootstrapPaths: v.bootstrapPaths ?? [],
+    metrics: v.metrics,
   };
   return { file, settings, values: v, sources, via };
 }

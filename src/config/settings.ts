@@ -19,6 +19,7 @@ import {
 } from '../platform/socket-paths';
 import { DEFAULT_NETWORK, NETWORK_NAMES, type NetworkName } from '../time';
 import type { PeerAccess } from '../platform/peer-access';
+import { METRICS_ADDRESS_KIND } from '../metrics/address';
 import { BOOL_KIND, ID_LIST_KIND, OPTIONAL_PATH_KIND, PATH_KIND, PATH_LIST_KIND, choiceKind, type ValueKind } from './value-kinds';
 
 // Who may connect to a socket besides the agent's own uid; the SO_PEERCRED check owns the type.
@@ -221,6 +222,17 @@ export const SETTINGS = {
     reloadable: true,
     doc: "Other agents' service sockets to take the key from (agent-to-agent bootstrap): each is followed as a Service V2 client, and a newer valid bundle is installed here. Flags, environment and file are joined, as the Haskell kes-agent does",
   }),
+  metrics: setting<string>({
+    toml: 'metrics',
+    flag: '--metrics',
+    env: 'KES_AGENT_METRICS',
+    kind: METRICS_ADDRESS_KIND,
+    fallback: none,
+    fallbackDoc: '(none: no metrics listener)',
+    required: false,
+    reloadable: false,
+    doc: 'Serve Prometheus metrics (public values only) on GET /metrics at HOST:PORT (127.0.0.1:9101; an IP address, or localhost) or a Unix socket path containing "/"; unset: no listener',
+  }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -245,6 +257,8 @@ export interface AgentSettings {
   readonly controlAccess: PeerAccess;
   readonly serviceAccess: PeerAccess;
   readonly bootstrapPaths: readonly string[];
+  /** Where to serve metrics (METRICS_ADDRESS_KIND text); undefined: no metrics listener. */
+  readonly metrics: string | undefined;
 }
 
 /** Settings the Haskell agent's agent.toml has and we do not, with what to do instead. */

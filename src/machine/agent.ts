@@ -32,6 +32,7 @@ import { buildStatus } from './status';
 import type {
   ActiveChange,
   ActiveInfo,
+  AgentErrorCode,
   AgentEvent,
   AgentResult,
   AgentStatus,
@@ -40,6 +41,7 @@ import type {
   CommandValues,
   PeerCommandName,
   PeerOutcome,
+  PeerRefusalCode,
   PeerResult,
   PeerValues,
 } from './types';
@@ -79,6 +81,12 @@ export interface AgentDeps {
 
 export type ActiveChangeListener = (change: ActiveChange) => void;
 
+/** A command or a bootstrap peer's bundle the machine refused, with the refusal's code. Public data only. */
+export type Refusal =
+  | { readonly from: 'command'; readonly command: CommandName; readonly code: AgentErrorCode }
+  | { readonly from: 'peer'; readonly command: PeerCommandName; readonly code: PeerRefusalCode };
+export type RefusalListener = (refusal: Refusal) => void;
+
 /** Real timers, unref'd: a pending evolution alone must not keep the process alive. */
 const REAL_CLOCK: AgentClock = {
   setTimeout: (fn, ms) => {
@@ -96,6 +104,7 @@ export class Agent {
   readonly #deps: AgentDeps;
   readonly #actor: Actor<AgentMachine>;
   readonly #listeners = new Set<ActiveChangeListener>();
+  readonly #refusalListeners = new Set<RefusalListener>();
   readonly #pending: ActiveChange[] = [];
   /** Every key generateKey returned that is not yet known to be destroyed: stop() wipes them all. */
   readonly #owned = new Set<KesSignKey>();
@@ -290,6 +299,17 @@ export class Agent {
   }
 
   /**
+   * Hear every refusal, after the command that was refused (for counters: a listener only reads).
+   * Returns an unsubscribe function.
+   */
+  onRefusal(listener: RefusalListener): () => void {
+    this.#refusalListeners.add(listener);
+    return () => {
+      this.#refusalListeners.delete(listener);
+    };
+  }
+
+  /**
    * Lend the active key, at the current evolution, to `fn` (e.g. to writeRaw it into a frame);
    * undefined when there is no active key. `fn` must not keep, evolve or destroy the key, and may
    * not call the agent.
@@ -338,6 +358,7 @@ export class Agent {
     // Every command has a fallback transition; no outcome means the event was dropped, a bug.
     if (out === undefined || out.command !== name) throw new Error(`bug: the key-state machine did not answer ${name}`);
     this.#drain();
+    if (!out.result.ok) this.#tellRefusal({ from: 'command', command: name, code: out.result.code });
     return out.result as AgentResult<CommandValues[K]>;
   }
 
@@ -356,6 +377,7 @@ export class Agent {
     }
     if (out === undefined || out.command !== name) throw new Error(`bug: the key-state machine did not answer ${name}`);
     this.#drain();
+    if (!out.result.ok) this.#tellRefusal({ from: 'peer', command: name, code: out.result.code });
     return out.result as PeerResult<PeerValues[K]>;
   }
 
@@ -413,6 +435,19 @@ export class Agent {
       }
     } finally {
       this.#draining = false;
+    }
+  }
+
+  #tellRefusal(r: Refusal): void {
+    for (const listener of [...this.#refusalListeners]) {
+      try {
+        listener(r);
+      } catch (err) {
+        // As for ActiveChange listeners: a bug in the caller, reported, never the command's failure.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
     }
   }
 

@@ -31,6 +31,7 @@ import { ServiceHub } from './service-hub';
 import { PeerSet } from '../bootstrap/peer-set';
 import { defaultAgentTrust, type AgentTrust } from '../client/agent-identity';
 import { ensureSocketDir, listenUnix } from './unix-listener';
+import { startAgentMetrics, type MetricsAddress, type MetricsServer } from '../metrics';
 
 export interface DaemonOptions {
   coldVkFile: string;
@@ -61,6 +62,8 @@ export interface DaemonOptions {
    * setting: only the test hook in limits.ts (nodeConfirmDeadline) passes another value.
    */
   nodeConfirmDeadlineMs?: number;
+  /** Serve metrics there (src/metrics/); none: no listener at all. Fixed for the process's life. */
+  metrics?: MetricsAddress;
 }
 
 /** What a reload may change while the agent holds keys. */
@@ -200,10 +203,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   if (opts.controlSocket !== null) await listenUnix(controlServer, opts.controlSocket, CONTROL_SOCKET_MODE);
+  let metrics: MetricsServer | undefined;
   try {
     await listenUnix(serviceServer, opts.serviceSocket, SERVICE_SOCKET_MODE);
+    if (opts.metrics !== undefined) metrics = await startAgentMetrics({ address: opts.metrics, agent, hub, peers, agentVersion: opts.agentVersion, log });
   } catch (e) {
-    await closeServer(controlServer);
+    await Promise.all([closeServer(controlServer), closeServer(serviceServer)]);
     throw e;
   }
   agent.start();
@@ -226,7 +231,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       agent.stop();
       hub.closeAll();
       for (const c of [...controlSockets, ...serviceSockets]) c.destroy();
-      await Promise.all([closeServer(controlServer), closeServer(serviceServer)]);
+      await Promise.all([closeServer(controlServer), closeServer(serviceServer), metrics?.close()]);
       log.info('agent: stopped; keys wiped, sockets removed');
       resolveStopped(failed ? 'failed' : 'stopped');
     })();

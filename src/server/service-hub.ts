@@ -44,6 +44,15 @@ export interface BroadcastOutcome {
   nodesConfirmed: number;
 }
 
+/** Which protocol a connected node speaks: ours, or a Haskell Service version. */
+export type NodeProtocol = 'native' | ServiceVersion;
+
+/** The most recent push to all nodes: to how many nodes, and how many have confirmed it so far. */
+export interface PushTally {
+  readonly nodes: number;
+  readonly confirmed: number;
+}
+
 export interface ServiceHubInit {
   agent: Agent;
   logger: Logger;
@@ -61,6 +70,7 @@ export class ServiceHub {
   #nextId = 1;
   #nextSeq = 1;
   #last: Promise<boolean>[] = [];
+  #lastTally: { nodes: number; confirmed: number } = { nodes: 0, confirmed: 0 };
   #unsubscribe: () => void;
   /** What a node that connects now is sent, and the timestamp of the last install or drop. */
   #state: { kind: 'key' | 'drop' | 'none'; timestampUs: bigint };
@@ -83,12 +93,23 @@ export class ServiceHub {
       } catch {
         this.#log.error('service: push to nodes failed', { change: change.type });
       }
+      this.#lastTally = tally(this.#last);
     });
   }
 
   /** Nodes that completed the handshake. */
   get connectedNodes(): number {
     return this.#nodes.size;
+  }
+
+  /** The protocol of each connected node (read-only, for metrics). */
+  nodeProtocols(): NodeProtocol[] {
+    return [...this.#nodes].map((s) => (s instanceof HaskellNodeSession ? s.version : 'native'));
+  }
+
+  /** The last push's tally as it stands now (read-only, for metrics); 0 of 0 before the first. */
+  get lastPushTally(): PushTally {
+    return { ...this.#lastTally };
   }
 
   /**
@@ -309,6 +330,13 @@ export class ServiceHub {
     });
     return confirmed;
   }
+}
+
+/** A tally that counts each confirmation as it arrives. */
+function tally(pushes: readonly Promise<boolean>[]): { nodes: number; confirmed: number } {
+  const t = { nodes: pushes.length, confirmed: 0 };
+  for (const p of pushes) void p.then((ok) => { if (ok) t.confirmed++; }, () => undefined);
+  return t;
 }
 
 class UnexpectedFromNode extends Error {

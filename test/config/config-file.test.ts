@@ -22,6 +22,7 @@ control-uids = [1000]
 service-uids = [1001, 1002]
 service-gids = []
 bootstrap-paths = ["peer/service.sock", "/run/b/service.sock"]
+metrics = "run/metrics.sock"
 `;
 
 test('reads every key of the table; relative paths are relative to the file', () => {
@@ -42,6 +43,7 @@ test('reads every key of the table; relative paths are relative to the file', ()
     serviceUids: [1001, 1002],
     serviceGids: [],
     bootstrapPaths: [path.join(dir, 'peer', 'service.sock'), '/run/b/service.sock'],
+    metrics: path.join(dir, 'run', 'metrics.sock'),
   });
 });
 
@@ -58,7 +60,7 @@ test('the Haskell agent\'s shipped agent.toml reads as is (haskell-kes-agent.md 
 describe('refused, with the file and key named', () => {
   const F = '/etc/kes-agent/agent.toml';
   test.each<[string, string]>([
-    ['log-levle = "debug"', 'config file /etc/kes-agent/agent.toml: unknown key "log-levle" (known keys: cold-vkey, network, genesis-file, control-path, service-path, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids, bootstrap-paths)'],
+    ['log-levle = "debug"', 'config file /etc/kes-agent/agent.toml: unknown key "log-levle" (known keys: cold-vkey, network, genesis-file, control-path, service-path, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids, bootstrap-paths, metrics)'],
     ['log-target = "syslog"', 'unknown key "log-target" (a Haskell kes-agent setting this agent does not have: logs always go to stdout'],
     ['user = "kes"', 'unknown key "user" (a Haskell kes-agent setting this agent does not have'],
     ['[agent]\ncold-vkey = "x"', 'unknown key "agent"'],
@@ -69,6 +71,8 @@ describe('refused, with the file and key named', () => {
     ['cold-vkey = ""', 'key cold-vkey: expected a non-empty path string, got ""'],
     ['control-path = ["a"]', 'key control-path: expected a path string (empty: none), got ["a"]'],
     ['allow-unlocked-memory = "true"', 'key allow-unlocked-memory: expected true or false, got "true"'],
+    ['metrics = 9101', 'key metrics: expected HOST:PORT with an IP address or localhost (127.0.0.1:9101, [::1]:9101), or a Unix socket path containing "/" (./metrics.sock), got integer 9101'],
+    ['metrics = "prometheus.example:9101"', 'key metrics: expected HOST:PORT with an IP address or localhost'],
     ['allow-unlocked-memory = 1', 'key allow-unlocked-memory: expected true or false, got integer 1'],
     ['control-uids = 1000', 'key control-uids: expected a list of uids/gids'],
     ['control-uids = [1000.0]', 'got [float 1000]'],

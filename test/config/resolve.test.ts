@@ -57,6 +57,8 @@ const SAMPLES: Record<SettingName, Sample> = {
   serviceGids: { flag: '11,12', env: '13', toml: '[]', fromFlag: [11, 12], fromEnv: [13], fromFile: [], byDefault: () => [] },
   // A union (every source adds): the precedence cases below see only one source at a time for it.
   bootstrapPaths: { flag: ['/f/a.sock'], env: '/e/b.sock:/e/c.sock', toml: '["d.sock"]', fromFlag: ['/f/a.sock'], fromEnv: ['/e/b.sock', '/e/c.sock'], fromFile: ['<dir>/d.sock'], byDefault: () => [] },
+  // A socket path in the file is relative to the file's directory; a TCP address stays as written.
+  metrics: { flag: '127.0.0.1:9101', env: '[::1]:9102', toml: '"./m/metrics.sock"', fromFlag: '127.0.0.1:9101', fromEnv: '[::1]:9102', fromFile: '<dir>/m/metrics.sock', byDefault: () => undefined },
 };
 
 /** Settings whose sources are joined, not overridden (settings.ts `union`). */
@@ -126,6 +128,7 @@ describe('precedence: flag > env > file > default, for every setting', () => {
       controlAccess: { uids: [1000], gids: [] },
       serviceAccess: { uids: [1001], gids: [1002, 1003] },
       bootstrapPaths: [],
+      metrics: undefined,
     });
     expect(r.file).toEqual({ path: file, source: 'flag', from: '--config', read: true });
   });
@@ -263,8 +266,8 @@ describe('planReload', () => {
     expect(planReload(a, resolved('cold-vkey = "/a.vkey"\nservice-uids = [1]\n'))).toEqual({ changed: [], needRestart: [] });
   });
 
-  test('only the cold key, the chain and the memory policy need a restart', () => {
-    expect(SETTING_NAMES.filter((n) => !SETTINGS[n].reloadable)).toEqual(['coldVkey', 'network', 'genesis', 'allowUnlockedMemory']);
+  test('only the cold key, the chain, the memory policy and the metrics address need a restart', () => {
+    expect(SETTING_NAMES.filter((n) => !SETTINGS[n].reloadable)).toEqual(['coldVkey', 'network', 'genesis', 'allowUnlockedMemory', 'metrics']);
   });
 });
 

@@ -178,3 +178,23 @@ describe('RECEIVE_DROP', () => {
     expect(h.agent.status().active).not.toBeNull();
   });
 });
+
+describe('onRefusal (what metrics count)', () => {
+  test('hears each refused command and peer bundle with its code, after the refusal; never a success', () => {
+    const heard: unknown[] = [];
+    const stop = h.agent.onRefusal((r) => heard.push(r));
+    expect(h.agent.upload().ok).toBe(false);
+    expect(h.agent.dropStaged().ok).toBe(true);
+    const wrongCold = peerBundle({ coldSeed: OTHER_COLD_SEED });
+    expect(h.agent.receiveBundle({ ...wrongCold, timestampUs: nowUs(), source: PEER }).ok).toBe(false);
+    const good = peerBundle();
+    expect(h.agent.receiveBundle({ ...good, timestampUs: nowUs(), source: PEER }).ok).toBe(true);
+    expect(heard).toEqual([
+      { from: 'command', command: 'upload', code: 'NO_STAGED_KEY' },
+      { from: 'peer', command: 'receiveBundle', code: 'OPCERT_BAD_SIGNATURE' },
+    ]);
+    stop();
+    expect(h.agent.upload().ok).toBe(false);
+    expect(heard).toHaveLength(2);
+  });
+});

@@ -4,6 +4,7 @@ import { LiveLogger, describeSource, logFieldsFor, planReload, SETTINGS, type Ag
 import { loadSodium } from '../../crypto/sodium';
 import { isKesError } from '../../errors';
 import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../platform/logger';
+import { parseMetricsAddress, type MetricsAddress } from '../../metrics';
 import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
 import { checkStartup } from '../../server/startup-checks';
 import { hardenProcess } from '../../platform/hardening';
@@ -46,9 +47,13 @@ export class RunCommand extends AgentSettingsCommand {
       SIGHUP reloads the settings (the file, with the same flags and environment) and keeps the
       staged and active keys: log level and format, socket paths (the new socket is bound before
       the old one is closed; if it cannot be bound the old one stays) and the uid/gid lists
-      change live (open connections the new lists no longer allow are closed). A change to cold-vkey, network, genesis-file or allow-unlocked-memory needs a
+      change live (open connections the new lists no longer allow are closed). A change to cold-vkey, network, genesis-file, allow-unlocked-memory or metrics needs a
       restart: such a reload, or an invalid file, is refused whole with one error line and the
       agent carries on unchanged.
+
+      Metrics: with --metrics HOST:PORT (an IP address or localhost) or a Unix socket path,
+      the agent serves Prometheus metrics on GET /metrics (KES period, key state, clients,
+      refusals; public values only) and logs where it listens. Without it no listener exists.
 
       Logs go to stdout, one line per event, never key material. SIGTERM or SIGINT wipes every
       key, removes the sockets and exits 0.
@@ -71,6 +76,7 @@ export class RunCommand extends AgentSettingsCommand {
       ['Run on preview with explicit sockets', '$0 run --cold-vkey cold.vkey --network preview --control-socket /run/kes-agent/control.sock --service-socket /run/kes-agent/service.sock'],
       ['Let the cardano-node user (uid 1001) use the service socket', '$0 run --config agent.toml --service-uid 1001'],
       ['Run a private testnet', '$0 run --cold-vkey cold.vkey --genesis shelley-genesis.json'],
+      ['Serve Prometheus metrics on the loopback interface', '$0 run --config agent.toml --metrics 127.0.0.1:9101'],
       ['Run as a Haskell kes-agent unit would (no control socket)', '$0 -F /etc/kes-agent/agent.toml run --cold-verification-key cold.vkey --genesis-file mainnet-shelley-genesis.json -c ""'],
     ],
   });
@@ -124,6 +130,7 @@ export class RunCommand extends AgentSettingsCommand {
         hardening,
         now: this.context.now,
         nodeConfirmDeadlineMs: confirmDeadline.deadlineMs,
+        ...(settings.metrics === undefined ? {} : { metrics: metricsAddress(settings.metrics) }),
       });
     } catch (e) {
       process.off('SIGHUP', onHangup);
@@ -203,6 +210,13 @@ export class RunCommand extends AgentSettingsCommand {
     if (logsInfo(inForce.settings.logLevel)) report();
     return inForce;
   }
+}
+
+/** The setting was checked when it was resolved (METRICS_ADDRESS_KIND); this only re-reads it. */
+function metricsAddress(text: string): MetricsAddress {
+  const a = parseMetricsAddress(text);
+  if (a === undefined) throw new Error(`bug: metrics address ${JSON.stringify(text)} passed the settings check`);
+  return a;
 }
 
 function logsInfo(level: LogLevel): boolean {

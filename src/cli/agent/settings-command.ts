@@ -63,6 +63,7 @@ export abstract class AgentSettingsCommand extends KesCommand {
   serviceGid = Option.Array(SETTINGS.serviceGids.flag, { description: help('serviceGids', LIST_HELP) });
   bootstrap = Option.Array(SETTINGS.bootstrapPaths.flag, { description: help('bootstrapPaths', '; repeat the flag for more peers') });
   bootstrapAddress = Option.Array(haskellNames('bootstrapPaths'), { description: haskellHelp('bootstrapPaths', '; repeatable') });
+  metrics = Option.String(SETTINGS.metrics.flag, { description: help('metrics') });
 
   protected settingsInput(): ConfigInput {
     return {
@@ -88,6 +89,7 @@ export abstract class AgentSettingsCommand extends KesCommand {
         serviceUids: this.serviceUid,
         serviceGids: this.serviceGid,
         bootstrapPaths: this.bootstrap,
+        metrics: this.metrics,
       },
     };
   }

@@ -65,6 +65,8 @@ export const EXIT_FOR_ERROR: Partial<Record<ErrorCode, ExitCode>> = {
   TIMEOUT: EXIT.TIMEOUT,
   // A CLI never stops its own client before it is done; if this surfaces, it is a bug.
   CLIENT_STOPPED: EXIT.INTERNAL,
+  // Like a socket path in use: the operator's address, busy or not this host's.
+  METRICS_LISTEN_FAILED: EXIT.BAD_INPUT,
 };
 
 export const DEFAULT_EXIT_FOR_ERROR: ExitCode = EXIT.BAD_INPUT;
