@@ -85,7 +85,7 @@ describe('check-config refuses what run refuses, with the same exit code and lin
     const agent = await startAgent(e);
     try {
       const r = await both(flags(e.controlSocket, e.serviceSocket));
-      expectSameRefusal(r, EXIT.BAD_INPUT, /^kes-agent: error: socket .*control\.sock: another agent is listening on it; stop it first or choose another path \[SOCKET_IN_USE\]\n$/);
+      expectSameRefusal(r, EXIT.BAD_INPUT, /^kes-agent: error: socket .*control\.sock: a kes-agent is already listening on it \(it offered [^)]*kes-agent\/control:2\); stop it first or choose another path \[SOCKET_IN_USE\]\n$/);
       expect(agent.child.exitCode).toBeNull();
       expect(fs.lstatSync(e.controlSocket).isSocket()).toBe(true);
       expect((await run(BIN.ctl, ['status', '--json'], { env: e.env })).code).toBe(EXIT.OK);
