@@ -17,8 +17,11 @@
  *    connection) and upload to the 1,000 nodes while FLOODERS hostile nodes flood the service
  *    socket with CONFIRMs for pushes they never got (bench/agent-flood.ts), each vs the same
  *    measurement just before the flood (security review §4: within 3x and 2x).
- * The agent runs with the node flags of deploy/systemd/kes-agent.service (NODE_OPTIONS), as
- * operators run it; the baselines run with none.
+ * The agent runs with the environment of deploy/systemd/kes-agent.service (its Environment= lines:
+ * NODE_OPTIONS, MALLOC_ARENA_MAX), as operators run it. Everything else, kes-ctl and the
+ * baselines included, runs in the isolated environment (scripts/child-env.ts): no NODE_OPTIONS
+ * and no NODE_EXTRA_CA_CERTS, whose parsing at start-up would raise `node -e 0` and kes-ctl alike
+ * and flatter the status ratio.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -27,7 +30,7 @@ import * as path from 'node:path';
 import { ControlClient } from '../src/client/control-client';
 import { KES_SECRET_BYTES, MAX_CONFIRM_TIMEOUT_MS, encodeMessage } from '../src/protocol';
 import { TRIGGER_BROADCAST, TRIGGER_COUNT } from './agent-bare-server';
-import { BIN, Child, median, rssKiB, runOk, unitNodeOptions } from './agent-procs';
+import { BIN, Child, describeEnvironment, median, rssKiB, runOk, unitEnvironment } from './agent-procs';
 import type { BenchRow } from './harness';
 
 /** Nodes connected to the agent (and sockets to the bare server). @default 1000 */
@@ -172,7 +175,7 @@ export async function runAgentBench(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-bench-'));
   const p = (name: string): string => path.join(dir, name);
   const children: Child[] = [];
-  const nodeFlags = unitNodeOptions();
+  const unitEnv = unitEnvironment();
   let trigger: BareTrigger | undefined;
   // Ctrl-C skips `finally`: still stop the children and remove the temp dir.
   const interrupted = (): void => {
@@ -184,8 +187,8 @@ export async function runAgentBench(): Promise<BenchRow[]> {
   process.once('SIGTERM', interrupted);
   try {
     await runOk('kes-cold keygen', [BIN.cold, 'keygen', '--cold-vkey', p('cold.vkey'), '--cold-skey', p('cold.skey'), '--counter', p('cold.counter')]);
-    // Launched as the systemd unit launches it (its NODE_OPTIONS): what operators run.
-    const agent = new Child('kes-agent', [...nodeFlags, BIN.agent, 'run', '--cold-vkey', p('cold.vkey'), '--control-socket', p('control.sock'), '--service-socket', p('service.sock')], { fds: NODES + FD_HEADROOM });
+    // Launched as the systemd unit launches it (its environment): what operators run.
+    const agent = new Child('kes-agent', [BIN.agent, 'run', '--cold-vkey', p('cold.vkey'), '--control-socket', p('control.sock'), '--service-socket', p('service.sock')], { fds: NODES + FD_HEADROOM, env: unitEnv });
     children.push(agent);
     await agent.waitFor('agent: started');
 
@@ -279,7 +282,7 @@ export async function runAgentBench(): Promise<BenchRow[]> {
       name: 'agent.rss_1000_nodes',
       ratio: round3(a / b),
       target: TARGETS.rss,
-      detail: `${(a / 1024).toFixed(1)} MiB vs ${(b / 1024).toFixed(1)} MiB for the bare server, each with ${NODES} connections (VmRSS; agent launched with the unit's node flags: ${nodeFlags.join(' ') || 'none'})`,
+      detail: `${(a / 1024).toFixed(1)} MiB vs ${(b / 1024).toFixed(1)} MiB for the bare server, each with ${NODES} connections (VmRSS; agent launched with the unit's environment: ${describeEnvironment(unitEnv)})`,
     });
 
     // After the RSS rows: a flood grows V8's heap, and that is not what the RSS row measures.
