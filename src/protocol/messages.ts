@@ -18,6 +18,7 @@ import { fromWireValue, toWireValue } from './fields';
 import type { Opcert } from '../cardano/opcert';
 import { writeFrameHeader, type DecodedFrame } from './frame';
 import { MESSAGE_SCHEMAS, messageTypeOfKind, toBorshSchema, type MessageType } from './schema';
+import { fixedLayout, type FixedLayout } from './fixed-layout';
 
 /** An operational certificate as the agent holds it (kes-spec.md §5.1; cold vk included). */
 export type { Opcert };
@@ -225,6 +226,14 @@ const BORSH: { readonly [T in MessageType]: Schema } = Object.fromEntries(
   Object.entries(MESSAGE_SCHEMAS).map(([t, s]) => [t, toBorshSchema(s.body)]),
 ) as { [T in MessageType]: Schema };
 
+/** Bodies of fixed layout (integers, bools, fixed byte arrays) skip borsh when decoded. */
+const FIXED: { readonly [T in MessageType]?: FixedLayout } = Object.fromEntries(
+  Object.entries(MESSAGE_SCHEMAS).flatMap(([t, s]) => {
+    const f = fixedLayout(s.body, t, s.wireName);
+    return f === undefined ? [] : [[t, f]];
+  }),
+);
+
 function isMessageType(t: unknown): t is MessageType {
   return typeof t === 'string' && Object.prototype.hasOwnProperty.call(MESSAGE_SCHEMAS, t);
 }
@@ -335,6 +344,8 @@ export function decodeFrame(frame: DecodedFrame): Message {
 }
 
 function decodeBody(type: MessageType, body: Uint8Array): Record<string, unknown> {
+  const fixed = FIXED[type];
+  if (fixed !== undefined) return fixed.decode(body);
   const schema = MESSAGE_SCHEMAS[type];
   let decoded: unknown;
   let canonical: Uint8Array;
