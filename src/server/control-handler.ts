@@ -24,7 +24,7 @@ import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage }
 import { toHex } from '../crypto/bytes';
 import type { Logger } from '../platform/logger';
 import { CONTROL_IDLE_TIMEOUT_MS } from './limits';
-import type { ServiceHub } from './service-hub';
+import type { BroadcastOutcome, Push, ServiceHub } from './service-hub';
 import type { PeerLinkStatus } from '../bootstrap/peer-link';
 import { peerWarnings, wirePeers } from '../bootstrap/peer-report';
 import { MAX_STATUS_WARNINGS } from '../protocol/constants';
@@ -115,9 +115,9 @@ export class ControlHandler {
           counterFloor: v.counterFloor ?? 'none',
         }));
       case 'upload': {
-        const result = this.#agent.upload();
+        const { result, push } = this.#hub.pushing(() => this.#agent.upload());
         if (!result.ok) return this.#refuse(client, 'upload', result);
-        const nodes = await this.#hub.lastPushOutcome(Math.min(m.confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS));
+        const nodes = await this.#outcome(push, m.confirmTimeoutMs);
         const v = result.value;
         this.#log.info('control: upload', { client, kesVk: toHex(v.kesVk), counter: v.counter, evolution: v.evolution, ...nodes });
         return {
@@ -135,10 +135,10 @@ export class ControlHandler {
           type: 'dropped', hadKey: v.hadKey, nodesConnected: 0, nodesConfirmed: 0,
         }), (v) => ({ hadKey: v.hadKey }));
       case 'drop_active': {
-        const result = this.#agent.dropActive();
+        const { result, push } = this.#hub.pushing(() => this.#agent.dropActive());
         if (!result.ok) return this.#refuse(client, 'drop-active', result);
         const nodes = result.value.hadKey
-          ? await this.#hub.lastPushOutcome(Math.min(m.confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS))
+          ? await this.#outcome(push, m.confirmTimeoutMs)
           : { nodesConnected: this.#hub.connectedNodes, nodesConfirmed: 0 };
         this.#log.info('control: drop-active', { client, hadKey: result.value.hadKey, ...nodes });
         return { type: 'dropped', hadKey: result.value.hadKey, ...nodes };
@@ -147,6 +147,12 @@ export class ControlHandler {
         wipeMessage(m);
         return undefined;
     }
+  }
+
+  /** How the push a command started ended, waiting at most the client's timeout (capped). */
+  async #outcome(push: Push | undefined, confirmTimeoutMs: number): Promise<BroadcastOutcome> {
+    if (push === undefined) return { nodesConnected: this.#hub.connectedNodes, nodesConfirmed: 0 }; // the push failed (logged)
+    return push.outcome(Math.min(confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS));
   }
 
   #status(version: number): { counterFloor: number | null; status: Status } {
