@@ -165,10 +165,10 @@ describe('kes-agent.service: the command line and the files it names', () => {
 
   test('no debugging flags, ever (the agent refuses to start with them)', () => {
     expect(execStart).not.toMatch(/--inspect|--heapsnapshot|--report|NODE_OPTIONS/);
-    // The only Environment= line sets the V8 memory flag the benchmark reads (bench/agent-procs.ts),
-    // and nothing the agent's refuseDebuggingFlags would refuse.
+    // The Environment= lines set the V8 memory flag and glibc's arena count, which the benchmark
+    // reads (bench/agent-procs.ts), and nothing the agent's refuseDebuggingFlags would refuse.
     const env = values(unit, 'Service', 'Environment');
-    expect(env).toEqual(['NODE_OPTIONS=--max-semi-space-size=2']);
+    expect(env).toEqual(['NODE_OPTIONS=--max-semi-space-size=2', 'MALLOC_ARENA_MAX=1']);
     expect(() => refuseDebuggingFlags([], env[0]!.slice('NODE_OPTIONS='.length))).not.toThrow();
   });
 
