@@ -27,8 +27,11 @@ type Op =
 export interface FixedLayout {
   /** The one valid body length. */
   readonly bytes: number;
-  /** Decode `body` into the same plain value fromWireValue gives. @throws ProtocolError(MALFORMED_FRAME) */
-  decode(body: Uint8Array): Record<string, unknown>;
+  /**
+   * Decode `body` into the same plain value fromWireValue gives, its fields added to `into` (a
+   * message's `{ type }`, so no second object is made). @throws ProtocolError(MALFORMED_FRAME)
+   */
+  decode(body: Uint8Array, into?: Record<string, unknown>): Record<string, unknown>;
 }
 
 function isFixed(spec: FieldSpec): boolean {
@@ -93,8 +96,7 @@ export function fixedLayout(body: StructSpec, type: string, wireName: string): F
   collect(ops);
   const nonCanonical = (): ProtocolError =>
     new ProtocolError('MALFORMED_FRAME', `${wireName} body is not canonical (trailing bytes, a bool other than 0/1, or bad UTF-8)`);
-  const run = (view: DataView, src: Uint8Array, list: readonly Op[]): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
+  const run = (view: DataView, src: Uint8Array, list: readonly Op[], out: Record<string, unknown>): Record<string, unknown> => {
     for (const op of list) {
       switch (op.t) {
         case 'uint': {
@@ -118,7 +120,7 @@ export function fixedLayout(body: StructSpec, type: string, wireName: string): F
           out[op.name] = src.slice(op.at, op.at + op.len);
           break;
         case 'struct':
-          out[op.name] = run(view, src, op.ops);
+          out[op.name] = run(view, src, op.ops, {});
           break;
       }
     }
@@ -126,13 +128,13 @@ export function fixedLayout(body: StructSpec, type: string, wireName: string): F
   };
   return {
     bytes,
-    decode(body: Uint8Array): Record<string, unknown> {
+    decode(body: Uint8Array, into: Record<string, unknown> = {}): Record<string, unknown> {
       if (body.length < bytes) throw new ProtocolError('MALFORMED_FRAME', `${wireName} body does not match its schema`);
       // Checked before any field, like the generic path's canonical comparison, which sees trailing bytes first.
       if (body.length > bytes) throw nonCanonical();
       // Every bool before any integer: the generic path's canonical check comes before its limits.
       for (const at of boolOffsets) if (body[at]! > 1) throw nonCanonical();
-      return run(new DataView(body.buffer, body.byteOffset, body.length), body, ops);
+      return run(new DataView(body.buffer, body.byteOffset, body.length), body, ops, into);
     },
   };
 }

@@ -335,17 +335,19 @@ export function decodeFrame(frame: DecodedFrame): Message {
     wipe(payload.subarray(bodyEnd));
   }
   try {
-    const body = decodeBody(type, payload.subarray(KIND_BYTES, bodyEnd));
-    return (secret === undefined ? { type, ...body } : { type, ...body, secret }) as Message;
+    const m = decodeBody(type, payload.subarray(KIND_BYTES, bodyEnd));
+    if (secret !== undefined) m['secret'] = secret;
+    return m as unknown as Message;
   } catch (e) {
     releaseSecret(secret);
     throw e;
   }
 }
 
+/** The message `{ type, ...fields }` of one body. */
 function decodeBody(type: MessageType, body: Uint8Array): Record<string, unknown> {
   const fixed = FIXED[type];
-  if (fixed !== undefined) return fixed.decode(body);
+  if (fixed !== undefined) return fixed.decode(body, { type });
   const schema = MESSAGE_SCHEMAS[type];
   let decoded: unknown;
   let canonical: Uint8Array;
@@ -362,5 +364,5 @@ function decodeBody(type: MessageType, body: Uint8Array): Record<string, unknown
       `${schema.wireName} body is not canonical (trailing bytes, a bool other than 0/1, or bad UTF-8)`,
     );
   }
-  return fromWireValue(decoded, schema.body, type) as Record<string, unknown>;
+  return { type, ...(fromWireValue(decoded, schema.body, type) as Record<string, unknown>) };
 }

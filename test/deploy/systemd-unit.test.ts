@@ -168,7 +168,7 @@ describe('kes-agent.service: the command line and the files it names', () => {
     // The Environment= lines set the V8 memory flag and glibc's arena count, which the benchmark
     // reads (bench/agent-procs.ts), and nothing the agent's refuseDebuggingFlags would refuse.
     const env = values(unit, 'Service', 'Environment');
-    expect(env).toEqual(['NODE_OPTIONS=--max-semi-space-size=2', 'MALLOC_ARENA_MAX=1']);
+    expect(env).toEqual(['NODE_OPTIONS=--max-semi-space-size=1', 'MALLOC_ARENA_MAX=1']);
     expect(() => refuseDebuggingFlags([], env[0]!.slice('NODE_OPTIONS='.length))).not.toThrow();
   });
 
