@@ -68,6 +68,8 @@ export class FramedSocket {
   #onMessage: ((m: Message) => void) | undefined;
   #onEnd: ((e: Error) => void) | undefined;
   #pumping = false;
+  /** The failure is the peer's close (end or close event), not a reset or a bad frame. */
+  #eof = false;
   #yieldScheduled = false;
   #ended = false;
   /** Locked KEY copies written but not yet taken by the kernel. */
@@ -85,9 +87,9 @@ export class FramedSocket {
     this.#keyCopyQuota = opts.keyCopyQuota ?? Number.POSITIVE_INFINITY;
     this.#decoder = new FrameDecoder(opts);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary)));
+    socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary), true));
     socket.on('close', () => {
-      this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary));
+      this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary), true);
       // A key nobody took is wiped with the connection. Anything else that arrived before the
       // close is still handed out: an agent's closing ERROR, read while nobody was waiting, must
       // not turn into a bare "connection closed". (At most one read's worth of frames.)
@@ -347,9 +349,11 @@ export class FramedSocket {
     } finally {
       this.#pumping = false;
     }
-    const failure = this.#failure;
+    let failure = this.#failure;
     if (failure !== undefined) {
       this.#ended = true;
+      // Frames still waiting when the peer closed were handed out above: judge the close now.
+      if (this.#eof && failure instanceof ConnectionClosedError) failure = new ConnectionClosedError(this.#decoder.atFrameBoundary);
       this.#onEnd?.(failure);
     } else {
       this.#resumeReading();
@@ -360,9 +364,11 @@ export class FramedSocket {
     if (this.#failure === undefined && !this.#lingering && this.socket.isPaused()) this.socket.resume();
   }
 
-  #fail(e: Error): void {
+  /** `eof`: the peer closed (not a reset): whether it closed mid-frame is known once what it sent is handed out. */
+  #fail(e: Error, eof = false): void {
     if (this.#failure !== undefined) return;
     this.#failure = e;
+    this.#eof = eof;
     this.#waiter?.reject(e);
     this.#pump(); // deliver() mode: what was read before a close, then the end
   }

@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { unitEnvironment } from '../../bench/agent-procs';
 import { refuseDebuggingFlags } from '../../src/cli/agent/process-guards';
 import { EXIT } from '../../src/cli/exit-codes';
 import { DEFAULT_CONFIG_PATH, readConfigFile } from '../../src/config';
@@ -170,6 +171,8 @@ describe('kes-agent.service: the command line and the files it names', () => {
     const env = values(unit, 'Service', 'Environment');
     expect(env).toEqual(['NODE_OPTIONS=--max-semi-space-size=1', 'MALLOC_ARENA_MAX=1']);
     expect(() => refuseDebuggingFlags([], env[0]!.slice('NODE_OPTIONS='.length))).not.toThrow();
+    // What `npm run bench` launches the agent with: exactly these.
+    expect(unitEnvironment(UNIT_PATH)).toEqual({ NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '1' });
   });
 
   test('the runtime directory is where the agent expects its sockets, with the mode it enforces', () => {
