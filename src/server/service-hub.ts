@@ -256,11 +256,12 @@ export class ServiceHub {
       // written as they are: only a frame that carries the key is wiped here.
       if (native !== undefined && carriesSecret(native)) releaseSecret(native);
       for (const f of haskell.values()) if (f !== undefined) releaseSecret(f);
+      // Also when encoding failed part-way: the nodes already sent it still get their deadline.
+      push.arm(this.#confirmDeadlineMs, (session) => {
+        this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq: push.seq, deadlineMs: this.#confirmDeadlineMs });
+        session.destroy();
+      });
     }
-    push.arm(this.#confirmDeadlineMs, (session) => {
-      this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq: push.seq, deadlineMs: this.#confirmDeadlineMs });
-      session.destroy();
-    });
     return push;
   }
 
