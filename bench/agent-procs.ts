@@ -8,13 +8,31 @@ import * as path from 'node:path';
 import { isolatedEnv } from '../scripts/child-env';
 
 const DIST = path.join(__dirname, '..');
-/** The unit operators deploy; the bench launches the agent with its NODE_OPTIONS. */
+/** The unit operators deploy; the bench launches the agent with its environment. */
 export const SYSTEMD_UNIT = path.join(DIST, '..', 'deploy', 'systemd', 'kes-agent.service');
 
-/** The node flags `Environment=NODE_OPTIONS=...` in the systemd unit gives the agent. */
-export function unitNodeOptions(unitFile: string = SYSTEMD_UNIT): string[] {
-  const m = /^Environment=NODE_OPTIONS=(.*)$/m.exec(fs.readFileSync(unitFile, 'utf8'));
-  return m?.[1] === undefined ? [] : m[1].trim().split(/\s+/).filter((f) => f !== '');
+/**
+ * The variables the unit's `Environment=` lines give the agent (NODE_OPTIONS, MALLOC_ARENA_MAX...),
+ * so the bench runs the agent as operators do and cannot drift from the unit. Each line holds
+ * one or more space-separated assignments; an assignment may be double-quoted as a whole
+ * ("NODE_OPTIONS=--a --b"), as systemd.exec(5) allows.
+ */
+export function unitEnvironment(unitFile: string = SYSTEMD_UNIT): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of fs.readFileSync(unitFile, 'utf8').matchAll(/^Environment=(.*)$/gm)) {
+    for (const a of m[1]!.matchAll(/"([^"]*)"|(\S+)/g)) {
+      const assignment = a[1] ?? a[2]!;
+      const eq = assignment.indexOf('=');
+      if (eq > 0) env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+/** The unit's environment as one line for the report (`A=b C=d`), or "none". */
+export function describeEnvironment(env: Record<string, string>): string {
+  const parts = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? 'none' : parts.join(' ');
 }
 export const BIN = {
   agent: path.join(DIST, 'src', 'bin', 'kes-agent.js'),
@@ -101,9 +119,10 @@ export class Child {
   readonly #messages: unknown[] = [];
   #messageWaiters: ((m: unknown) => void)[] = [];
 
-  constructor(readonly name: string, args: string[], opts: { fds?: number; ipc?: boolean } = {}) {
+  /** `env`: variables set on top of the isolated environment (the unit's, for the agent). */
+  constructor(readonly name: string, args: string[], opts: { fds?: number; ipc?: boolean; env?: Record<string, string> } = {}) {
     const cmd = nodeCommand(args, opts.fds);
-    this.child = spawn(cmd.file, cmd.args, { env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? ['ipc' as const] : [])] });
+    this.child = spawn(cmd.file, cmd.args, { env: isolatedEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? ['ipc' as const] : [])] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.#stdout = tail(this.#stdout + d);
       this.#seen = tail(this.#seen + d);
@@ -173,6 +192,17 @@ export function rssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (m === null) throw new Error(`/proc/${pid}/status: no VmRSS line`);
   return Number(m[1]);
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU time (user + system) a process has used so far, in ms (10 ms resolution), from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime, stime are 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
 }
 
 export function median(xs: number[]): number {

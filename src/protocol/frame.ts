@@ -159,7 +159,8 @@ export class FrameDecoder {
         this.#headerFill += n;
         off += n;
         if (this.#headerFill < FRAME_HEADER_BYTES) return;
-        const length = new DataView(this.#header.buffer).getUint32(0, false);
+        const h = this.#header;
+        const length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0; // u32 big-endian
         wipe(this.#header);
         this.#headerFill = 0;
         if (length < MIN_FRAME_PAYLOAD_BYTES) {

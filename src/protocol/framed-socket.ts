@@ -2,7 +2,10 @@
  * A message-level view of one Unix socket, shared by the agent and every client.
  *
  * Receiving is pull-based (`receive()`), so each side is a plain async loop and nothing can be
- * handled re-entrantly. Sending a KEY frame wipes the frame once the socket has written it.
+ * handled re-entrantly; or, where a server holds many connections that each send little (the
+ * service socket's nodes), callback-based (`deliver()`): each message is handed to a callback
+ * as it is decoded, with no promise per message. Sending a KEY frame wipes the frame once the
+ * socket has written it.
  */
 import type * as net from 'node:net';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
@@ -61,6 +64,14 @@ export class FramedSocket {
   #lingering = false;
   /** Messages handed out from the inbox since the last turn of the event loop. */
   #turn = 0;
+  /** deliver() mode: where each message goes, and where the end goes (once). */
+  #onMessage: ((m: Message) => void) | undefined;
+  #onEnd: ((e: Error) => void) | undefined;
+  #pumping = false;
+  /** The failure is the peer's close (end or close event), not a reset or a bad frame. */
+  #eof = false;
+  #yieldScheduled = false;
+  #ended = false;
   /** Locked KEY copies written but not yet taken by the kernel. */
   #keyCopies = 0;
   readonly #keyCopyQuota: number;
@@ -76,9 +87,9 @@ export class FramedSocket {
     this.#keyCopyQuota = opts.keyCopyQuota ?? Number.POSITIVE_INFINITY;
     this.#decoder = new FrameDecoder(opts);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary)));
+    socket.on('end', () => this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary), true));
     socket.on('close', () => {
-      this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary));
+      this.#fail(new ConnectionClosedError(this.#decoder.atFrameBoundary), true);
       // A key nobody took is wiped with the connection. Anything else that arrived before the
       // close is still handed out: an agent's closing ERROR, read while nobody was waiting, must
       // not turn into a bare "connection closed". (At most one read's worth of frames.)
@@ -95,6 +106,7 @@ export class FramedSocket {
 
   /** The next message from the peer. Rejects with ProtocolError, ConnectionClosedError or ReceiveTimeoutError. */
   receive(timeoutMs?: number): Promise<Message> {
+    if (this.#onMessage !== undefined) return Promise.reject(new Error('FramedSocket.receive() called on a connection in deliver() mode'));
     // Frames already read are decoded one at a time, when asked for: a peer that sends a burst
     // of frames and then breaks the protocol costs the decoding of one frame, not of the burst.
     const queued = this.#take();
@@ -124,6 +136,21 @@ export class FramedSocket {
   }
 
   /**
+   * Hand every message to `onMessage` as it is decoded, in order, instead of receive(); then
+   * `onEnd` once, with why the connection ended: ConnectionClosedError, a ProtocolError (bad
+   * frame), or whatever `onMessage` threw (nothing more is delivered after it). After a close,
+   * messages already read are still delivered before `onEnd`. As with receive(), a connection
+   * hands out MESSAGES_PER_TURN messages and then lets the event loop run, and stops reading
+   * while messages wait.
+   */
+  deliver(onMessage: (m: Message) => void, onEnd: (e: Error) => void): void {
+    if (this.#onMessage !== undefined || this.#waiter !== undefined) throw new Error('FramedSocket.deliver() on a connection already being read');
+    this.#onMessage = onMessage;
+    this.#onEnd = onEnd;
+    this.#pump();
+  }
+
+  /**
    * Send one message; resolves when the socket has written it. A frame carrying a key is wiped
    * after the write completes (or fails).
    */
@@ -138,32 +165,53 @@ export class FramedSocket {
    * returns. Other frames are written as they are and must not be changed afterwards.
    */
   sendEncoded(frame: Uint8Array): Promise<void> {
-    if (!carriesSecret(frame)) return this.#write(frame, false);
-    if (this.#keyCopies >= this.#keyCopyQuota) return Promise.reject(new KeyCopyQuotaError(this.#keyCopyQuota));
+    return new Promise<void>((resolve, reject) => this.postEncoded(frame, (err) => (err === undefined ? resolve() : reject(err))));
+  }
+
+  /**
+   * sendEncoded() without a promise, for one frame pushed to many connections: `done` is called
+   * once, with the error when the frame could not be written (a KeyCopyQuotaError, a failed
+   * allocation, a closed connection), else with nothing once the socket has written it.
+   */
+  postEncoded(frame: Uint8Array, done: (err?: Error) => void): void {
+    if (!carriesSecret(frame)) {
+      this.#writeThen(frame, false, done);
+      return;
+    }
+    if (this.#keyCopies >= this.#keyCopyQuota) {
+      done(new KeyCopyQuotaError(this.#keyCopyQuota));
+      return;
+    }
     let copy: Uint8Array;
     try {
       // The wire pool: a peer that leaves its copies queued uses up that budget, not the keys'.
       copy = allocSecret(frame.length, 'wire'); // can fail: this write fails, not the caller's loop
     } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      done(e instanceof Error ? e : new Error(String(e)));
+      return;
     }
     copy.set(frame);
     this.#keyCopies++;
-    return this.#write(copy, true).finally(() => this.#keyCopies--);
+    this.#writeThen(copy, true, (err) => {
+      this.#keyCopies--;
+      done(err);
+    });
   }
 
   #write(frame: Uint8Array, secret: boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.socket.destroyed || !this.socket.writable) {
-        if (secret) releaseSecret(frame);
-        reject(new ConnectionClosedError(true));
-        return;
-      }
-      this.socket.write(frame, (err) => {
-        if (secret) releaseSecret(frame);
-        if (err) reject(new ConnectionClosedError(false));
-        else resolve();
-      });
+    return new Promise<void>((resolve, reject) => this.#writeThen(frame, secret, (err) => (err === undefined ? resolve() : reject(err))));
+  }
+
+  /** Write `frame`; `done` once, when written or failed. A secret frame is wiped either way. */
+  #writeThen(frame: Uint8Array, secret: boolean, done: (err?: Error) => void): void {
+    if (this.socket.destroyed || !this.socket.writable) {
+      if (secret) releaseSecret(frame);
+      done(new ConnectionClosedError(true));
+      return;
+    }
+    this.socket.write(frame, (err) => {
+      if (secret) releaseSecret(frame);
+      done(err ? new ConnectionClosedError(false) : undefined);
     });
   }
 
@@ -217,6 +265,10 @@ export class FramedSocket {
       return;
     }
     this.#decoder.push(chunk); // copies, then wipes the chunk
+    if (this.#onMessage !== undefined) {
+      this.#pump();
+      return;
+    }
     if (this.#waiter !== undefined) {
       const m = this.#take(); // a bad frame rejects the waiter instead
       if (m !== undefined) {
@@ -259,14 +311,66 @@ export class FramedSocket {
     }
   }
 
+  /** Anything read and not handed out yet. */
+  #hasQueued(): boolean {
+    return this.#inbox.length > 0 || this.#decoder.pendingFrames > 0 || this.#decoder.unsplitBytes > 0;
+  }
+
+  /** deliver() mode: hand out what has been read (MESSAGES_PER_TURN at a time); report the end once. */
+  #pump(): void {
+    const onMessage = this.#onMessage;
+    if (onMessage === undefined || this.#pumping || this.#ended) return;
+    this.#pumping = true;
+    try {
+      let handed = 0;
+      // After a close, what was read is still handed out; after any other failure, nothing.
+      while (this.#failure === undefined || this.#failure instanceof ConnectionClosedError) {
+        if (this.#failure === undefined && handed >= MESSAGES_PER_TURN && this.#hasQueued()) {
+          this.socket.pause();
+          if (!this.#yieldScheduled) {
+            this.#yieldScheduled = true;
+            setImmediate(() => {
+              this.#yieldScheduled = false;
+              this.#pump();
+            });
+          }
+          return;
+        }
+        const m = this.#take(); // a bad frame fails the connection instead
+        if (m === undefined) break;
+        handed++;
+        try {
+          onMessage(m);
+        } catch (e) {
+          this.#fail(e instanceof Error ? e : new Error(String(e)));
+          break;
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    let failure = this.#failure;
+    if (failure !== undefined) {
+      this.#ended = true;
+      // Frames still waiting when the peer closed were handed out above: judge the close now.
+      if (this.#eof && failure instanceof ConnectionClosedError) failure = new ConnectionClosedError(this.#decoder.atFrameBoundary);
+      this.#onEnd?.(failure);
+    } else {
+      this.#resumeReading();
+    }
+  }
+
   #resumeReading(): void {
     if (this.#failure === undefined && !this.#lingering && this.socket.isPaused()) this.socket.resume();
   }
 
-  #fail(e: Error): void {
+  /** `eof`: the peer closed (not a reset): whether it closed mid-frame is known once what it sent is handed out. */
+  #fail(e: Error, eof = false): void {
     if (this.#failure !== undefined) return;
     this.#failure = e;
+    this.#eof = eof;
     this.#waiter?.reject(e);
+    this.#pump(); // deliver() mode: what was read before a close, then the end
   }
 }
 

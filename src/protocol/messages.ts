@@ -18,6 +18,7 @@ import { fromWireValue, toWireValue } from './fields';
 import type { Opcert } from '../cardano/opcert';
 import { writeFrameHeader, type DecodedFrame } from './frame';
 import { MESSAGE_SCHEMAS, messageTypeOfKind, toBorshSchema, type MessageType } from './schema';
+import { fixedLayout, type FixedLayout } from './fixed-layout';
 
 /** An operational certificate as the agent holds it (kes-spec.md §5.1; cold vk included). */
 export type { Opcert };
@@ -228,6 +229,14 @@ const BORSH: { readonly [T in MessageType]: Schema } = Object.fromEntries(
   Object.entries(MESSAGE_SCHEMAS).map(([t, s]) => [t, toBorshSchema(s.body)]),
 ) as { [T in MessageType]: Schema };
 
+/** Bodies of fixed layout (integers, bools, fixed byte arrays) skip borsh when decoded. */
+const FIXED: { readonly [T in MessageType]?: FixedLayout } = Object.fromEntries(
+  Object.entries(MESSAGE_SCHEMAS).flatMap(([t, s]) => {
+    const f = fixedLayout(s.body, t, s.wireName);
+    return f === undefined ? [] : [[t, f]];
+  }),
+);
+
 function isMessageType(t: unknown): t is MessageType {
   return typeof t === 'string' && Object.prototype.hasOwnProperty.call(MESSAGE_SCHEMAS, t);
 }
@@ -329,15 +338,19 @@ export function decodeFrame(frame: DecodedFrame): Message {
     wipe(payload.subarray(bodyEnd));
   }
   try {
-    const body = decodeBody(type, payload.subarray(KIND_BYTES, bodyEnd));
-    return (secret === undefined ? { type, ...body } : { type, ...body, secret }) as Message;
+    const m = decodeBody(type, payload.subarray(KIND_BYTES, bodyEnd));
+    if (secret !== undefined) m['secret'] = secret;
+    return m as unknown as Message;
   } catch (e) {
     releaseSecret(secret);
     throw e;
   }
 }
 
+/** The message `{ type, ...fields }` of one body. */
 function decodeBody(type: MessageType, body: Uint8Array): Record<string, unknown> {
+  const fixed = FIXED[type];
+  if (fixed !== undefined) return fixed.decode(body, { type });
   const schema = MESSAGE_SCHEMAS[type];
   let decoded: unknown;
   let canonical: Uint8Array;
@@ -354,5 +367,5 @@ function decodeBody(type: MessageType, body: Uint8Array): Record<string, unknown
       `${schema.wireName} body is not canonical (trailing bytes, a bool other than 0/1, or bad UTF-8)`,
     );
   }
-  return fromWireValue(decoded, schema.body, type) as Record<string, unknown>;
+  return { type, ...(fromWireValue(decoded, schema.body, type) as Record<string, unknown>) };
 }

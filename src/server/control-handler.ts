@@ -24,7 +24,7 @@ import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage }
 import { toHex } from '../crypto/bytes';
 import type { Logger } from '../platform/logger';
 import { CONTROL_IDLE_TIMEOUT_MS } from './limits';
-import type { ServiceHub } from './service-hub';
+import type { BroadcastOutcome, Push, ServiceHub } from './service-hub';
 import type { PeerLinkStatus } from '../bootstrap/peer-link';
 import { peerWarnings, wirePeers } from '../bootstrap/peer-report';
 import { MAX_STATUS_WARNINGS } from '../protocol/constants';
@@ -116,11 +116,12 @@ export class ControlHandler {
         }));
       case 'upload':
       case 'upload_v2': {
-        const result = this.#agent.upload({ force: m.type === 'upload_v2' && m.force });
+        const force = m.type === 'upload_v2' && m.force;
+        const { result, push } = this.#hub.pushing(() => this.#agent.upload({ force }));
         if (!result.ok) return this.#refuse(client, 'upload', result);
-        const nodes = await this.#hub.lastPushOutcome(Math.min(m.confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS));
+        const nodes = await this.#outcome(push, m.confirmTimeoutMs);
         const v = result.value;
-        this.#log.info('control: upload', { client, kesVk: toHex(v.kesVk), counter: v.counter, evolution: v.evolution, forced: m.type === 'upload_v2' && m.force, ...nodes });
+        this.#log.info('control: upload', { client, kesVk: toHex(v.kesVk), counter: v.counter, evolution: v.evolution, forced: force, ...nodes });
         return {
           type: 'upload_ok', kesVk: v.kesVk, counter: v.counter, startKesPeriod: v.startKesPeriod,
           evolution: v.evolution, replacedActive: v.replacedActive, ...nodes,
@@ -136,10 +137,10 @@ export class ControlHandler {
           type: 'dropped', hadKey: v.hadKey, nodesConnected: 0, nodesConfirmed: 0,
         }), (v) => ({ hadKey: v.hadKey }));
       case 'drop_active': {
-        const result = this.#agent.dropActive();
+        const { result, push } = this.#hub.pushing(() => this.#agent.dropActive());
         if (!result.ok) return this.#refuse(client, 'drop-active', result);
         const nodes = result.value.hadKey
-          ? await this.#hub.lastPushOutcome(Math.min(m.confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS))
+          ? await this.#outcome(push, m.confirmTimeoutMs)
           : { nodesConnected: this.#hub.connectedNodes, nodesConfirmed: 0 };
         this.#log.info('control: drop-active', { client, hadKey: result.value.hadKey, ...nodes });
         return { type: 'dropped', hadKey: result.value.hadKey, ...nodes };
@@ -148,6 +149,12 @@ export class ControlHandler {
         wipeMessage(m);
         return undefined;
     }
+  }
+
+  /** How the push a command started ended, waiting at most the client's timeout (capped). */
+  async #outcome(push: Push | undefined, confirmTimeoutMs: number): Promise<BroadcastOutcome> {
+    if (push === undefined) return { nodesConnected: this.#hub.connectedNodes, nodesConfirmed: 0 }; // the push failed (logged)
+    return push.outcome(Math.min(confirmTimeoutMs, MAX_CONFIRM_TIMEOUT_MS));
   }
 
   #status(version: number): { counterFloor: number | null; status: Status } {

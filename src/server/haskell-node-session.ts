@@ -26,6 +26,7 @@ import {
 import { MAX_NODE_PENDING_WRITE_BYTES } from './limits';
 import type { Logger } from '../platform/logger';
 import { NodeSession } from './node-session';
+import type { Push } from './push';
 
 export interface HaskellNodeSessionDeps {
   /**
@@ -33,8 +34,6 @@ export interface HaskellNodeSessionDeps {
    * memory, which the session releases), or undefined when that version has none for it.
    */
   current: (version: ServiceVersion) => Uint8Array | undefined;
-  /** How long the node may take to answer a push. */
-  deadlineMs: number;
   log: Logger;
 }
 
@@ -65,30 +64,28 @@ export class HaskellNodeSession extends NodeSession {
   /**
    * Offer one push: `message` is this version's form of it, shared with other nodes (copied
    * here), or undefined when the version has none (a drop on V0/V1: those nodes keep their key,
-   * as with the Haskell agent, and the push counts as unconfirmed). Resolves true when the node
-   * answered RecvOK.
+   * as with the Haskell agent, and the push counts as unconfirmed). The push is settled when the
+   * node answers (confirmed on RecvOK) or is lost.
    */
-  offer(seq: number, message: Uint8Array | undefined): Promise<boolean> {
+  offer(push: Push, message: Uint8Array | undefined): void {
     if (message === undefined) {
-      this.#deps.log.debug('service: nothing to send for this push in this protocol version', { node: this.id, seq, protocol: `Haskell Service V${this.version}` });
-      return Promise.resolve(false);
+      this.#deps.log.debug('service: nothing to send for this push in this protocol version', { node: this.id, seq: push.seq, protocol: `Haskell Service V${this.version}` });
+      push.countUnreachable();
+      return;
     }
     if (this.pendingWriteBytes > MAX_NODE_PENDING_WRITE_BYTES) {
       this.#deps.log.warn('service: node is not keeping up; disconnecting it', { node: this.id, unconfirmed: this.pending.size });
       this.destroy();
-      return Promise.resolve(false);
+      push.countUnreachable();
+      return;
     }
-    const confirmed = this.track(seq, this.#deps.deadlineMs, () => {
-      this.#deps.log.warn('service: node did not confirm in time; disconnecting it', { node: this.id, seq, deadlineMs: this.#deps.deadlineMs });
-      this.destroy();
-    });
+    push.expect(this);
     if (this.#awaiting === undefined) {
-      this.#send(seq, message);
+      this.#send(push.seq, message);
     } else {
       if (this.#queued !== undefined) this.settle(this.#queued, false); // superseded, never sent
-      this.#queued = seq;
+      this.#queued = push.seq;
     }
-    return confirmed;
   }
 
   /** Read the node's answers until it disconnects; rejects with why the session ended. */
@@ -141,22 +138,21 @@ export class HaskellNodeSession extends NodeSession {
   #send(seq: number, message: Uint8Array): void {
     this.#awaiting = seq;
     const isKey = message.length !== HS_SERVICE_V2_DROP_MESSAGE_BYTES; // every key message is longer
-    let write: Promise<void>;
+    const failed = (): void => {
+      if (!this.settle(seq, false)) return;
+      this.#deps.log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: this.id, seq });
+      this.destroy();
+    };
     try {
       if (isKey) {
         const copy = allocSecret(message.length, 'wire');
         copy.set(message);
-        write = writeSecret(this.reader.socket, copy);
+        writeSecret(this.reader.socket, copy).catch(failed);
       } else {
-        write = writeBytes(this.reader.socket, message.slice());
+        writeBytes(this.reader.socket, message.slice()).catch(failed);
       }
-    } catch (e) {
-      write = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    } catch {
+      failed();
     }
-    write.catch(() => {
-      if (!this.settle(seq, false)) return;
-      this.#deps.log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: this.id, seq });
-      this.destroy();
-    });
   }
 }

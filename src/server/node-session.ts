@@ -1,26 +1,15 @@
 /**
- * One connected node, whatever it speaks: the pushes it has not confirmed yet, each with its
- * deadline. The service hub tracks every node through this; each protocol's session says how a
- * push reaches the wire (service-hub.ts, haskell-node-session.ts).
+ * One connected node, whatever it speaks: the pushes it has not confirmed yet. The service hub
+ * tracks every node through this; each protocol's session says how a push reaches the wire
+ * (service-hub.ts, haskell-node-session.ts). The deadline of each push is the push's own
+ * (push.ts): one timer per push, not per node.
  */
 import type { FramedSocket } from '../protocol/framed-socket';
-
-interface Pending {
-  resolve: (accepted: boolean) => void;
-  deadline: NodeJS.Timeout;
-}
-
-/** One push to the nodes: what it carries is read from the agent when it is encoded. */
-export interface Push {
-  readonly seq: number;
-  /** 'key': the current bundle; 'drop': the key was dropped; 'none': no key (ours: NO_KEY). */
-  readonly kind: 'key' | 'drop' | 'none';
-  /** The install's or the drop's timestamp, µs; 0 for 'none'. */
-  readonly timestampUs: bigint;
-}
+import type { Push } from './push';
 
 export abstract class NodeSession {
-  readonly pending = new Map<number, Pending>();
+  /** Pushes sent to this node and not answered yet, by wire seq. */
+  readonly pending = new Map<number, Push>();
   constructor(readonly id: number) {}
 
   abstract destroy(): void;
@@ -29,31 +18,14 @@ export abstract class NodeSession {
 
   /** Settle every outstanding push as unconfirmed (the node went away). */
   abandon(): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.deadline);
-      p.resolve(false);
-    }
+    for (const p of [...this.pending.values()]) p.settle(this, false);
     this.pending.clear();
   }
 
-  /** Wait for `seq` to be confirmed; after `deadlineMs` settle it unconfirmed and call `onLate`. */
-  track(seq: number, deadlineMs: number, onLate: () => void): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const deadline = setTimeout(() => {
-        if (this.settle(seq, false)) onLate();
-      }, deadlineMs);
-      deadline.unref();
-      this.pending.set(seq, { resolve, deadline });
-    });
-  }
-
+  /** This node's answer to push `seq`; false when no push with that seq awaits its answer. */
   settle(seq: number, accepted: boolean): boolean {
     const p = this.pending.get(seq);
-    if (p === undefined) return false;
-    this.pending.delete(seq);
-    clearTimeout(p.deadline);
-    p.resolve(accepted);
-    return true;
+    return p !== undefined && p.settle(this, accepted);
   }
 }
 
@@ -69,4 +41,3 @@ export class NativeNodeSession extends NodeSession {
     return this.conn.pendingWriteBytes;
   }
 }
-

@@ -33,16 +33,13 @@ import { carriesSecret, ConnectionClosedError, FramedSocket, KeyCopyQuotaError, 
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
 import { encodeServiceDropMessage, encodeServiceKeyMessage, encodeServiceVersionMessage, writeBytes, type ByteReader, type ServiceVersion } from '../protocol/haskell';
 import { HaskellNodeSession } from './haskell-node-session';
-import { NativeNodeSession, type NodeSession, type Push } from './node-session';
+import { NativeNodeSession, type NodeSession } from './node-session';
+import { Push, type BroadcastOutcome, type PushKind } from './push';
 import { KesError } from '../errors';
 import type { Logger } from '../platform/logger';
 import { MAX_LOCKED_KEY_COPIES_PER_NODE, MAX_NODE_PENDING_WRITE_BYTES, MAX_UNCONFIRMED_PUSHES, NODE_CONFIRM_DEADLINE_MS } from './limits';
 
-/** What one push to all nodes became. */
-export interface BroadcastOutcome {
-  nodesConnected: number;
-  nodesConfirmed: number;
-}
+export type { BroadcastOutcome, Push };
 
 /** Which protocol a connected node speaks: ours, or a Haskell Service version. */
 export type NodeProtocol = 'native' | ServiceVersion;
@@ -68,9 +65,12 @@ export class ServiceHub {
   readonly #confirmDeadlineMs: number;
   readonly #nodes = new Set<NodeSession>();
   #nextId = 1;
+  /** The wire seq of the next push (spec/protocol.md §6: per process, increasing with every push). */
   #nextSeq = 1;
-  #last: Promise<boolean>[] = [];
-  #lastTally: { nodes: number; confirmed: number } = { nodes: 0, confirmed: 0 };
+  /** While pushing() runs its command: the pushes the command's changes started, in order. */
+  #started: Push[] | undefined;
+  /** The most recent push to all nodes (for metrics). */
+  #lastBroadcast: Push | undefined;
   #unsubscribe: () => void;
   /** What a node that connects now is sent, and the timestamp of the last install or drop. */
   #state: { kind: 'key' | 'drop' | 'none'; timestampUs: bigint };
@@ -85,15 +85,14 @@ export class ServiceHub {
     this.#unsubscribe = this.#agent.onActiveChange((change) => {
       // A listener that threw would be rethrown by the agent outside any handler: never throw here.
       if (change.type === 'evolved') return; // nodes evolve their own copy
-      // A push that throws must not leave the previous push's outcome to be reported for this one.
-      this.#last = [];
       try {
         this.#state = { kind: change.type === 'installed' ? 'key' : 'drop', timestampUs: change.timestampUs };
-        this.#last = this.#push([...this.#nodes], this.#state.kind);
+        const push = this.#push([...this.#nodes], this.#state.kind);
+        this.#started?.push(push);
+        this.#lastBroadcast = push;
       } catch {
         this.#log.error('service: push to nodes failed', { change: change.type });
       }
-      this.#lastTally = tally(this.#last);
     });
   }
 
@@ -109,7 +108,8 @@ export class ServiceHub {
 
   /** The last push's tally as it stands now (read-only, for metrics); 0 of 0 before the first. */
   get lastPushTally(): PushTally {
-    return { ...this.#lastTally };
+    const o = this.#lastBroadcast?.outcomeSoFar;
+    return { nodes: o?.nodesConnected ?? 0, confirmed: o?.nodesConfirmed ?? 0 };
   }
 
   /**
@@ -121,18 +121,25 @@ export class ServiceHub {
     return s.kind === 'none' ? undefined : { kind: s.kind, timestampUs: s.timestampUs };
   }
 
-  /** Wait (at most `timeoutMs`) for the nodes to confirm the most recent push. */
-  async lastPushOutcome(timeoutMs: number): Promise<BroadcastOutcome> {
-    const pushes = this.#last;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    let confirmed = 0;
-    await Promise.race([
-      Promise.all(pushes.map((p) => p.then((ok) => { if (ok) confirmed++; }))),
-      deadline,
-    ]);
-    clearTimeout(timer);
-    return { nodesConnected: pushes.length, nodesConfirmed: confirmed };
+  /**
+   * Run `command`, an Agent call that may change the active key (upload, drop-active), and
+   * return its result with the push its change started: the caller holds the push and awaits its
+   * outcome, however long it waits and whatever is pushed meanwhile. `push` is undefined when
+   * the command changed nothing (a refusal), or the push could not be made (logged). The agent
+   * tells its listeners before the command returns (src/machine/agent.ts), so every push the
+   * command caused is known here; a SYNC that expired the old key first pushes a drop before
+   * the install, and the last push is the command's own.
+   */
+  pushing<T>(command: () => T): { result: T; push: Push | undefined } {
+    const outer = this.#started;
+    const started: Push[] = [];
+    this.#started = started;
+    try {
+      const result = command();
+      return { result, push: started[started.length - 1] };
+    } finally {
+      this.#started = outer;
+    }
   }
 
   /**
@@ -145,11 +152,14 @@ export class ServiceHub {
     let session: NativeNodeSession | undefined;
     try {
       await conn.send(welcome('service', this.#agentVersion));
-      session = new NativeNodeSession(id, conn);
-      this.#nodes.add(session);
+      const s = new NativeNodeSession(id, conn);
+      session = s;
+      this.#nodes.add(s);
       this.#log.info('service: node connected', { node: id, nodes: this.#nodes.size });
-      void this.#push([session], this.#state.kind === 'key' ? 'key' : 'none');
-      for (;;) this.#onMessage(session, await conn.receive());
+      this.#push([s], this.#state.kind === 'key' ? 'key' : 'none');
+      // A node sends one CONFIRM per push: delivered by callback, no promise per message.
+      const end = await new Promise<Error>((resolve) => conn.deliver((m) => this.#onMessage(s, m), resolve));
+      throw end;
     } catch (e) {
       this.#onConnectionEnd(conn, id, e);
     } finally {
@@ -170,7 +180,6 @@ export class ServiceHub {
     const id = this.#nextId++;
     const session = new HaskellNodeSession(id, reader, version, {
       current: (seqVersion) => this.#encodeHaskell(seqVersion, this.#state.kind, this.#state.timestampUs),
-      deadlineMs: this.#confirmDeadlineMs,
       log: this.#log,
     });
     try {
@@ -180,7 +189,7 @@ export class ServiceHub {
       // The current bundle, as the Haskell agent's `currentKey` (github.com/input-output-hk/kes-agent, Processes/Agent.hs): the
       // key, or on V2 the tombstone too, so a bootstrapping agent that connects after a drop
       // learns of it.
-      if (this.#state.kind === 'key' || (this.#state.kind === 'drop' && version === 2)) void this.#push([session], this.#state.kind);
+      if (this.#state.kind === 'key' || (this.#state.kind === 'drop' && version === 2)) this.#push([session], this.#state.kind);
       await session.run();
     } catch (e) {
       session.logEnd(e);
@@ -247,28 +256,36 @@ export class ServiceHub {
    * One push (one seq) to `sessions`. Each wire form is encoded once, when the first node of
    * that protocol needs it, so pushing to many nodes costs one borrow of the key per form, not
    * one per node. Each node gets its own copy of a frame that carries the key
-   * (FramedSocket.sendEncoded, HaskellNodeSession.offer), and the shared frames are wiped before
-   * returning. Resolves, per node, true when that node confirmed.
+   * (FramedSocket.postEncoded, HaskellNodeSession.offer), and the shared frames are wiped before
+   * returning. A node that has not answered within the confirm deadline is disconnected.
    */
-  #push(sessions: NodeSession[], kind: Push['kind']): Promise<boolean>[] {
-    if (sessions.length === 0) return [];
-    const push: Push = { seq: this.#nextSeq++, kind, timestampUs: kind === 'none' ? 0n : this.#state.timestampUs };
-    const frames = new Map<string, Uint8Array | undefined>();
-    const frame = (form: string, make: () => Uint8Array | undefined): Uint8Array | undefined => {
-      if (!frames.has(form)) frames.set(form, make());
-      return frames.get(form);
-    };
+  #push(sessions: NodeSession[], kind: PushKind): Push {
+    const push = new Push(this.#nextSeq++, kind, kind === 'none' ? 0n : this.#state.timestampUs);
+    let native: Uint8Array | undefined;
+    const haskell = new Map<ServiceVersion, Uint8Array | undefined>();
     try {
-      return sessions.map((s) => {
-        if (s instanceof NativeNodeSession) return this.#sendTracked(s, push.seq, frame('native', () => this.#nativeFrame(push))!);
-        const h = s as HaskellNodeSession;
-        return h.offer(push.seq, frame(`haskell${h.version}`, () => this.#encodeHaskell(h.version, push.kind, push.timestampUs)));
-      });
+      for (const s of sessions) {
+        if (s instanceof NativeNodeSession) {
+          native ??= this.#nativeFrame(push);
+          this.#sendTracked(s, push, native);
+        } else {
+          const h = s as HaskellNodeSession;
+          if (!haskell.has(h.version)) haskell.set(h.version, this.#encodeHaskell(h.version, push.kind, push.timestampUs));
+          h.offer(push, haskell.get(h.version));
+        }
+      }
     } finally {
       // Every session has taken its own copy by now. Our NO_KEY / KEY_DROPPED frames are
       // written as they are: only a frame that carries the key is wiped here.
-      for (const [form, f] of frames) if (f !== undefined && (form !== 'native' || carriesSecret(f))) releaseSecret(f);
+      if (native !== undefined && carriesSecret(native)) releaseSecret(native);
+      for (const f of haskell.values()) if (f !== undefined) releaseSecret(f);
+      // Also when encoding failed part-way: the nodes already sent it still get their deadline.
+      push.arm(this.#confirmDeadlineMs, (session) => {
+        this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq: push.seq, deadlineMs: this.#confirmDeadlineMs });
+        session.destroy();
+      });
     }
+    return push;
   }
 
   /** Ours: KEY with the active key at its current evolution (written straight into the frame), NO_KEY, or KEY_DROPPED. */
@@ -306,39 +323,30 @@ export class ServiceHub {
     });
   }
 
-  /** Write one frame to one node and resolve true when it confirms, false when it cannot. */
-  #sendTracked(session: NativeNodeSession, seq: number, frame: Uint8Array): Promise<boolean> {
+  /** Write one frame to one node, tracked by `push` until the node confirms it or is lost. */
+  #sendTracked(session: NativeNodeSession, push: Push, frame: Uint8Array): void {
     if (session.pending.size >= MAX_UNCONFIRMED_PUSHES || session.conn.pendingWriteBytes > MAX_NODE_PENDING_WRITE_BYTES) {
       // A node that neither reads nor confirms must not make the agent buffer for it: checked
       // before writing, so nothing more is queued for it.
       this.#log.warn('service: node is not keeping up; disconnecting it', { node: session.id, unconfirmed: session.pending.size });
       session.conn.destroy();
-      return Promise.resolve(false);
+      push.countUnreachable();
+      return;
     }
-    const confirmed = session.track(seq, this.#confirmDeadlineMs, () => {
-      this.#log.warn('service: node did not confirm in time; disconnecting it', { node: session.id, seq, deadlineMs: this.#confirmDeadlineMs });
-      session.destroy();
-    });
+    push.expect(session);
     // A failed write (its KEY copy could not be allocated, say) leaves the node without the
     // current key: settle the push as unconfirmed and disconnect it, so it reconnects and gets
-    // the key again, instead of keeping a wiped one. Never an unhandled rejection.
-    session.conn.sendEncoded(frame).catch((e: unknown) => {
-      if (!session.settle(seq, false)) return;
+    // the key again, instead of keeping a wiped one.
+    session.conn.postEncoded(frame, (e) => {
+      if (e === undefined || !push.settle(session, false)) return;
       const reason = e instanceof KeyCopyQuotaError ? 'not reading: key copy quota reached' : e instanceof KesError ? e.code : 'write failed';
-      this.#log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: session.id, seq, reason });
+      this.#log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: session.id, seq: push.seq, reason });
       session.conn.destroy();
     });
-    return confirmed;
   }
 }
 
 /** A tally that counts each confirmation as it arrives. */
-function tally(pushes: readonly Promise<boolean>[]): { nodes: number; confirmed: number } {
-  const t = { nodes: pushes.length, confirmed: 0 };
-  for (const p of pushes) void p.then((ok) => { if (ok) t.confirmed++; }, () => undefined);
-  return t;
-}
-
 class UnexpectedFromNode extends Error {
   constructor(readonly messageType: string) {
     super(`unexpected ${messageType} from a node`);

@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { unitEnvironment } from '../../bench/agent-procs';
 import { refuseDebuggingFlags } from '../../src/cli/agent/process-guards';
 import { EXIT } from '../../src/cli/exit-codes';
 import { DEFAULT_CONFIG_PATH, readConfigFile } from '../../src/config';
@@ -165,11 +166,13 @@ describe('kes-agent.service: the command line and the files it names', () => {
 
   test('no debugging flags, ever (the agent refuses to start with them)', () => {
     expect(execStart).not.toMatch(/--inspect|--heapsnapshot|--report|NODE_OPTIONS/);
-    // The only Environment= line sets the V8 memory flag the benchmark reads (bench/agent-procs.ts),
-    // and nothing the agent's refuseDebuggingFlags would refuse.
+    // The Environment= lines set the V8 memory flag and glibc's arena count, which the benchmark
+    // reads (bench/agent-procs.ts), and nothing the agent's refuseDebuggingFlags would refuse.
     const env = values(unit, 'Service', 'Environment');
-    expect(env).toEqual(['NODE_OPTIONS=--max-semi-space-size=2']);
+    expect(env).toEqual(['NODE_OPTIONS=--max-semi-space-size=1', 'MALLOC_ARENA_MAX=1']);
     expect(() => refuseDebuggingFlags([], env[0]!.slice('NODE_OPTIONS='.length))).not.toThrow();
+    // What `npm run bench` launches the agent with: exactly these.
+    expect(unitEnvironment(UNIT_PATH)).toEqual({ NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '1' });
   });
 
   test('the runtime directory is where the agent expects its sockets, with the mode it enforces', () => {

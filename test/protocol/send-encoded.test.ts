@@ -7,7 +7,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as secretMemory from '../../src/crypto/secret-memory';
-import { KES_SECRET_BYTES, encodeMessage, type KeyMessage, type Opcert } from '../../src/protocol';
+import { KES_SECRET_BYTES, encodeMessage, type KeyMessage, type Message, type Opcert } from '../../src/protocol';
+import { ProtocolError } from '../../src/protocol/errors';
 import { ConnectionClosedError, FramedSocket, KeyCopyQuotaError, MESSAGES_PER_TURN, carriesSecret } from '../../src/protocol/framed-socket';
 
 const opcert: Opcert = {
@@ -206,5 +207,77 @@ describe('FramedSocket.sendEncoded', () => {
       a!.peer.destroy();
       b!.peer.destroy();
     }
+  });
+});
+
+describe('FramedSocket.deliver (callback mode, the service socket) and postEncoded', () => {
+  /** Collects what a connection in deliver() mode hands out. */
+  function collect(conn: FramedSocket, onMessage: (m: Message) => void = () => undefined): { got: Message[]; end: Promise<Error> } {
+    const got: Message[] = [];
+    const end = new Promise<Error>((resolve) =>
+      conn.deliver((m) => {
+        got.push(m);
+        onMessage(m);
+      }, resolve),
+    );
+    return { got, end };
+  }
+
+  test('every message is handed out in order; frames read before the peer closed still come before the end', async () => {
+    const [c] = await pairs(1);
+    const { got, end } = collect(c!.agent);
+    const burst = Array.from({ length: 3 * MESSAGES_PER_TURN }, (_, i) => encodeMessage({ type: 'confirm', seq: i + 1, result: 0 }));
+    c!.peer.socket.end(Buffer.concat(burst));
+    const e = await end;
+    expect(e).toBeInstanceOf(ConnectionClosedError);
+    expect((e as ConnectionClosedError).clean).toBe(true);
+    expect(got.map((m) => (m.type === 'confirm' ? m.seq : -1))).toEqual(burst.map((_, i) => i + 1));
+    await expect(c!.agent.receive()).rejects.toThrow(/deliver\(\) mode/);
+    c!.agent.destroy();
+  });
+
+  test('what the callback throws ends the connection with that error, and nothing after it is handed out', async () => {
+    const [c] = await pairs(1);
+    const refused = new Error('second CONFIRM refused');
+    const { got, end } = collect(c!.agent, (m) => {
+      if (m.type === 'confirm' && m.seq === 2) throw refused;
+    });
+    c!.peer.socket.write(Buffer.concat([1, 2, 3].map((seq) => encodeMessage({ type: 'confirm', seq, result: 0 }))));
+    expect(await end).toBe(refused);
+    expect(got.map((m) => (m.type === 'confirm' ? m.seq : -1))).toEqual([1, 2]);
+    c!.agent.destroy();
+    c!.peer.destroy();
+  });
+
+  test('a bad frame ends the connection with its ProtocolError after the good frames before it', async () => {
+    const [c] = await pairs(1);
+    const { got, end } = collect(c!.agent);
+    const good = encodeMessage({ type: 'confirm', seq: 5, result: 0 });
+    const bool2 = encodeMessage({ type: 'keygen', force: true });
+    bool2[bool2.length - 1] = 2; // a bool byte other than 0/1
+    c!.peer.socket.write(Buffer.concat([good, bool2, good]));
+    const e = await end;
+    expect(e).toBeInstanceOf(ProtocolError);
+    expect((e as ProtocolError).code).toBe('MALFORMED_FRAME');
+    expect(got).toEqual([{ type: 'confirm', seq: 5, result: 0 }]);
+    c!.agent.destroy();
+    c!.peer.destroy();
+  });
+
+  test('postEncoded calls back once: with nothing when written, with ConnectionClosedError on a closed socket (its KEY copy wiped)', async () => {
+    const [c] = await pairs(1);
+    const frame = encodeMessage({ type: 'key', seq: 3, opcert, evolution: 0, secret: secret() });
+    const written = await new Promise<Error | undefined>((resolve) => c!.agent.postEncoded(frame, resolve));
+    expect(written).toBeUndefined();
+    expect(((await c!.peer.receive(5_000)) as KeyMessage).seq).toBe(3);
+    c!.agent.destroy();
+    const released = jest.spyOn(secretMemory, 'releaseSecret');
+    const calls: (Error | undefined)[] = [];
+    await new Promise<void>((resolve) => c!.agent.postEncoded(frame, (e) => { calls.push(e); resolve(); }));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toBeInstanceOf(ConnectionClosedError);
+    expect(released).toHaveBeenCalledTimes(1); // the connection's own copy
+    secretMemory.releaseSecret(frame);
+    c!.peer.destroy();
   });
 });
