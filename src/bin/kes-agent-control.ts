@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { mainKesAgentControl } from '../cli/haskell-control';
+import { launch } from '../cli/launch';
 
-mainKesAgentControl();
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+launch('kes-agent-control', () => require('../cli/haskell-control/main'));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runMain } from '../cli/common';
-import { buildKesColdCli } from '../cli/cold';
+import { launch } from '../cli/launch';
 
-runMain(buildKesColdCli());
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+launch('kes-cold', () => require('../cli/cold/main'));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runMain } from '../cli/common';
-import { buildKesCtlCli } from '../cli/ctl';
+import { launch } from '../cli/launch';
 
-runMain(buildKesCtlCli());
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+launch('kes-ctl', () => require('../cli/ctl/main'));

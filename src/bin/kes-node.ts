@@ -1,8 +1,5 @@
 #!/usr/bin/env node
-import { ignoreInspectorSignal } from '../cli/agent/process-guards';
-import { runMain } from '../cli/common';
-import { buildKesNodeCli } from '../cli/node';
+import { launch } from '../cli/launch';
 
-// kes-node holds a KES key while it runs: no inspector on SIGUSR1.
-ignoreInspectorSignal();
-runMain(buildKesNodeCli());
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+launch('kes-node', () => require('../cli/node/main'));
