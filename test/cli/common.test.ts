@@ -35,18 +35,24 @@ describe('describeFailure', () => {
     expect(describeFailure('kes-x', new KesError('COUNTER_WRONG_COLD_KEY', 'c: wrong'))).toEqual({
       line: 'kes-x: error: c: wrong [COUNTER_WRONG_COLD_KEY]\n',
       exitCode: EXIT.INVALID,
+      code: 'COUNTER_WRONG_COLD_KEY',
+      message: 'c: wrong',
     });
   });
   test('UsageError: points to the command help, exit 2', () => {
     expect(describeFailure('kes-x', new UsageError('bad'), 'kes-x sub')).toEqual({
-      line: "kes-x: error: bad (see 'kes-x sub --help')\n",
+      line: "kes-x: error: bad (see 'kes-x sub --help') [USAGE]\n",
       exitCode: EXIT.USAGE,
+      code: 'USAGE',
+      message: "bad (see 'kes-x sub --help')",
     });
   });
   test('anything else is an internal error, one line, exit 1', () => {
     expect(describeFailure('kes-x', new TypeError('boom\n    at foo (x.js:1:1)'))).toEqual({
       line: 'kes-x: internal error: TypeError: boom; at foo (x.js:1:1)\n',
       exitCode: EXIT.INTERNAL,
+      code: 'INTERNAL',
+      message: 'TypeError: boom; at foo (x.js:1:1)',
     });
     expect(describeFailure('kes-x', 'a string').line).toBe('kes-x: internal error: a string\n');
   });
@@ -109,10 +115,10 @@ describe('a KesCommand in a createCli CLI', () => {
 
   test.each([
     ['kes', EXIT.BAD_INPUT, 'kes-x: error: f: not hex [ENVELOPE_BAD_HEX]\n', ''],
-    ['usage', EXIT.USAGE, "kes-x: error: no good (see 'kes-x boom --help')\n", ''],
+    ['usage', EXIT.USAGE, "kes-x: error: no good (see 'kes-x boom --help') [USAGE]\n", ''],
     ['bug', EXIT.INTERNAL, 'kes-x: internal error: RangeError: index out of range\n', ''],
     ['soft', EXIT.INVALID, 'kes-x: error: o: bad [OPCERT_BAD_SIGNATURE]\n', 'partial result\n'],
-    ['ok', EXIT.OK, '', '{"kind":"ok","n":0}\n'],
+    ['ok', EXIT.OK, '', '{"ok":true,"kind":"ok","n":0}\n'],
   ])('--kind %s', async (kind, code, err, out) => {
     expect(await run(['boom', '--kind', kind])).toEqual({ code, out, err });
   });
@@ -136,10 +142,10 @@ describe('a KesCommand in a createCli CLI', () => {
 
 describe('command-line mistakes through the built binaries', () => {
   test.each([
-    [BIN.agent, ['--cold-vkey', 'cold.vkey'], "kes-agent: error: no command given; run 'kes-agent --help'"],
-    [BIN.cold, ['--force'], "kes-cold: error: no command given; run 'kes-cold --help'"],
-    [BIN.ctl, ['--bogus'], "kes-ctl: error: no command given; run 'kes-ctl --help'"],
-    [BIN.ctl, ['bogus'], 'kes-ctl: error: unknown command "bogus"; run \'kes-ctl --help\''],
+    [BIN.agent, ['--cold-vkey', 'cold.vkey'], "kes-agent: error: no command given; run 'kes-agent --help' [USAGE]"],
+    [BIN.cold, ['--force'], "kes-cold: error: no command given; run 'kes-cold --help' [USAGE]"],
+    [BIN.ctl, ['--bogus'], "kes-ctl: error: no command given; run 'kes-ctl --help' [USAGE]"],
+    [BIN.ctl, ['bogus'], 'kes-ctl: error: unknown command "bogus"; run \'kes-ctl --help\' [USAGE]'],
   ])('%#: %j → one line, exit 2', async (bin, args, line) => {
     const r = await run(bin, args);
     expect(r.code).toBe(EXIT.USAGE);

@@ -3,7 +3,7 @@
  * step; `--check` for monitoring, `--watch` for a live view.
  */
 import { Command, Option, UsageError } from 'clipanion';
-import * as t from 'typanion';
+import { integerIn } from '../common/integer-option';
 import { toHex } from '../../crypto/bytes';
 import { PEER_LINK_STATES, type PeerStatus, type StatusReport } from '../../protocol';
 import { EXIT } from '../exit-codes';
@@ -66,12 +66,12 @@ export class StatusCommand extends CtlCommand {
   watch = Option.Boolean('--watch', false, { description: 'Live view: print again whenever something changes' });
   warnPeriods = Option.String('--warn-periods', String(DEFAULT_WARN_PERIODS), {
     description: `Expiring soon means at most this many KES periods remain (default ${DEFAULT_WARN_PERIODS})`,
-    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_WARN_PERIODS)]),
+    validator: integerIn('--warn-periods', 0, MAX_WARN_PERIODS),
   });
 
   peerDownAfter = Option.String('--peer-down-after', String(DEFAULT_PEER_DOWN_AFTER_S), {
     description: `--check: warn (exit ${EXIT.PEER_DOWN}) when a bootstrap peer has been down longer than this many seconds (default ${DEFAULT_PEER_DOWN_AFTER_S})`,
-    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_PEER_DOWN_AFTER_S)]),
+    validator: integerIn('--peer-down-after', 0, MAX_PEER_DOWN_AFTER_S),
   });
 
   async execute(): Promise<number> {
