@@ -13,7 +13,8 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   '--kes-period': 'N',
   '--warn-periods': 'N',
   '--peer-down-after': 'S',
-  '--verbose': 'N',
+  // Any integer, as the Haskell tool reads it: below 1 is quiet.
+  '--verbose': 'INT',
   '--network': 'NAME',
   '--log-level': 'LEVEL',
   '--log-format': 'FORMAT',
