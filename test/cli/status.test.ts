@@ -99,7 +99,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
     expect(c.stdout).toBe('critical: no active key: the node cannot forge\n');
     const cj = await ctlRaw(e, 'status', '--check', '--json');
     expect(cj.code).toBe(EXIT.NOT_READY);
-    expect(JSON.parse(cj.stdout)).toEqual({ check: 'not-ready', exitCode: EXIT.NOT_READY, message: 'no active key: the node cannot forge' });
+    expect(JSON.parse(cj.stdout)).toEqual({ ok: false, check: 'not-ready', code: 'NOT_READY', exitCode: EXIT.NOT_READY, message: 'no active key: the node cannot forge' });
   });
 
   test('staged, then certified, then active: each view and its next step', async () => {
@@ -192,7 +192,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
     for (const b of blocks) expect(b).toMatch(/^kes-agent \S+ \(protocol \d+\), network mainnet, at \S+Z\n[\s\S]*\nnext step: .*$/);
     expect(w.stdout).not.toContain(ESC);
     expect(w.stderr).toBe('');
-    expect((await ctlJson(e, 'drop-staged'))).toEqual({ hadKey: true });
+    expect((await ctlJson(e, 'drop-staged'))).toEqual({ ok: true, hadKey: true });
   });
 
   test('an opcert that starts in a later period: --check is critical and the next step says why', async () => {

@@ -81,7 +81,8 @@ export class StatusCommand extends CtlCommand {
     const now = this.context.now();
     if (this.check) {
       const r = checkWithPeers(s, this.warnPeriods, this.peerDownAfter * 1000, now);
-      if (this.json) this.printJson({ check: r.level, exitCode: r.exitCode, message: r.message });
+      // A verdict other than ok is a failure to --json: ok false, and its level as the stable code.
+      if (this.json) this.printJson({ check: r.level, ...(r.exitCode === EXIT.OK ? {} : { code: CHECK_CODE[r.level] }), exitCode: r.exitCode, message: r.message });
       else this.print(`${CHECK_PREFIX[r.level]}: ${r.message}`);
       return r.exitCode;
     }
@@ -124,6 +125,9 @@ export class StatusCommand extends CtlCommand {
 }
 
 /** The first word of a --check line: what a person scanning cron mail looks for. */
+/** The `code` of a --check verdict in --json (the exit code says the same). */
+const CHECK_CODE = { ok: 'OK', 'expiring-soon': 'EXPIRING_SOON', 'peer-down': 'PEER_DOWN', 'not-ready': 'NOT_READY', 'chain-not-started': 'CHAIN_NOT_STARTED' } as const;
+
 const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'peer-down': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
 
 function peerJson(p: PeerStatus): Record<string, unknown> {
