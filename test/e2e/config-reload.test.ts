@@ -125,7 +125,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     const errors = lines.filter((l) => / error /.test(l));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('code=CONFIG_INVALID');
-    expect(errors[0]).toContain(`config file ${file}: unknown key \\"log-levle\\"`);
+    expect(errors[0]).toContain(`config file ${file}: unknown setting 'log-levle'; did you mean 'log-level'?`);
     expect(fs.existsSync(path.join(e.dir, 'elsewhere.sock'))).toBe(false);
     expect(fs.statSync(e.controlSocket).isSocket()).toBe(true);
     await expectKeysKept();
@@ -195,7 +195,7 @@ describe('a config file that stops the agent at start-up', () => {
       fs.writeFileSync(f, `cold-vkey = "cold.vkey"\ncontrol-socket = "${e.controlSocket}"\nlog-target = "syslog"\n`);
       const r = await run(BIN.agent, ['run', '--config', f], { env: cleanEnv() });
       expect(r.code).toBe(3);
-      expect(r.stderr).toBe(`kes-agent: error: config file ${f}: unknown key "log-target" (a Haskell kes-agent setting this agent does not have: logs always go to stdout, which systemd sends to the journal) [CONFIG_INVALID]\n`);
+      expect(r.stderr).toBe(`kes-agent: error: config file ${f}: unknown setting 'log-target' (a Haskell kes-agent setting this agent does not have: logs always go to stdout, which systemd sends to the journal) [CONFIG_INVALID]\n`);
       expect(fs.existsSync(e.controlSocket)).toBe(false);
     } finally {
       await stopAgentEnv(e);
