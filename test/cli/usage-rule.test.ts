@@ -51,6 +51,9 @@ interface Cmd {
   bin: Bin;
   words: string[];
   options: Opt[];
+  /** Its usage line (operands are there; options with a description are listed separately). */
+  usage: string;
+  json: boolean;
 }
 
 /** Every command with its value-taking options, read from clipanion's own definitions. */
@@ -71,7 +74,8 @@ function commands(): Cmd[] {
         const names = m[1]!.split(',');
         if (!options.some((x) => x.names[0] === names[0])) options.push({ names, required: o.required, placeholder: placeholderFor(names) });
       }
-      out.push({ bin, words, options });
+      const json = d.options.some((o) => o.definition === '--json') || /\[--json\]/.test(d.usage);
+      out.push({ bin, words, options, usage: d.usage, json });
     }
   }
   return out;
@@ -79,21 +83,21 @@ function commands(): Cmd[] {
 
 const ALL = commands();
 
-async function runIn(bin: Bin, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function runIn(bin: Bin, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await bin.run(argv, { stdout, stderr, env: {} });
+  const code = await bin.run(argv, { stdout, stderr, env });
   await new Promise((r) => setImmediate(r));
   return { code, out, err };
 }
 
-/** The command line with every required option given a placeholder value, except `skip`. */
-function base(c: Cmd, skip: Opt): string[] {
-  const args = [...c.words];
+/** The command line with every required option (and operand) given a placeholder value, except `skip`. */
+function base(c: Cmd, skip?: Opt): string[] {
+  const args = [...c.words, ...[...c.usage.matchAll(/ <([a-z][a-z0-9-]*)>/g)].map(() => 'x')];
   for (const o of c.options) if (o.required && o !== skip) args.push(o.names[o.names.length - 1]!, 'x');
   return args;
 }
@@ -114,6 +118,7 @@ test('the enumeration finds every bin, and numeric options in it', () => {
   expect(new Set(ALL.map((c) => c.bin.name))).toEqual(new Set(BINS.map((b) => b.name)));
   expect(ALL.length).toBeGreaterThanOrEqual(20);
   expect(ALL.flatMap((c) => c.options).filter((o) => NUMERIC.has(o.placeholder)).length).toBeGreaterThan(5);
+  expect(ALL.filter((c) => c.json).length).toBeGreaterThanOrEqual(10);
 });
 
 describe.each(ALL.map((c) => [`${c.bin.name} ${c.words.join(' ')}`, c] as const))('%s', (_label, c) => {
@@ -141,6 +146,27 @@ describe.each(ALL.map((c) => [`${c.bin.name} ${c.words.join(' ')}`, c] as const)
     expectRuleLine(c.bin, r, o);
   });
 });
+
+/** Sockets nobody listens on: every command that needs an agent fails to reach it. */
+const NO_AGENT_ENV = { KES_AGENT_CONTROL_SOCKET: '/nonexistent-kes-agent/control.sock', KES_AGENT_SERVICE_SOCKET: '/nonexistent-kes-agent/service.sock' };
+
+describe.each(ALL.filter((c) => !c.words.includes('watch')).filter((c) => c.json).map((c) => [`${c.bin.name} ${c.words.join(' ')}`, c] as const))(
+  '%s --json',
+  (_label, c) => {
+    test('whatever the outcome: exactly one JSON object on stdout, ok matching the exit code, a failure with code, message and exitCode', async () => {
+      const timeout = c.options.find((o) => o.names.includes('--timeout'));
+      const r = await runIn(c.bin, [...base(c), '--json', ...(timeout !== undefined ? ['--timeout', '0'] : [])], NO_AGENT_ENV);
+      const lines = r.out.split('\n').filter((l) => l !== '');
+      expect(lines).toHaveLength(1);
+      const o = JSON.parse(lines[0]!) as Record<string, unknown>;
+      expect(o['ok']).toBe(r.code === 0);
+      if (r.code !== 0) {
+        expect(o).toMatchObject({ code: expect.stringMatching(/^[A-Z_]+$/), message: expect.any(String), exitCode: r.code });
+        expect(r.err).toBe(`${c.bin.name}: error: ${o['message'] as string} [${o['code'] as string}]\n`);
+      }
+    });
+  },
+);
 
 describe('the built bins', () => {
   const bins: [string, string][] = [

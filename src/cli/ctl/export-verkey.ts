@@ -21,7 +21,7 @@ export class ExportVerkeyCommand extends CtlCommand {
   });
 
   out = Option.String('--out', '-', { description: 'File to write, or - for stdout' });
-  json = Option.Boolean('--json', false, { description: 'Print {"kesVkey", "hasOpcert", "out"} instead of the envelope' });
+  json = Option.Boolean('--json', false, { description: 'Print {"ok", "kesVkey", "hasOpcert", "out"} instead of the envelope' });
 
   async execute(): Promise<number> {
     if (this.out !== '-') assertWritableDir(this.out);
