@@ -21,6 +21,8 @@ import {
   MAX_ERROR_LINE_CHARS,
   type KesCliContext,
 } from '../../src/cli/common';
+import { bindNegativeValues } from '../../src/cli/common/run-cli';
+import { withPlaceholders } from '../../src/cli/common/option-placeholders';
 
 test('every error code has an explicit exit code', () => {
   const unmapped = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => EXIT_FOR_ERROR[c] === undefined);
@@ -166,4 +168,20 @@ describe('assertWritableDir', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('bindNegativeValues: a negative number after an option that takes a value is its value; not after --, not after a boolean', () => {
+  const takes = new Set(['--timeout', '-c']);
+  expect(bindNegativeValues(['upload', '--timeout', '-5', '--json'], takes)).toEqual(['upload', '--timeout=-5', '--json']);
+  expect(bindNegativeValues(['x', '-c', '-1'], takes)).toEqual(['x', '-c=-1']);
+  expect(bindNegativeValues(['x', '--json', '-5'], takes)).toEqual(['x', '--json', '-5']);
+  expect(bindNegativeValues(['x', '--', '--timeout', '-5'], takes)).toEqual(['x', '--', '--timeout', '-5']);
+});
+
+test('withPlaceholders: #0 becomes the value\'s name, and the option column is aligned again', () => {
+  expect(withPlaceholders('kes-x a [--socket #0] <--kes-period #0> [-c,--control-address #0] [--json]')).toBe(
+    'kes-x a [--socket PATH] <--kes-period N> [-c,--control-address PATH] [--json]',
+  );
+  const help = withPlaceholders('Options\n\n  --timeout #0    wait\n  --json          one object\n');
+  expect(help).toBe('Options\n\n  --timeout MS    wait\n  --json          one object\n');
 });
