@@ -38,9 +38,10 @@ export function placeholderFor(names: readonly string[]): string {
   return 'VALUE';
 }
 
-/** `--a,-b #0` → `--a,-b <PLACEHOLDER>` in any usage text. */
-const OPTION_WITH_ARG = /((?:--?[A-Za-z0-9][A-Za-z0-9-]*)(?:,--?[A-Za-z0-9][A-Za-z0-9-]*)*) #0/g;
+/** `--a,-b #0` in clipanion's usage text: an option (all its names) that takes a value. */
+export const OPTION_WITH_ARG = /((?:--?[A-Za-z0-9][A-Za-z0-9-]*)(?:,--?[A-Za-z0-9][A-Za-z0-9-]*)*) #0/g;
 
+/** `--a,-b #0` → `--a,-b <PLACEHOLDER>` in any usage text. */
 export function withPlaceholders(text: string): string {
   const named = text.replace(OPTION_WITH_ARG, (_m, names: string) => `${names} ${placeholderFor(names.split(','))}`);
   return named === text ? text : realignOptions(named);

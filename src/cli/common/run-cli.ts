@@ -11,7 +11,7 @@ import { Builtins, Cli, Command, type BaseContext, type CommandClass } from 'cli
 import { EXIT } from '../exit-codes';
 import type { KesCliContext } from './base-command';
 import { jsonFailure, jsonRequested } from './json-output';
-import { withPlaceholders } from './option-placeholders';
+import { OPTION_WITH_ARG, withPlaceholders } from './option-placeholders';
 import { errorLine, oneLine, USAGE_CODE } from './report';
 import { usageErrorMessage } from './usage-errors';
 import { packageVersion } from './version';
@@ -64,7 +64,7 @@ export function valueOptions(cli: Cli<BaseContext> | Cli<KesCliContext>): Set<st
   for (const d of (cli as Cli<BaseContext>).definitions()) {
     const texts = [d.usage, ...d.options.map((o) => o.definition)];
     for (const text of texts) {
-      for (const m of text.matchAll(/((?:--?[A-Za-z0-9][A-Za-z0-9-]*)(?:,--?[A-Za-z0-9][A-Za-z0-9-]*)*) #0/g)) {
+      for (const m of text.matchAll(OPTION_WITH_ARG)) {
         for (const n of m[1]!.split(',')) names.add(n);
       }
     }
