@@ -284,13 +284,9 @@ async function main(): Promise<void> {
     fs.writeFileSync(f('header.bin'), message);
     say(`   (header.bin: ${MESSAGE_BYTES} random bytes standing in for a block header body)`);
     const logBefore = agent.log.length;
-    const signed = parseSignJson(
-      await run(BIN.node, ['sign', '--message', f('header.bin'), '--json', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--socket', service], { show: 'none' }),
-    );
-    for (const [k, v] of Object.entries(signed)) {
-      const shown = typeof v === 'string' && v.length > SHOWN_HEX_CHARS * 2 ? `${v.slice(0, SHOWN_HEX_CHARS)}… (${v.length / 2} bytes)` : String(v);
-      say(`     ${k}: ${shown}`);
-    }
+    // The command's own output, as printed: one JSON object (the signature is long, but it is what a script gets).
+    const signed = parseSignJson(await run(BIN.node, ['sign', '--message', f('header.bin'), '--json', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--socket', service]));
+    say(`   (a ${signed.signature.length / 2}-byte signature, ${signed.signature.slice(0, SHOWN_HEX_CHARS)}…, at KES evolution ${signed.evolution})`);
     say('   the agent\'s log meanwhile:');
     indent(agent.log.slice(logBefore).split('\n').filter((l) => l.includes('service:')).join('\n'));
 

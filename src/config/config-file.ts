@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { readFileBounded } from '../cardano/file-io';
 import { KesError, isKesError } from '../errors';
+import { nearestName } from './nearest-name';
 import { HASKELL_ONLY_KEYS, SETTINGS, SETTING_NAMES, type SettingName, type SettingValues } from './settings';
 import { parseToml, TomlError } from './toml-parser';
 
@@ -22,9 +23,14 @@ export interface ConfigFileContents {
   readonly path: string;
   /** The settings the file sets, paths already resolved against the file's directory. */
   readonly values: FileValues;
+  /** The settings the file gives under an old name (`control-path`), with that name. */
+  readonly aliases: Partial<Record<SettingName, string>>;
 }
 
-const BY_TOML_KEY: ReadonlyMap<string, SettingName> = new Map(SETTING_NAMES.map((n) => [SETTINGS[n].toml, n]));
+/** Every key a file may use: each setting's own key and its aliases. */
+const BY_TOML_KEY: ReadonlyMap<string, SettingName> = new Map(
+  SETTING_NAMES.flatMap((n) => [SETTINGS[n].toml, ...(SETTINGS[n].tomlAliases ?? [])].map((key) => [key, n] as const)),
+);
 
 function invalid(file: string, message: string): KesError {
   return new KesError('CONFIG_INVALID', `config file ${file}: ${message}`);
@@ -61,19 +67,36 @@ export function parseConfigText(text: string, file: string): ConfigFileContents 
   }
   const baseDir = path.dirname(path.resolve(file));
   const values: Record<string, unknown> = {};
+  const aliases: Partial<Record<SettingName, string>> = {};
+  const keyOf: Partial<Record<SettingName, string>> = {};
   for (const [key, raw] of Object.entries(table)) {
     const name = BY_TOML_KEY.get(key);
-    if (name === undefined) {
-      const haskell = HASKELL_ONLY_KEYS[key];
-      const why = haskell !== undefined ? `a Haskell kes-agent setting this agent does not have: ${haskell}` : `known keys: ${SETTING_NAMES.map((n) => SETTINGS[n].toml).join(', ')}`;
-      throw invalid(file, `unknown key ${JSON.stringify(key)} (${why})`);
+    if (name === undefined) throw invalid(file, unknownKey(key));
+    const earlier = keyOf[name];
+    if (earlier !== undefined) {
+      throw invalid(file, `${JSON.stringify(earlier)} and ${JSON.stringify(key)} are two names for the same setting ${SETTINGS[name].toml}: keep only ${JSON.stringify(SETTINGS[name].toml)}`);
     }
+    keyOf[name] = key;
     const kind = SETTINGS[name].kind as { fromToml(v: unknown, baseDir: string): unknown; rejection(raw: unknown): string };
     const value = kind.fromToml(raw, baseDir);
     if (value === undefined) throw invalid(file, `key ${key}: ${kind.rejection(raw)}`);
     values[name] = value;
+    if (key !== SETTINGS[name].toml) aliases[name] = key;
   }
-  return { path: file, values: values as FileValues };
+  return { path: file, values: values as FileValues, aliases };
+}
+
+/**
+ * "unknown setting 'control-pth'; did you mean 'control-socket'?": the nearest key by edit
+ * distance, named by the setting's own key even when the nearest is an alias. A Haskell-only key
+ * says what to do instead; a key near nothing lists the known keys.
+ */
+function unknownKey(key: string): string {
+  const haskell = HASKELL_ONLY_KEYS[key];
+  if (haskell !== undefined) return `unknown setting '${key}' (a Haskell kes-agent setting this agent does not have: ${haskell})`;
+  const near = nearestName(key, BY_TOML_KEY.keys());
+  if (near !== undefined) return `unknown setting '${key}'; did you mean '${SETTINGS[BY_TOML_KEY.get(near)!].toml}'?`;
+  return `unknown setting '${key}' (known: ${SETTING_NAMES.map((n) => SETTINGS[n].toml).join(', ')})`;
 }
 
 /** True for the error readFileBounded throws when the file does not exist. */

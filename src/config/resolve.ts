@@ -61,7 +61,7 @@ export interface ResolvedConfig {
   /** Every setting's value as resolved (`undefined`: an optional setting set nowhere). */
   readonly values: SettingValues;
   readonly sources: Readonly<Record<SettingName, Source>>;
-  /** For a flag or env source: the name it was given under (ours or the Haskell agent's). */
+  /** The name a value was given under when it is not the setting's own (a Haskell flag or variable, an old TOML key). */
   readonly via: Readonly<Partial<Record<SettingName, string>>>;
 }
 
@@ -79,7 +79,7 @@ interface Given {
  */
 export function resolveConfig(input: ConfigInput): ResolvedConfig {
   const located = locateConfigFile(input);
-  const { values: fileValues, read } = readFileValues(located);
+  const { values: fileValues, aliases: fileAliases, read } = readFileValues(located);
   const file: ConfigFileRef = { ...located, read };
   const values: Record<string, unknown> = {};
   const sources = {} as Record<SettingName, Source>;
@@ -115,7 +115,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       const all = [...flagsGiven, ...envGiven].map((g) => g.value as readonly string[]);
       if (fromFile !== undefined) all.push(fromFile as readonly string[]);
       const joined = Object.freeze([...new Set(all.flat())]);
-      const top = flagsGiven[0] !== undefined ? (['flag', flagsGiven[0].name] as const) : envGiven[0] !== undefined ? (['env', envGiven[0].name] as const) : fromFile !== undefined ? (['file', undefined] as const) : undefined;
+      const top = flagsGiven[0] !== undefined ? (['flag', flagsGiven[0].name] as const) : envGiven[0] !== undefined ? (['env', envGiven[0].name] as const) : fromFile !== undefined ? (['file', fileAliases[name]] as const) : undefined;
       if (top === undefined) set(name, spec.fallback(input.env), 'default');
       else set(name, joined, top[0], top[1]);
       continue;
@@ -124,7 +124,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     const fromEnv = oneOf(name, envGiven, 'CONFIG_INVALID', (a, b) => kind.equal(a, b));
     if (fromFlag !== undefined) set(name, fromFlag.value, 'flag', fromFlag.name);
     else if (fromEnv !== undefined) set(name, fromEnv.value, 'env', fromEnv.name);
-    else if (fromFile !== undefined) set(name, fromFile, 'file');
+    else if (fromFile !== undefined) set(name, fromFile, 'file', fileAliases[name]);
     else set(name, spec.fallback(input.env), 'default');
   }
 
@@ -206,11 +206,12 @@ export function locateConfigFile(input: Pick<ConfigInput, 'configFlag' | 'haskel
 }
 
 /** A file named by --config or the env var must exist; the default one may be absent. */
-function readFileValues(file: Omit<ConfigFileRef, 'read'>): { values: FileValues; read: boolean } {
+function readFileValues(file: Omit<ConfigFileRef, 'read'>): { values: FileValues; aliases: Partial<Record<SettingName, string>>; read: boolean } {
   try {
-    return { values: readConfigFile(file.path).values, read: true };
+    const contents = readConfigFile(file.path);
+    return { values: contents.values, aliases: contents.aliases, read: true };
   } catch (e) {
-    if (file.source === 'default' && isMissingFile(e)) return { values: {}, read: false };
+    if (file.source === 'default' && isMissingFile(e)) return { values: {}, aliases: {}, read: false };
     if (isMissingFile(e)) {
       throw new KesError('FILE_UNREADABLE', `config file ${file.path} (from ${file.from}): no such file`, { cause: e });
     }
@@ -239,7 +240,8 @@ export function describeSource(name: SettingName, source: Source, file: Pick<Con
     case 'env':
       return via ?? spec.env;
     case 'file':
-      return `config file ${file.path}`;
+      // An old key name still works; saying so lets the operator move to the new one.
+      return via === undefined ? `config file ${file.path}` : `config file ${file.path} (as ${via}, the old name of ${spec.toml})`;
     case 'default':
       return 'default';
   }

@@ -2,11 +2,10 @@
  * Every setting of `kes-agent run`, in ONE table: its TOML key, flag, environment variable,
  * kind, default, documentation, and whether SIGHUP may change it while keys are held.
  *
- * TOML keys follow the Haskell agent's agent.toml where it has the setting (cold-vkey,
- * genesis-file, control-path, service-path, log-level; haskell-kes-agent.md §1.2, §1.5), so an
- * operator's existing file keeps working for those keys. Flags are the ones `kes-agent run` has
- * always had. Environment variables are KES_AGENT_<NAME>; the two socket variables predate this
- * table and kes-ctl reads them too, so they keep their names.
+ * One name per setting: the TOML key `control-socket` is the flag `--control-socket` and the
+ * variable KES_AGENT_CONTROL_SOCKET. The Haskell agent's names are aliases (`haskell`, and
+ * `tomlAliases` for its agent.toml keys control-path and service-path; docs/migrating-from-haskell.md),
+ * so an operator's existing unit, env file and agent.toml keep working.
  */
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../platform/logger';
 import {
@@ -37,7 +36,7 @@ export const HASKELL_LOG_LEVELS: Readonly<Record<string, LogLevel>> = Object.fre
 /**
  * The Haskell kes-agent's name for a setting where it differs from ours (haskell-kes-agent.md
  * §1.2): an alias of the same setting, so an operator can swap binaries and keep their unit,
- * env file and agent.toml. (Its TOML keys are already ours.)
+ * env file and agent.toml (its TOML keys that differ are `tomlAliases`).
  */
 export interface HaskellNames {
   /** Long flag, e.g. `--control-address`. */
@@ -49,6 +48,8 @@ export interface HaskellNames {
 
 export interface SettingSpec<T> {
   readonly toml: string;
+  /** Other TOML keys read as this setting (the Haskell agent's, and ours before they lined up). */
+  readonly tomlAliases?: readonly string[];
   readonly flag: string;
   /** A one-letter form of `flag`, as the Haskell agent has it (`-l` for --log-level). */
   readonly short?: string;
@@ -118,7 +119,8 @@ export const SETTINGS = {
     doc: 'Shelley genesis file: a private testnet\'s, or the mainnet or preprod one (recognised by networkMagic; gives that network\'s built-in era history, as network would)',
   }),
   controlSocket: setting<string>({
-    toml: 'control-path',
+    toml: 'control-socket',
+    tomlAliases: ['control-path'],
     flag: '--control-socket',
     env: CONTROL_SOCKET_ENV,
     haskell: { flag: '--control-address', short: '-c', env: HASKELL_CONTROL_PATH_ENV },
@@ -128,10 +130,11 @@ export const SETTINGS = {
     fallbackDoc: 'control.sock in /run/kes-agent (root), $XDG_RUNTIME_DIR/kes-agent, or a per-user temp dir',
     required: false,
     reloadable: true,
-    doc: 'Control socket for kes-ctl (mode 0600); empty (-c "", KES_AGENT_CONTROL_PATH="", control-path = "") runs without one',
+    doc: 'Control socket for kes-ctl (mode 0600); empty (-c "", KES_AGENT_CONTROL_PATH="", control-socket = "") runs without one',
   }),
   serviceSocket: setting<string>({
-    toml: 'service-path',
+    toml: 'service-socket',
+    tomlAliases: ['service-path'],
     flag: '--service-socket',
     env: SERVICE_SOCKET_ENV,
     haskell: { flag: '--service-address', short: '-s', env: HASKELL_SERVICE_PATH_ENV },

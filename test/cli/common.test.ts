@@ -23,6 +23,8 @@ import {
   MAX_ERROR_LINE_CHARS,
   type KesCliContext,
 } from '../../src/cli/common';
+import { bindNegativeValues } from '../../src/cli/common/run-cli';
+import { withPlaceholders } from '../../src/cli/common/option-placeholders';
 
 test('every error code has an explicit exit code', () => {
   const unmapped = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => EXIT_FOR_ERROR[c] === undefined);
@@ -37,18 +39,24 @@ describe('describeFailure', () => {
     expect(describeFailure('kes-x', new KesError('COUNTER_WRONG_COLD_KEY', 'c: wrong'))).toEqual({
       line: 'kes-x: error: c: wrong [COUNTER_WRONG_COLD_KEY]\n',
       exitCode: EXIT.INVALID,
+      code: 'COUNTER_WRONG_COLD_KEY',
+      message: 'c: wrong',
     });
   });
   test('UsageError: points to the command help, exit 2', () => {
     expect(describeFailure('kes-x', new UsageError('bad'), 'kes-x sub')).toEqual({
-      line: "kes-x: error: bad (see 'kes-x sub --help')\n",
+      line: "kes-x: error: bad (see 'kes-x sub --help') [USAGE]\n",
       exitCode: EXIT.USAGE,
+      code: 'USAGE',
+      message: "bad (see 'kes-x sub --help')",
     });
   });
   test('anything else is an internal error, one line, exit 1', () => {
     expect(describeFailure('kes-x', new TypeError('boom\n    at foo (x.js:1:1)'))).toEqual({
       line: 'kes-x: internal error: TypeError: boom; at foo (x.js:1:1)\n',
       exitCode: EXIT.INTERNAL,
+      code: 'INTERNAL',
+      message: 'TypeError: boom; at foo (x.js:1:1)',
     });
     expect(describeFailure('kes-x', 'a string').line).toBe('kes-x: internal error: a string\n');
   });
@@ -111,10 +119,10 @@ describe('a KesCommand in a createCli CLI', () => {
 
   test.each([
     ['kes', EXIT.BAD_INPUT, 'kes-x: error: f: not hex [ENVELOPE_BAD_HEX]\n', ''],
-    ['usage', EXIT.USAGE, "kes-x: error: no good (see 'kes-x boom --help')\n", ''],
+    ['usage', EXIT.USAGE, "kes-x: error: no good (see 'kes-x boom --help') [USAGE]\n", ''],
     ['bug', EXIT.INTERNAL, 'kes-x: internal error: RangeError: index out of range\n', ''],
     ['soft', EXIT.INVALID, 'kes-x: error: o: bad [OPCERT_BAD_SIGNATURE]\n', 'partial result\n'],
-    ['ok', EXIT.OK, '', '{"kind":"ok","n":0}\n'],
+    ['ok', EXIT.OK, '', '{"ok":true,"kind":"ok","n":0}\n'],
   ])('--kind %s', async (kind, code, err, out) => {
     expect(await run(['boom', '--kind', kind])).toEqual({ code, out, err });
   });
@@ -138,10 +146,10 @@ describe('a KesCommand in a createCli CLI', () => {
 
 describe('command-line mistakes through the built binaries', () => {
   test.each([
-    [BIN.agent, ['--cold-vkey', 'cold.vkey'], "kes-agent: error: no command given; run 'kes-agent --help'"],
-    [BIN.cold, ['--force'], "kes-cold: error: no command given; run 'kes-cold --help'"],
-    [BIN.ctl, ['--bogus'], "kes-ctl: error: no command given; run 'kes-ctl --help'"],
-    [BIN.ctl, ['bogus'], 'kes-ctl: error: unknown command "bogus"; run \'kes-ctl --help\''],
+    [BIN.agent, ['--cold-vkey', 'cold.vkey'], "kes-agent: error: no command given; run 'kes-agent --help' [USAGE]"],
+    [BIN.cold, ['--force'], "kes-cold: error: no command given; run 'kes-cold --help' [USAGE]"],
+    [BIN.ctl, ['--bogus'], "kes-ctl: error: no command given; run 'kes-ctl --help' [USAGE]"],
+    [BIN.ctl, ['bogus'], 'kes-ctl: error: unknown command "bogus"; run \'kes-ctl --help\' [USAGE]'],
   ])('%#: %j → one line, exit 2', async (bin, args, line) => {
     const r = await run(bin, args);
     expect(r.code).toBe(EXIT.USAGE);
@@ -175,10 +183,26 @@ describe('an agent refusal exits by one rule: 4 when the opcert itself is wrong,
     ['OPCERT_NOT_YET_VALID', EXIT.REFUSED],
   ] as const)('%s → exit %d, the agent code printed', (name, exit) => {
     const r = describeFailure('kes-ctl', new AgentRefusedError('import-opcert', WIRE_ERROR_CODES[name], 'why'));
-    expect(r).toEqual({ line: `kes-ctl: error: the agent refused import-opcert: why [${name}]\n`, exitCode: exit });
+    expect(r).toMatchObject({ line: `kes-ctl: error: the agent refused import-opcert: why [${name}]\n`, exitCode: exit });
   });
 
   test('an unknown code from a newer agent is a refusal (6)', () => {
     expect(describeFailure('kes-ctl', new AgentRefusedError('upload', 999, 'new')).exitCode).toBe(EXIT.REFUSED);
   });
+});
+
+test('bindNegativeValues: a negative number after an option that takes a value is its value; not after --, not after a boolean', () => {
+  const takes = new Set(['--timeout', '-c']);
+  expect(bindNegativeValues(['upload', '--timeout', '-5', '--json'], takes)).toEqual(['upload', '--timeout=-5', '--json']);
+  expect(bindNegativeValues(['x', '-c', '-1'], takes)).toEqual(['x', '-c=-1']);
+  expect(bindNegativeValues(['x', '--json', '-5'], takes)).toEqual(['x', '--json', '-5']);
+  expect(bindNegativeValues(['x', '--', '--timeout', '-5'], takes)).toEqual(['x', '--', '--timeout', '-5']);
+});
+
+test('withPlaceholders: #0 becomes the value\'s name, and the option column is aligned again', () => {
+  expect(withPlaceholders('kes-x a [--socket #0] <--kes-period #0> [-c,--control-address #0] [--json]')).toBe(
+    'kes-x a [--socket PATH] <--kes-period N> [-c,--control-address PATH] [--json]',
+  );
+  const help = withPlaceholders('Options\n\n  --timeout #0    wait\n  --json          one object\n');
+  expect(help).toBe('Options\n\n  --timeout MS    wait\n  --json          one object\n');
 });

@@ -278,7 +278,7 @@ describe('install-key', () => {
     const a = await agent({ offer: ALL, reply: () => u16(0) });
     const r = await ctl(['install-key', '-c', a.socketPath]);
     expect(r.code).toBe(20);
-    expect(stderrLine(r)).toMatch(/^kes-agent-control: error: install-key needs --opcert-file FILE/);
+    expect(stderrLine(r)).toMatch(/^kes-agent-control: error: --opcert-file: expected FILE, .* \[USAGE\]$/);
     expect(r.stdout).toBe('');
     expect(a.sessions).toHaveLength(0);
   });

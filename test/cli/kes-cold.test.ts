@@ -67,6 +67,7 @@ describe('keygen → issue-opcert → inspect round trip', () => {
     const ins = await kesCold(['inspect', f('op1.cert'), '--cold-vkey', f('cold.vkey'), '--json']);
     expect(ins.code).toBe(EXIT.OK);
     expect(JSON.parse(ins.out)).toEqual({
+      ok: true,
       file: f('op1.cert'),
       type: 'NodeOperationalCertificate',
       description: '',
@@ -217,12 +218,13 @@ describe('period', () => {
   const mainnetKp = Math.floor(mainnetSlot / 129600);
   const periodStartMs = (kp: number): number => (1596059091 + kp * 129600 - 4492800) * 1000;
 
-  test('--json: exactly kesPeriod, slot, periodStart, periodEnd, in that order (mainnet by default)', async () => {
+  test('--json: exactly ok, kesPeriod, slot, periodStart, periodEnd, in that order (mainnet by default)', async () => {
     const r = await kesCold(['period', '--json'], { nowMs: NOW });
     expect(r).toMatchObject({ code: EXIT.OK, err: '' });
     expect(mainnetKp).toBe(779); // the ledger's period on that day (kes-spec.md §7 caveat)
     expect(r.out).toBe(
       JSON.stringify({
+        ok: true,
         kesPeriod: 779,
         slot: mainnetSlot,
         periodStart: new Date(periodStartMs(779)).toISOString(),
@@ -251,6 +253,7 @@ describe('period', () => {
     const r = await kesCold(['period', '--genesis', g, '--json'], { nowMs: now });
     expect(r.code).toBe(EXIT.OK);
     expect(JSON.parse(r.out)).toEqual({
+      ok: true,
       kesPeriod: 2,
       slot: 125,
       periodStart: new Date(start + 20_000).toISOString(),
@@ -271,7 +274,14 @@ describe('period', () => {
     expect(human.err).toContain('the chain starts at 2030-01-01T00:00:00.000Z (in 1h 30m)');
     const json = await kesCold(['period', '--genesis', g, '--json'], { nowMs: now });
     expect(json.code).toBe(EXIT.CHAIN_NOT_STARTED);
-    expect(json.out).toBe('{"started":false,"startsAt":"2030-01-01T00:00:00.000Z"}\n');
+    expect(JSON.parse(json.out)).toEqual({
+      ok: false,
+      started: false,
+      startsAt: '2030-01-01T00:00:00.000Z',
+      code: 'CHAIN_NOT_STARTED',
+      message: expect.stringContaining('the chain starts at 2030-01-01T00:00:00.000Z'),
+      exitCode: EXIT.CHAIN_NOT_STARTED,
+    });
     expectOneErrorLine(json.err, 'CHAIN_NOT_STARTED');
   });
 
@@ -326,7 +336,7 @@ describe('inspect', () => {
   ])('%s --json shows public data only', async (name, expected) => {
     const r = await kesCold(['inspect', cli(name), '--json']);
     expect(r).toMatchObject({ code: EXIT.OK, err: '' });
-    expect(JSON.parse(r.out)).toEqual({ file: cli(name), ...expected });
+    expect(JSON.parse(r.out)).toEqual({ ok: true, file: cli(name), ...expected });
     const human = await kesCold(['inspect', cli(name)]);
     expect(human.code).toBe(EXIT.OK);
     for (const s of SECRETS) {
@@ -432,16 +442,17 @@ describe('help, version and usage errors', () => {
     [['frobnicate'], 'unknown command "frobnicate"'],
     [['issue-opcert'], 'missing required options --kes-vkey, --cold-skey, --counter, --kes-period, --out'],
     [['issue-opcert', '--kes-vkey', 'a', '--cold-skey', 'b', '--counter', 'c', '--out', 'd'], 'missing required option --kes-period'],
-    [['inspect'], 'Not enough positional arguments'],
-    [['inspect', 'a', 'b'], 'Extraneous positional argument ("b")'],
-    [['inspect', 'a', '--bogus'], 'Unsupported option name ("--bogus")'],
-    [['keygen', '--version'], 'Unsupported option name ("--version")'],
-    [['period', '--network'], 'Not enough arguments to option --network'],
+    [['inspect'], 'expected FILE, got nothing'],
+    [['inspect', 'a', 'b'], 'unexpected argument "b"'],
+    [['inspect', 'a', '--bogus'], 'unknown option "--bogus"'],
+    [['period', '--network'], '--network: expected NAME, got nothing'],
+    [['issue-opcert', '--kes-vkey', 'a', '--cold-skey', 'b', '--counter', 'c', '--out', 'd', '--kes-period', '-1'], "--kes-period: '-1' is out of range: expected an integer from 0 to"],
+    [['issue-opcert', '--kes-vkey', 'a', '--cold-skey', 'b', '--counter', 'c', '--out', 'd', '--kes-period', 'abc'], "--kes-period: expected a non-negative integer, got 'abc'"],
   ])('%j → exit 2, one line on stderr, nothing on stdout', async (argv, message) => {
     const r = await kesCold(argv);
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.out).toBe('');
-    expectOneErrorLine(r.err);
+    expectOneErrorLine(r.err, 'USAGE');
     expect(r.err).toContain(message);
   });
 });

@@ -132,7 +132,7 @@ describe('kes-node sign', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     const out = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(Object.keys(out)).toEqual(['kesPeriod', 'evolution', 'kesVkey', 'signature']);
+    expect(Object.keys(out)).toEqual(['ok', 'kesPeriod', 'evolution', 'kesVkey', 'signature']);
     expect(out).toMatchObject({ kesPeriod: KP, evolution: 4, kesVkey: Buffer.from(b.opcert.hotVk).toString('hex') });
     const sig = fromHex(out['signature'] as string)!;
     expect(verifyKes(b.opcert.hotVk, 4, MESSAGE, sig)).toBe(true);

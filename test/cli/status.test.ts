@@ -99,7 +99,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
     expect(c.stdout).toBe('critical: no active key: the node cannot forge\n');
     const cj = await ctlRaw(e, 'status', '--check', '--json');
     expect(cj.code).toBe(EXIT.NOT_READY);
-    expect(JSON.parse(cj.stdout)).toEqual({ check: 'not-ready', exitCode: EXIT.NOT_READY, message: 'no active key: the node cannot forge' });
+    expect(JSON.parse(cj.stdout)).toEqual({ ok: false, check: 'not-ready', code: 'NOT_READY', exitCode: EXIT.NOT_READY, message: 'no active key: the node cannot forge' });
   });
 
   test('staged, then certified, then active: each view and its next step', async () => {

@@ -47,8 +47,9 @@ test('--json: every setting with its value, source and origin; flag > env > file
     'cold-vkey': { value: COLD_VKEY, source: 'file', from: `config file ${file}`, reloadable: false },
     network: { value: 'mainnet', source: 'default', from: 'default', reloadable: false },
     'genesis-file': { value: null, source: 'default' },
-    'control-path': { value: path.join(dir, 'c.sock'), source: 'file', reloadable: true },
-    'service-path': { source: 'default' },
+    // Given under the Haskell agent's key, which still works and is named.
+    'control-socket': { value: path.join(dir, 'c.sock'), source: 'file', from: `config file ${file} (as control-path, the old name of control-socket)`, reloadable: true },
+    'service-socket': { source: 'default' },
     'log-level': { value: 'debug', source: 'flag', from: '--log-level' },
     'log-format': { value: 'text', source: 'env', from: 'KES_AGENT_LOG_FORMAT' },
     'allow-unlocked-memory': { value: false, source: 'default' },
@@ -72,7 +73,7 @@ test('text: one line per setting, value and source, restart-only settings marked
   expect(row('log-level')).toBe('log-level info default');
   expect(row('allow-unlocked-memory')).toBe('allow-unlocked-memory true flag --allow-unlocked-memory (restart to change)');
   expect(row('control-uids')).toBe('control-uids 1000,1001 env KES_AGENT_CONTROL_UIDS');
-  expect(row('control-path')).toBe(`control-path ${defaultControlSocket(cleanEnv())} default`);
+  expect(row('control-socket')).toBe(`control-socket ${defaultControlSocket(cleanEnv())} default`);
 });
 
 test('a missing default file is fine and is said so; settings then come from flags and env', async () => {
@@ -89,7 +90,7 @@ test('a missing default file is fine and is said so; settings then come from fla
 
 describe('invalid: one stderr line, nothing on stdout, the usage or bad-input exit code', () => {
   test.each<[string, string[], Record<string, string>, string, number, RegExp]>([
-    ['unknown key', [], {}, 'cold-vkey = "x"\nlog-levle = "info"\n', EXIT.BAD_INPUT, /config file .*agent\.toml: unknown key "log-levle" .*\[CONFIG_INVALID\]$/],
+    ['unknown key', [], {}, 'cold-vkey = "x"\nlog-levle = "info"\n', EXIT.BAD_INPUT, /config file .*agent\.toml: unknown setting 'log-levle'; did you mean 'log-level'\? \[CONFIG_INVALID\]$/],
     ['wrong type', [], {}, 'cold-vkey = "x"\nservice-uids = "1001"\n', EXIT.BAD_INPUT, /key service-uids: expected a list of uids\/gids .*got "1001" \[CONFIG_INVALID\]$/],
     ['bad TOML', [], {}, 'cold-vkey = \n', EXIT.BAD_INPUT, /not valid TOML at line 1, column \d+/],
     ['bad env value', [], { KES_AGENT_NETWORK: 'testnet' }, `cold-vkey = "${COLD_VKEY}"\n`, EXIT.BAD_INPUT, /environment variable KES_AGENT_NETWORK: unknown network "testnet"/],
@@ -98,8 +99,8 @@ describe('invalid: one stderr line, nothing on stdout, the usage or bad-input ex
     ['network and genesis', ['--network', 'preview'], {}, `cold-vkey = "${COLD_VKEY}"\ngenesis-file = "g.json"\n`, EXIT.USAGE, /network \(--network\) and genesis-file \(config file .*\) are mutually exclusive/],
     ['cold key file missing', [], {}, 'cold-vkey = "nope.vkey"\n', EXIT.BAD_INPUT, /^kes-agent: error: cold-vkey \(config file .*\): .*nope\.vkey: no such file \[FILE_UNREADABLE\]$/],
     ['cold key of the wrong type', [], {}, `cold-vkey = "${vectorPath('cardano-cli', 'kes.vkey')}"\n`, EXIT.BAD_INPUT, /StakePoolVerificationKey_ed25519/],
-    ['socket path too long, from the file (bad input)', [], {}, `cold-vkey = "${COLD_VKEY}"\ncontrol-path = "/${'x'.repeat(120)}.sock"\n`, EXIT.BAD_INPUT, /control-path \/x+\.sock \(config file .*\): 126 bytes; the limit is 107 \[CONFIG_INVALID\]$/],
-    ['socket path too long, from a flag (usage)', ['--control-socket', `/${'x'.repeat(120)}.sock`], {}, `cold-vkey = "${COLD_VKEY}"\n`, EXIT.USAGE, /control-path \/x+\.sock \(--control-socket\): 126 bytes; the limit is 107 \[SOCKET_PATH_TOO_LONG\]$/],
+    ['socket path too long, from the file (bad input)', [], {}, `cold-vkey = "${COLD_VKEY}"\ncontrol-path = "/${'x'.repeat(120)}.sock"\n`, EXIT.BAD_INPUT, /control-socket \/x+\.sock \(config file .*\): 126 bytes; the limit is 107 \[CONFIG_INVALID\]$/],
+    ['socket path too long, from a flag (usage)', ['--control-socket', `/${'x'.repeat(120)}.sock`], {}, `cold-vkey = "${COLD_VKEY}"\n`, EXIT.USAGE, /control-socket \/x+\.sock \(--control-socket\): 126 bytes; the limit is 107 \[SOCKET_PATH_TOO_LONG\]$/],
   ])('%s', async (_name, args, env, toml, code, pattern) => {
     fs.writeFileSync(file, toml);
     const r = await checkConfig(['--config', file, ...args], env);

@@ -13,8 +13,8 @@ const FULL = `
 cold-vkey = "keys/cold.vkey"
 network = "preview"
 genesis-file = "/etc/kes-agent/genesis.json"
-control-path = "/run/kes-agent/control.sock"
-service-path = "service.sock"
+control-socket = "/run/kes-agent/control.sock"
+service-socket = "service.sock"
 log-level = "debug"
 log-format = "json"
 allow-unlocked-memory = false
@@ -49,21 +49,33 @@ test('reads every key of the table; relative paths are relative to the file', ()
 
 test('the Haskell agent\'s shipped agent.toml reads as is (haskell-kes-agent.md §1.5)', () => {
   const text = 'cold-vkey="/etc/kes-agent/cold.vkey"\ngenesis-file="/etc/kes-agent/mainnet-shelley-genesis.json"\nservice-path="/tmp/kes-agent-service.socket"\ncontrol-path="/tmp/kes-agent-control.socket"\n';
-  expect(parseConfigText(text, '/etc/kes-agent/agent.toml').values).toEqual({
+  const parsed = parseConfigText(text, '/etc/kes-agent/agent.toml');
+  expect(parsed.values).toEqual({
     coldVkey: '/etc/kes-agent/cold.vkey',
     genesis: '/etc/kes-agent/mainnet-shelley-genesis.json',
     serviceSocket: '/tmp/kes-agent-service.socket',
     controlSocket: '/tmp/kes-agent-control.socket',
   });
+  // Read under their old names, and said so (check-config shows it).
+  expect(parsed.aliases).toEqual({ serviceSocket: 'service-path', controlSocket: 'control-path' });
+});
+
+test('the canonical names are not aliases', () => {
+  expect(parseConfigText('control-socket = "/c.sock"\nservice-socket = "/s.sock"\n', '/a.toml').aliases).toEqual({});
 });
 
 describe('refused, with the file and key named', () => {
   const F = '/etc/kes-agent/agent.toml';
   test.each<[string, string]>([
-    ['log-levle = "debug"', 'config file /etc/kes-agent/agent.toml: unknown key "log-levle" (known keys: cold-vkey, network, genesis-file, control-path, service-path, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids, bootstrap-paths, metrics)'],
-    ['log-target = "syslog"', 'unknown key "log-target" (a Haskell kes-agent setting this agent does not have: logs always go to stdout'],
-    ['user = "kes"', 'unknown key "user" (a Haskell kes-agent setting this agent does not have'],
-    ['[agent]\ncold-vkey = "x"', 'unknown key "agent"'],
+    ['log-levle = "debug"', "config file /etc/kes-agent/agent.toml: unknown setting 'log-levle'; did you mean 'log-level'?"],
+    ['control-pth = "/c.sock"', "unknown setting 'control-pth'; did you mean 'control-socket'?"],
+    ['control-sock = "/c.sock"', "unknown setting 'control-sock'; did you mean 'control-socket'?"],
+    ['servce-socket = "/s.sock"', "unknown setting 'servce-socket'; did you mean 'service-socket'?"],
+    ['colour = 1', "config file /etc/kes-agent/agent.toml: unknown setting 'colour' (known: cold-vkey, network, genesis-file, control-socket, service-socket, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids, bootstrap-paths, metrics)"],
+    ['control-path = "/a.sock"\ncontrol-socket = "/b.sock"', '"control-path" and "control-socket" are two names for the same setting control-socket: keep only "control-socket"'],
+    ['log-target = "syslog"', "unknown setting 'log-target' (a Haskell kes-agent setting this agent does not have: logs always go to stdout"],
+    ['user = "kes"', "unknown setting 'user' (a Haskell kes-agent setting this agent does not have"],
+    ['[agent]\ncold-vkey = "x"', "unknown setting 'agent'"],
     ['log-level = 3', 'key log-level: expected one of debug, info, warn, error (or notice, critical, emergency), got integer 3'],
     ['log-level = "warning"', 'key log-level: unknown log level "warning"; expected one of debug, info, warn, error (or notice, critical, emergency)'],
     ['network = "testnet"', 'key network: unknown network "testnet"'],

@@ -354,7 +354,8 @@ describe('Haskell kes-agent names', () => {
     test.each([
       ['-c ""', { haskellFlags: { controlSocket: '' } }, 'flag', '--control-address'],
       ['KES_AGENT_CONTROL_PATH=""', { env: { KES_AGENT_CONTROL_PATH: '' } }, 'env', 'KES_AGENT_CONTROL_PATH'],
-      ['control-path = ""', { toml: 'control-path = ""\n' }, 'file', undefined],
+      ['control-path = "" (the Haskell agent\'s key, an alias)', { toml: 'control-path = ""\n' }, 'file', 'control-path'],
+      ['control-socket = ""', { toml: 'control-socket = ""\n' }, 'file', undefined],
     ] as const)('%s', (_label, how, source, via) => {
       fs.writeFileSync(file, 'toml' in how ? how.toml : '# none\n');
       const r = resolveConfig({
@@ -374,7 +375,7 @@ describe('Haskell kes-agent names', () => {
 
     test('-c "" with --control-socket PATH is a conflict naming both', () => {
       expect(() => resolveConfig({ flags: { controlSocket: '/x.sock' }, haskellFlags: { controlSocket: '' }, env: cold('controlSocket'), defaultConfigPath: missingDefault })).toThrow(
-        new KesError('SETTING_INVALID', '--control-socket "/x.sock" and --control-address "" are two flags for the same setting control-path with different values: give only one'),
+        new KesError('SETTING_INVALID', '--control-socket "/x.sock" and --control-address "" are two flags for the same setting control-socket with different values: give only one'),
       );
     });
 

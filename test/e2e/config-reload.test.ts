@@ -45,7 +45,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     e = await makeAgentEnv();
     file = path.join(e.dir, 'agent.toml');
     // Relative cold-vkey: resolved against the file's directory, not the agent's cwd.
-    settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${e.controlSocket}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "info"']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "info"']);
     // No socket variables for the agent: the file must be what places the sockets.
     agent = new Proc(BIN.agent, ['run', '--config', file], cleanEnv());
     e.agent = agent;
@@ -81,9 +81,9 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
   test('moving the control socket and raising the log level: new path answers, old path gone, keys kept', async () => {
     const moved = path.join(e.dir, 'moved', 'control.sock');
     fs.mkdirSync(path.dirname(moved), { mode: 0o700 });
-    settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${moved}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${moved}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"']);
     const lines = await hangup('config: reloaded');
-    expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(new RegExp(`info  config: reloaded changed=control-path,log-level control-path=${moved} log-level=debug$`))]);
+    expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(new RegExp(`info  config: reloaded changed=control-socket,log-level control-socket=${moved} log-level=debug$`))]);
     expect(lines.some((l) => / info  control: socket moved from=.* to=/.test(l))).toBe(true);
     expect(fs.existsSync(e.controlSocket)).toBe(false);
     expect(fs.statSync(moved).isSocket()).toBe(true);
@@ -101,10 +101,10 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     // log-level = debug from the last reload is in force: the node's confirmation is logged.
     await agent.waitFor(/ debug service: node confirmed /, { after: beforeNode1 });
     const movedService = path.join(e.dir, 'moved', 'service.sock');
-    settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${e.controlSocket}"`, `service-path = "${movedService}"`, 'log-level = "debug"', 'service-uids = [1001, 1002]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${movedService}"`, 'log-level = "debug"', 'service-uids = [1001, 1002]']);
     const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([
-      expect.stringMatching(new RegExp(`config: reloaded changed=service-path,service-uids service-path=${movedService} service-uids=1001,1002$`)),
+      expect.stringMatching(new RegExp(`config: reloaded changed=service-socket,service-uids service-socket=${movedService} service-uids=1001,1002$`)),
     ]);
     expect(fs.existsSync(e.serviceSocket)).toBe(false);
     expect(fs.statSync(movedService).mode & 0o777).toBe(0o660);
@@ -120,12 +120,12 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
   });
 
   test('an invalid file: one error line naming the key and file, nothing changes', async () => {
-    settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${path.join(e.dir, 'elsewhere.sock')}"`, 'log-levle = "info"']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${path.join(e.dir, 'elsewhere.sock')}"`, 'log-levle = "info"']);
     const lines = await hangup('config: reload failed');
     const errors = lines.filter((l) => / error /.test(l));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('code=CONFIG_INVALID');
-    expect(errors[0]).toContain(`config file ${file}: unknown key \\"log-levle\\"`);
+    expect(errors[0]).toContain(`config file ${file}: unknown setting 'log-levle'; did you mean 'log-level'?`);
     expect(fs.existsSync(path.join(e.dir, 'elsewhere.sock'))).toBe(false);
     expect(fs.statSync(e.controlSocket).isSocket()).toBe(true);
     await expectKeysKept();
@@ -136,7 +136,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     const r = await cold(e, 'keygen', '--cold-vkey', other, '--cold-skey', path.join(e.dir, 'other-cold.skey'), '--counter', path.join(e.dir, 'other-cold.counter'));
     expect(r.code).toBe(0);
     // Also asks for a log-format change, which must NOT be applied: the reload is all or nothing.
-    settingsFile(['cold-vkey = "other-cold.vkey"', `control-path = "${e.controlSocket}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"', 'log-format = "json"', 'service-uids = [1001, 1002]']);
+    settingsFile(['cold-vkey = "other-cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'log-format = "json"', 'service-uids = [1001, 1002]']);
     const lines = await hangup('config: reload refused');
     const errors = lines.filter((l) => / error /.test(l));
     expect(errors).toHaveLength(1);
@@ -147,7 +147,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
 
   test('a socket path that cannot be bound: the old socket stays, one error, the rest applies', async () => {
     const unbindable = path.join(e.dir, 'no-such-dir', 'control.sock');
-    settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${unbindable}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${unbindable}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
     const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => / error /.test(l))).toEqual([expect.stringContaining('control: cannot move the socket; still listening at the old path')]);
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(/config: reloaded changed=service-uids service-uids=1001$/)]);
@@ -155,7 +155,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     await expectKeysKept();
     // The failed path is not taken as in force: a later reload with a bindable path moves it.
     const back = path.join(e.dir, 'control-again.sock');
-    settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${back}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${back}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
     await hangup('config: reloaded');
     expect(fs.statSync(back).isSocket()).toBe(true);
     expect(fs.existsSync(e.controlSocket)).toBe(false);
@@ -165,7 +165,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
   });
 
   test('switching to JSON logs at warn: the reload line is still written (in the old format), then JSON', async () => {
-    settingsFile(['cold-vkey = "cold.vkey"', `control-path = "${e.controlSocket}"`, `service-path = "${e.serviceSocket}"`, 'log-level = "warn"', 'log-format = "json"', 'service-uids = [1001]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "warn"', 'log-format = "json"', 'service-uids = [1001]']);
     const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(/ info  config: reloaded changed=log-level,log-format log-level=warn log-format=json$/)]);
     // Something at warn or above, in JSON: an invalid file.
@@ -192,10 +192,10 @@ describe('a config file that stops the agent at start-up', () => {
     const e = await makeAgentEnv();
     try {
       const f = path.join(e.dir, 'agent.toml');
-      fs.writeFileSync(f, `cold-vkey = "cold.vkey"\ncontrol-path = "${e.controlSocket}"\nlog-target = "syslog"\n`);
+      fs.writeFileSync(f, `cold-vkey = "cold.vkey"\ncontrol-socket = "${e.controlSocket}"\nlog-target = "syslog"\n`);
       const r = await run(BIN.agent, ['run', '--config', f], { env: cleanEnv() });
       expect(r.code).toBe(3);
-      expect(r.stderr).toBe(`kes-agent: error: config file ${f}: unknown key "log-target" (a Haskell kes-agent setting this agent does not have: logs always go to stdout, which systemd sends to the journal) [CONFIG_INVALID]\n`);
+      expect(r.stderr).toBe(`kes-agent: error: config file ${f}: unknown setting 'log-target' (a Haskell kes-agent setting this agent does not have: logs always go to stdout, which systemd sends to the journal) [CONFIG_INVALID]\n`);
       expect(fs.existsSync(e.controlSocket)).toBe(false);
     } finally {
       await stopAgentEnv(e);

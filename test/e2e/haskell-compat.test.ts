@@ -47,8 +47,8 @@ describe('kes-agent check-config with the Haskell agent\'s names', () => {
     expect(out.settings).toMatchObject({
       'cold-vkey': { value: COLD_VKEY, source: 'flag', from: '--cold-verification-key' },
       'genesis-file': { value: MAINNET_GENESIS, source: 'flag', from: '--genesis-file' },
-      'service-path': { value: service, source: 'flag', from: '--service-address' },
-      'control-path': { value: '', source: 'file', from: `config file ${toml}` },
+      'service-socket': { value: service, source: 'flag', from: '--service-address' },
+      'control-socket': { value: '', source: 'file', from: `config file ${toml} (as control-path, the old name of control-socket)` },
       'log-level': { value: 'info', source: 'flag', from: '--log-level' },
     });
   });
@@ -60,13 +60,13 @@ describe('kes-agent check-config with the Haskell agent\'s names', () => {
     expect([json.code, json.stderr, text.code]).toEqual([EXIT.OK, '', EXIT.OK]);
     expect((JSON.parse(json.stdout) as CheckConfigJson).settings).toMatchObject({
       'cold-vkey': { value: COLD_VKEY, source: 'env', from: 'KES_AGENT_COLD_VK' },
-      'service-path': { value: service, source: 'env', from: 'KES_AGENT_SERVICE_PATH' },
-      'control-path': { value: '', source: 'env', from: 'KES_AGENT_CONTROL_PATH' },
+      'service-socket': { value: service, source: 'env', from: 'KES_AGENT_SERVICE_PATH' },
+      'control-socket': { value: '', source: 'env', from: 'KES_AGENT_CONTROL_PATH' },
       'genesis-file': { value: MAINNET_GENESIS, source: 'env', from: 'KES_AGENT_GENESIS_FILE' },
       'log-level': { value: 'error', source: 'env', from: 'KES_AGENT_LOG_LEVEL' },
     });
     expect(text.stdout).toMatch(/^cold-vkey +\S+ +env KES_AGENT_COLD_VK/m);
-    expect(text.stdout).toMatch(/^control-path +\(disabled\) +env KES_AGENT_CONTROL_PATH$/m);
+    expect(text.stdout).toMatch(/^control-socket +\(disabled\) +env KES_AGENT_CONTROL_PATH$/m);
   });
 
   test("the Haskell agent's shipped agent.toml, pointed at this host's files, checks clean", async () => {
@@ -155,7 +155,7 @@ describe('kes-agent run as a Haskell kes-agent unit would start it', () => {
       write('');
       await hangup();
       expect(agent.stdout.slice(mark!.stdout)).toMatch(/control: socket disabled from=.*reload-control\.sock/);
-      expect(agent.stdout.slice(mark!.stdout)).toContain('config: reloaded changed=control-path control-path=');
+      expect(agent.stdout.slice(mark!.stdout)).toContain('config: reloaded changed=control-socket control-socket=');
       expect(fs.existsSync(control)).toBe(false);
       expect((await status(control)).code).toBe(EXIT.UNREACHABLE);
 

@@ -67,11 +67,13 @@ export function cold(e: AgentEnv, ...args: string[]): Promise<RunResult> {
   return run(BIN.cold, args, { env: e.env });
 }
 
-/** `kes-ctl <args> --json`, asserting success, parsed. */
+/** `kes-ctl <args> --json`, asserting success (exit 0 and `ok: true`), parsed; the command's fields without `ok`. */
 export async function ctlJson<T = Record<string, unknown>>(e: AgentEnv, ...args: string[]): Promise<T> {
   const r = await ctl(e, ...args, '--json');
   if (r.code !== 0) throw new Error(`kes-ctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
+  const { ok, ...fields } = JSON.parse(r.stdout) as { ok?: unknown };
+  if (ok !== true) throw new Error(`kes-ctl ${args.join(' ')} --json: ok is ${String(ok)}: ${r.stdout}`);
+  return fields as T;
 }
 
 /** The current KES period as kes-cold computes it for this env's timing. */

@@ -65,7 +65,7 @@ export class RunCommand extends AgentSettingsCommand {
       the command: kes-agent -F FILE run); variables KES_AGENT_SERVICE_PATH,
       KES_AGENT_CONTROL_PATH, KES_AGENT_COLD_VK; its agent.toml keys are ours. Its log levels
       notice (= info), critical and emergency (= error) are accepted. An empty control path
-      (-c "", KES_AGENT_CONTROL_PATH="", control-path = "") runs without a control socket.
+      (-c "", KES_AGENT_CONTROL_PATH="", control-socket = "") runs without a control socket.
       Its mainnet and preprod Shelley genesis files are recognised by networkMagic and give
       that network's built-in era history: the ledger's KES period, not the Haskell agent's
       wall-clock one (about 659 periods ahead on mainnet).

@@ -3,7 +3,7 @@
  * producing byte-identical files.
  */
 import { Command, Option } from 'clipanion';
-import * as t from 'typanion';
+import { integerIn } from '../common/integer-option';
 import { KesError } from '../../errors';
 import { readColdSigningKeyFile, coldKeyMatches } from '../../cardano/cold-key';
 import { readCounterFile, writeCounterFile } from '../../cardano/counter';
@@ -45,7 +45,7 @@ export class IssueOpcertCommand extends KesCommand {
   kesPeriod = Option.String('--kes-period', {
     required: true,
     description: 'First KES period of the certificate',
-    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_OPCERT_INTEGER)]),
+    validator: integerIn('--kes-period', 0, MAX_OPCERT_INTEGER),
   });
   out = Option.String('--out', { required: true, description: 'Output: the operational certificate file' });
   overwrite = overwriteOption();

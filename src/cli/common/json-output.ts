@@ -22,3 +22,25 @@ export function toJsonLine(value: unknown): string {
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** The flag that asks a command for JSON output. */
+export const JSON_FLAG = '--json';
+
+/** Did the command line ask for JSON (before any `--`)? Used where no command was parsed. */
+export function jsonRequested(optionWords: readonly string[]): boolean {
+  return optionWords.includes(JSON_FLAG);
+}
+
+/**
+ * The one object a failed command prints with --json: `ok: false`, the stable error code, the
+ * same message as the stderr line, and the exit code. `fields` are what the command had found
+ * before it failed (e.g. an opcert's contents when its signature does not verify).
+ */
+export function jsonFailure(code: string, message: string, exitCode: number, fields: Record<string, unknown> = {}): string {
+  return toJsonLine({ ok: false, ...fields, code, message, exitCode });
+}
+
+/** The one object a successful command prints with --json: `ok: true` and its fields. */
+export function jsonSuccess(fields: Record<string, unknown>): string {
+  return toJsonLine({ ok: true, ...fields });
+}

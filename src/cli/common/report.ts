@@ -25,9 +25,23 @@ export function oneLine(message: string): string {
   return s.length > MAX_ERROR_LINE_CHARS ? `${s.slice(0, MAX_ERROR_LINE_CHARS - 1)}…` : s;
 }
 
+/** The code of a command-line mistake that has no more specific KesError code (exit 2). */
+export const USAGE_CODE = 'USAGE';
+/** The code of a bug (exit 1): an exception that is neither a KesError nor a usage mistake. */
+export const INTERNAL_CODE = 'INTERNAL';
+
 export interface Reported {
   line: string;
   exitCode: ExitCode;
+  /** The stable code a script branches on (also `code` in --json output). */
+  code: string;
+  /** The one-line message, without the `<bin>: error:` prefix and the code. */
+  message: string;
+}
+
+/** `<bin>: error: <message> [<CODE>]`: the one shape of every error line. */
+export function errorLine(bin: string, message: string, code: string): string {
+  return `${bin}: error: ${message} [${code}]\n`;
 }
 
 /**
@@ -39,11 +53,14 @@ export function describeFailure(bin: string, error: unknown, helpFor: string = b
     // An agent refusal shows the agent's own stable code (e.g. OPCERT_WRONG_KES_KEY), which is what a script branches on.
     const code = error instanceof AgentRefusedError ? error.agentCode : error.code;
     const exitCode = error instanceof AgentRefusedError ? exitCodeForRefusal(error.agentCode) : exitCodeFor(error.code);
-    return { line: `${bin}: error: ${oneLine(error.message)} [${code}]\n`, exitCode };
+    const message = oneLine(error.message);
+    return { line: errorLine(bin, message, code), exitCode, code, message };
   }
   if (error instanceof UsageError) {
-    return { line: `${bin}: error: ${oneLine(error.message)} (see '${helpFor} --help')\n`, exitCode: EXIT.USAGE };
+    const message = oneLine(`${error.message} (see '${helpFor} --help')`);
+    return { line: errorLine(bin, message, USAGE_CODE), exitCode: EXIT.USAGE, code: USAGE_CODE, message };
   }
   const msg = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return { line: `${bin}: internal error: ${oneLine(msg)}\n`, exitCode: EXIT.INTERNAL };
+  const message = oneLine(msg);
+  return { line: `${bin}: internal error: ${message}\n`, exitCode: EXIT.INTERNAL, code: INTERNAL_CODE, message };
 }

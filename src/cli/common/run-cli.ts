@@ -1,16 +1,24 @@
 /**
  * Building and running a CLI so that every bin behaves the same:
  * - `--help`/`-h` (also after a command) prints usage to stdout, exit 0;
- * - `--version`/`-v` prints `<bin> <package version>`, exit 0;
- * - command-line mistakes print one line to stderr, exit EXIT.USAGE (2);
- * - command failures print one line to stderr with their code (KesCommand).
+ * - `--version` (anywhere: after a command too) and top-level `-v` print `<bin> <package version>`, exit 0;
+ * - no arguments at all prints the usage to stderr, exit EXIT.USAGE (2): nothing was asked for;
+ * - command-line mistakes print one line to stderr with code USAGE, exit EXIT.USAGE (2);
+ * - command failures print one line to stderr with their code (KesCommand);
+ * - with `--json`, every outcome is also one JSON object on stdout (KesCommand, jsonFailure).
  */
 import { Builtins, Cli, Command, type BaseContext, type CommandClass } from 'clipanion';
 import { EXIT } from '../exit-codes';
 import type { KesCliContext } from './base-command';
-import { oneLine } from './report';
+import { jsonFailure, jsonRequested } from './json-output';
+import { OPTION_WITH_ARG, withPlaceholders } from './option-placeholders';
+import { errorLine, oneLine, USAGE_CODE } from './report';
 import { usageErrorMessage } from './usage-errors';
 import { packageVersion } from './version';
+
+export const VERSION_FLAG = '--version';
+/** Everything after it is an operand, never an option (POSIX). */
+const END_OF_OPTIONS = '--';
 
 /** `<bin> --version` → `<bin> <version>` (clipanion's builtin prints the version alone). */
 export class VersionCommand extends Command<BaseContext> {
@@ -40,11 +48,88 @@ export function createCli<C extends KesCliContext>(spec: CliSpec<C>): Cli<C> {
   for (const c of spec.commands) cli.register(c);
   cli.register(Builtins.HelpCommand as unknown as CommandClass<C>);
   cli.register(VersionCommand as unknown as CommandClass<C>);
+  return nameOptionValues(cli);
+}
+
+/** `--help` and usage lines say `--timeout MS`, not clipanion's `--timeout #0`. */
+export function nameOptionValues<C extends BaseContext>(cli: Cli<C>): Cli<C> {
+  const usage = cli.usage.bind(cli);
+  cli.usage = (...args: Parameters<Cli<C>['usage']>): string => withPlaceholders(usage(...args));
   return cli;
 }
 
-type ContextOverrides<C extends KesCliContext> = Partial<C>;
+/** Every option name of `cli` that takes a value (`--timeout`, `-c`, `--control-address`). */
+export function valueOptions(cli: Cli<BaseContext> | Cli<KesCliContext>): Set<string> {
+  const names = new Set<string>();
+  for (const d of (cli as Cli<BaseContext>).definitions()) {
+    const texts = [d.usage, ...d.options.map((o) => o.definition)];
+    for (const text of texts) {
+      for (const m of text.matchAll(OPTION_WITH_ARG)) {
+        for (const n of m[1]!.split(',')) names.add(n);
+      }
+    }
+  }
+  return names;
+}
 
+/** A negative number: clipanion would take it for an option (`--timeout -5`: "not enough arguments"). */
+const NEGATIVE_NUMBER = /^-\d/;
+
+/**
+ * `--timeout -5` → `--timeout=-5`, so the option's own check reports the value as out of range.
+ * Only after an option that takes a value, and only before `--`.
+ */
+export function bindNegativeValues(argv: readonly string[], takesValue: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === END_OF_OPTIONS) return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (takesValue.has(a) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+function optionWords(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf(END_OF_OPTIONS);
+  return end === -1 ? argv : argv.slice(0, end);
+}
+
+/** What runCli does before a command runs: the parsed command, or the exit code of what it already did. */
+export type Parsed<C extends BaseContext> = { command: Command<C> } | { exitCode: number };
+
+/**
+ * The rules every bin shares before a command runs: no arguments, `--version` after a command,
+ * negative numbers as option values, and parse errors as one line (plus one JSON object with
+ * `--json`). `usageExit` is the bin's exit code for a usage error.
+ */
+export function parseArgv<C extends KesCliContext>(cli: Cli<C>, argv: readonly string[], ctx: C, usageExit: number): Parsed<C> {
+  const bin = cli.binaryName;
+  if (argv.length === 0) {
+    ctx.stderr.write(cli.usage(null));
+    return { exitCode: usageExit };
+  }
+  if (optionWords(argv).includes(VERSION_FLAG)) {
+    ctx.stdout.write(`${bin} ${cli.binaryVersion ?? packageVersion()}\n`);
+    return { exitCode: EXIT.OK };
+  }
+  const args = bindNegativeValues(argv, valueOptions(cli));
+  try {
+    return { command: cli.process(args, ctx) };
+  } catch (error) {
+    const message = oneLine(withPlaceholders(usageErrorMessage(bin, args, error)));
+    ctx.stderr.write(errorLine(bin, message, USAGE_CODE));
+    if (jsonRequested(optionWords(argv))) ctx.stdout.write(jsonFailure(USAGE_CODE, message, usageExit));
+    return { exitCode: usageExit };
+  }
+}
+
+type ContextOverrides<C extends KesCliContext> = Partial<C>;
 
 /**
  * Parse and run `argv`; resolve to the exit code (never rejects for user errors).
@@ -52,14 +137,9 @@ type ContextOverrides<C extends KesCliContext> = Partial<C>;
  */
 export async function runCli<C extends KesCliContext>(cli: Cli<C>, argv: readonly string[], context: ContextOverrides<C> = {}): Promise<number> {
   const ctx = { ...Cli.defaultContext, colorDepth: 1, now: Date.now, ...context } as unknown as C;
-  let command: Command<C>;
-  try {
-    command = cli.process([...argv], ctx);
-  } catch (error) {
-    ctx.stderr.write(`${cli.binaryName}: error: ${oneLine(usageErrorMessage(cli.binaryName, argv, error))}\n`);
-    return EXIT.USAGE;
-  }
-  return cli.run(command, ctx);
+  const parsed = parseArgv(cli, argv, ctx, EXIT.USAGE);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  return cli.run(parsed.command, ctx);
 }
 
 /**

@@ -6,6 +6,8 @@
  * from the error's candidates and the argv, and always show the matching usage line.
  */
 
+import { placeholderFor } from './option-placeholders';
+
 /** An unknown command word is echoed at most this long. */
 const MAX_ECHOED_WORD_CHARS = 40;
 
@@ -29,6 +31,22 @@ function given(argv: readonly string[], option: string): boolean {
   return argv.some((a) => a === option || a.startsWith(`${option}=`));
 }
 
+/** clipanion's reason, in the usage-error rule's words where it has one (`--x: expected N, got nothing`). */
+function reasonText(reason: string, usage: string): string {
+  const r = reason.replace(/\.$/, '');
+  if (r === 'Not enough positional arguments') {
+    const operands = [...usage.matchAll(/<([a-z][a-z0-9-]*)>/g)].map((m) => m[1]!.toUpperCase());
+    return `expected ${operands.length > 0 ? operands.join(' ') : 'more arguments'}, got nothing`;
+  }
+  const extra = /^Extraneous positional argument \((.*)\)$/.exec(r);
+  if (extra !== null) return `unexpected argument ${extra[1]!}`;
+  const noValue = /^Not enough arguments to option (\S+)$/.exec(r);
+  if (noValue !== null) return `${noValue[1]!}: expected ${placeholderFor([noValue[1]!])}, got nothing`;
+  const unknown = /^Unsupported option name \("(.*)"\)$/.exec(r);
+  if (unknown !== null) return `unknown option ${JSON.stringify(unknown[1]!)}`;
+  return r;
+}
+
 /**
  * The message for a parse-time error, without the "<bin>: error: " prefix. `bin` is used for the
  * help hint. Unknown error kinds fall back to their first line.
@@ -43,7 +61,7 @@ export function usageErrorMessage(bin: string, argv: readonly string[], error: u
     const real = candidates.filter((c) => !/ -h$/.test(c.usage));
     const first = real[0];
     if (first !== undefined && real.every((c) => c.reason !== null && c.reason === first.reason)) {
-      return `${first.reason!.replace(/\.$/, '')} (usage: ${first.usage})`;
+      return `${reasonText(first.reason!, first.usage)} (usage: ${first.usage})`;
     }
     if (real.length === 1 && first !== undefined) {
       const missing = requiredOptions(first.usage).filter((o) => !given(argv, o));

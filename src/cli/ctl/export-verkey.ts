@@ -26,7 +26,7 @@ export class ExportVerkeyCommand extends CtlCommand {
 
   out = Option.String('--out', '-', { description: 'File to write, or - for stdout' });
   overwrite = overwriteOption();
-  json = Option.Boolean('--json', false, { description: 'Print {"kesVkey", "hasOpcert", "out", "outWritten"} instead of the envelope' });
+  json = Option.Boolean('--json', false, { description: 'Print {"ok", "kesVkey", "hasOpcert", "out", "outWritten"} instead of the envelope' });
 
   async execute(): Promise<number> {
     if (this.out !== '-') checkOutputFile(this.out, { overwrite: this.overwrite, mayBeUnchanged: true });

@@ -3,7 +3,7 @@
  * step; `--check` for monitoring, `--watch` for a live view.
  */
 import { Command, Option, UsageError } from 'clipanion';
-import * as t from 'typanion';
+import { integerIn } from '../common/integer-option';
 import { toHex } from '../../crypto/bytes';
 import { PEER_LINK_STATES, type PeerStatus, type StatusReport } from '../../protocol';
 import { EXIT } from '../exit-codes';
@@ -66,12 +66,12 @@ export class StatusCommand extends CtlCommand {
   watch = Option.Boolean('--watch', false, { description: 'Live view: print again whenever something changes' });
   warnPeriods = Option.String('--warn-periods', String(DEFAULT_WARN_PERIODS), {
     description: `Expiring soon means at most this many KES periods remain (default ${DEFAULT_WARN_PERIODS})`,
-    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_WARN_PERIODS)]),
+    validator: integerIn('--warn-periods', 0, MAX_WARN_PERIODS),
   });
 
   peerDownAfter = Option.String('--peer-down-after', String(DEFAULT_PEER_DOWN_AFTER_S), {
     description: `--check: warn (exit ${EXIT.PEER_DOWN}) when a bootstrap peer has been down longer than this many seconds (default ${DEFAULT_PEER_DOWN_AFTER_S})`,
-    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_PEER_DOWN_AFTER_S)]),
+    validator: integerIn('--peer-down-after', 0, MAX_PEER_DOWN_AFTER_S),
   });
 
   async execute(): Promise<number> {
@@ -81,7 +81,8 @@ export class StatusCommand extends CtlCommand {
     const now = this.context.now();
     if (this.check) {
       const r = checkWithPeers(s, this.warnPeriods, this.peerDownAfter * 1000, now);
-      if (this.json) this.printJson({ check: r.level, exitCode: r.exitCode, message: r.message });
+      // A verdict other than ok is a failure to --json: ok false, and its level as the stable code.
+      if (this.json) this.printJson({ check: r.level, ...(r.exitCode === EXIT.OK ? {} : { code: CHECK_CODE[r.level] }), exitCode: r.exitCode, message: r.message });
       else this.print(`${CHECK_PREFIX[r.level]}: ${r.message}`);
       return r.exitCode;
     }
@@ -124,6 +125,9 @@ export class StatusCommand extends CtlCommand {
 }
 
 /** The first word of a --check line: what a person scanning cron mail looks for. */
+/** The `code` of a --check verdict in --json (the exit code says the same). */
+const CHECK_CODE = { ok: 'OK', 'expiring-soon': 'EXPIRING_SOON', 'peer-down': 'PEER_DOWN', 'not-ready': 'NOT_READY', 'chain-not-started': 'CHAIN_NOT_STARTED' } as const;
+
 const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'peer-down': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
 
 function peerJson(p: PeerStatus): Record<string, unknown> {

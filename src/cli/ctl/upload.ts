@@ -1,6 +1,6 @@
 /** `kes-ctl upload`: staged key + opcert become the active key, pushed to every node. */
 import { Command, Option } from 'clipanion';
-import * as t from 'typanion';
+import { integerIn } from '../common/integer-option';
 import { toHex } from '../../crypto/bytes';
 import { MAX_CONFIRM_TIMEOUT_MS } from '../../protocol';
 import { DEFAULT_CONFIRM_TIMEOUT_MS } from '../../server/limits';
@@ -10,7 +10,7 @@ import { CtlCommand } from './base';
 export const confirmTimeoutOption = (): number =>
   Option.String('--timeout', String(DEFAULT_CONFIRM_TIMEOUT_MS), {
     description: `How long to wait for nodes to confirm, in ms (default ${DEFAULT_CONFIRM_TIMEOUT_MS}, at most ${MAX_CONFIRM_TIMEOUT_MS})`,
-    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_CONFIRM_TIMEOUT_MS)]),
+    validator: integerIn('--timeout', 0, MAX_CONFIRM_TIMEOUT_MS),
   });
 
 export class UploadCommand extends CtlCommand {

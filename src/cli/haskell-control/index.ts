@@ -7,7 +7,7 @@
 import { Builtins, Cli, Command, type BaseContext, type CommandClass } from 'clipanion';
 import type { KesCliContext } from '../common/base-command';
 import { oneLine } from '../common/report';
-import { usageErrorMessage } from '../common/usage-errors';
+import { nameOptionValues, parseArgv } from '../common/run-cli';
 import { packageVersion } from '../common/version';
 import { DropKeyCommand } from './drop-key';
 import { DropStagedKeyCommand } from './drop-staged-key';
@@ -42,7 +42,7 @@ export function buildKesAgentControlCli(): Cli<KesCliContext> {
   for (const c of commands) cli.register(c);
   cli.register(Builtins.HelpCommand as unknown as CommandClass<KesCliContext>);
   cli.register(VersionOnlyCommand as unknown as CommandClass<KesCliContext>);
-  return cli;
+  return nameOptionValues(cli);
 }
 
 /** Parse and run; resolve to the exit code (see exit-codes.ts). */
@@ -50,14 +50,9 @@ export async function runKesAgentControl(argv: readonly string[], context: Parti
   const cli = buildKesAgentControlCli();
   const ctx = { ...Cli.defaultContext, colorDepth: 1, now: Date.now, ...context } as KesCliContext;
   const args = reorderArgv(argv, SUBCOMMANDS);
-  let command: Command<KesCliContext>;
-  try {
-    command = cli.process(args, ctx);
-  } catch (error) {
-    ctx.stderr.write(`${KES_AGENT_CONTROL_BIN}: error: ${oneLine(usageErrorMessage(KES_AGENT_CONTROL_BIN, args, error))}\n`);
-    return HS_EXIT.USAGE;
-  }
-  return cli.run(command, ctx);
+  const parsed = parseArgv(cli, args, ctx, HS_EXIT.USAGE);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  return cli.run(parsed.command, ctx);
 }
 
 /** The body of the bin: process.argv, process.exitCode; EPIPE on stdout/stderr is ignored as in run-cli.ts. */

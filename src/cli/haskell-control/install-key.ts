@@ -30,10 +30,10 @@ export class InstallKeyCommand extends HsControlCommand {
   opcertFile = Option.String('--opcert-file', { description: 'The opcert (cardano-cli NodeOperationalCertificate envelope); required' });
 
   async execute(): Promise<number> {
-    if (this.opcertFile === undefined || this.opcertFile === '') {
-      throw new UsageError('install-key needs --opcert-file FILE, the cardano-cli NodeOperationalCertificate to install (there is no default)');
-    }
     this.checkCommonOptions();
+    if (this.opcertFile === undefined || this.opcertFile === '') {
+      throw new UsageError('--opcert-file: expected FILE, the cardano-cli NodeOperationalCertificate to install, got nothing (it has no default)');
+    }
     const file = this.opcertFile;
     const opcert = readOpcertFile(file);
     await loadSodium();

@@ -1,6 +1,6 @@
 /** `kes-node sign`: sign a file with the agent's key at the current KES period, as a node would. */
 import { Command, Option } from 'clipanion';
-import * as t from 'typanion';
+import { integerIn } from '../common/integer-option';
 import { readFileBounded } from '../../cardano/file-io';
 import { toHex } from '../../crypto/bytes';
 import { KesError, isKesError, type ErrorCode } from '../../errors';
@@ -46,7 +46,7 @@ export class SignCommand extends NodeCommand {
   json = Option.Boolean('--json', false, { description: 'Print one JSON object' });
   timeout = Option.String('--timeout', String(DEFAULT_SIGN_TIMEOUT_MS), {
     description: `Longest wait for a usable key, in ms (default ${DEFAULT_SIGN_TIMEOUT_MS})`,
-    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(0, MAX_SIGN_TIMEOUT_MS)]),
+    validator: integerIn('--timeout', 0, MAX_SIGN_TIMEOUT_MS),
   });
 
   async execute(): Promise<number> {

@@ -101,7 +101,7 @@ export class WatchCommand extends NodeCommand {
     const time = isoTime(this.context.now());
     if (this.json) {
       const { event, ...rest } = e;
-      this.printJson({ event, time, ...rest });
+      this.printJsonEvent({ event, time, ...rest });
       return;
     }
     this.print(`${time} ${describe(e)}`);
