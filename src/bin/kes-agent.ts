@@ -10,5 +10,5 @@ if (refusal !== undefined) {
   process.stderr.write(`kes-agent: error: ${refusal}\n`);
   process.exitCode = EXIT.USAGE;
 } else {
-  runMain(buildKesAgentCli());
+  runMain(buildKesAgentCli);
 }

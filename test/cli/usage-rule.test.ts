@@ -24,14 +24,17 @@ interface Bin {
   name: string;
   build: () => Cli<KesCliContext>;
   usageExit: number;
+  /** As the bin runs it: a CLI of the commands the line names, the whole CLI if it cannot parse. */
   run: (argv: string[], ctx: Partial<KesCliContext>) => Promise<number>;
+  /** With every command registered (what `run` must be indistinguishable from). */
+  whole?: (argv: string[], ctx: Partial<KesCliContext>) => Promise<number>;
 }
 
 const BINS: Bin[] = [
-  { name: 'kes-agent', build: buildKesAgentCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesAgentCli(), a, c) },
-  { name: 'kes-cold', build: buildKesColdCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesColdCli(), a, c) },
-  { name: 'kes-ctl', build: buildKesCtlCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesCtlCli(), a, c) },
-  { name: 'kes-node', build: buildKesNodeCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesNodeCli(), a, c) },
+  { name: 'kes-agent', build: buildKesAgentCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesAgentCli, a, c), whole: (a, c) => runCli(buildKesAgentCli(), a, c) },
+  { name: 'kes-cold', build: buildKesColdCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesColdCli, a, c), whole: (a, c) => runCli(buildKesColdCli(), a, c) },
+  { name: 'kes-ctl', build: buildKesCtlCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesCtlCli, a, c), whole: (a, c) => runCli(buildKesCtlCli(), a, c) },
+  { name: 'kes-node', build: buildKesNodeCli, usageExit: EXIT.USAGE, run: (a, c) => runCli(buildKesNodeCli, a, c), whole: (a, c) => runCli(buildKesNodeCli(), a, c) },
   { name: 'kes-agent-control', build: buildKesAgentControlCli, usageExit: HS_EXIT.USAGE, run: (a, c) => runKesAgentControl(a, c) },
 ];
 
@@ -83,14 +86,14 @@ function commands(): Cmd[] {
 
 const ALL = commands();
 
-async function runIn(bin: Bin, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+async function runIn(bin: Bin, argv: string[], env: NodeJS.ProcessEnv = {}, runner = bin.run): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await bin.run(argv, { stdout, stderr, env });
+  const code = await runner(argv, { stdout, stderr, env });
   await new Promise((r) => setImmediate(r));
   return { code, out, err };
 }
@@ -120,6 +123,18 @@ test('the enumeration finds every bin, and numeric options in it', () => {
   expect(ALL.flatMap((c) => c.options).filter((o) => NUMERIC.has(o.placeholder)).length).toBeGreaterThan(5);
   expect(ALL.filter((c) => c.json).length).toBeGreaterThanOrEqual(10);
 });
+
+describe.each(ALL.filter((c) => c.bin.whole !== undefined).map((c) => [`${c.bin.name} ${c.words.join(' ')}`, c] as const))(
+  '%s: a CLI of this command alone prints what the whole CLI prints',
+  (_label, c) => {
+    test.each([['--help'], ['--no-such-option'], ['--json', '--no-such-option'], ['an-operand', 'another']])('with %s %s', async (...extra) => {
+      const argv = [...c.words, ...extra];
+      const alone = await runIn(c.bin, argv);
+      const whole = await runIn(c.bin, argv, {}, c.bin.whole);
+      expect(alone).toEqual(whole);
+    });
+  },
+);
 
 describe.each(ALL.map((c) => [`${c.bin.name} ${c.words.join(' ')}`, c] as const))('%s', (_label, c) => {
   test('--version after the command prints the version, exit 0', async () => {

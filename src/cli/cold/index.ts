@@ -8,10 +8,10 @@ import { PeriodCommand } from './period';
 
 export const KES_COLD_BIN = 'kes-cold';
 
-export function buildKesColdCli(): Cli<KesCliContext> {
+export function buildKesColdCli(argv?: readonly string[]): Cli<KesCliContext> {
   return createCli<KesCliContext>({
     binaryName: KES_COLD_BIN,
     binaryLabel: 'kes-cold: stake-pool cold key, opcert and KES period tool (cardano-cli compatible files)',
     commands: [KeygenCommand, IssueOpcertCommand, PeriodCommand, InspectCommand],
-  });
+  }, argv);
 }

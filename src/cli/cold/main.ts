@@ -2,4 +2,4 @@
 import { runMain } from '../common';
 import { buildKesColdCli } from '.';
 
-runMain(buildKesColdCli());
+runMain(buildKesColdCli);

@@ -10,10 +10,10 @@ import { UploadCommand } from './upload';
 
 export const KES_CTL_BIN = 'kes-ctl';
 
-export function buildKesCtlCli(): Cli<KesCliContext> {
+export function buildKesCtlCli(argv?: readonly string[]): Cli<KesCliContext> {
   return createCli<KesCliContext>({
     binaryName: KES_CTL_BIN,
     binaryLabel: 'kes-ctl: control a running kes-agent (keygen, export-verkey, import-opcert, upload, status, drop-*)',
     commands: [KeygenCommand, ExportVerkeyCommand, ImportOpcertCommand, UploadCommand, StatusCommand, DropStagedCommand, DropActiveCommand],
-  });
+  }, argv);
 }

@@ -2,4 +2,4 @@
 import { runMain } from '../common';
 import { buildKesCtlCli } from '.';
 
-runMain(buildKesCtlCli());
+runMain(buildKesCtlCli);

@@ -6,10 +6,10 @@ import { WatchCommand } from './watch';
 
 export const KES_NODE_BIN = 'kes-node';
 
-export function buildKesNodeCli(): Cli<KesCliContext> {
+export function buildKesNodeCli(argv?: readonly string[]): Cli<KesCliContext> {
   return createCli<KesCliContext>({
     binaryName: KES_NODE_BIN,
     binaryLabel: 'kes-node: connect to kes-agent\'s service socket as a block producer does',
     commands: [WatchCommand, SignCommand],
-  });
+  }, argv);
 }

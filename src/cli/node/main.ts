@@ -5,4 +5,4 @@ import { buildKesNodeCli } from '.';
 
 // kes-node holds a KES key while it runs: no inspector on SIGUSR1.
 ignoreInspectorSignal();
-runMain(buildKesNodeCli());
+runMain(buildKesNodeCli);
