@@ -235,7 +235,7 @@ export class KeyCustody {
     }
   }
 
-  /** NO_KEY: an agent that restarted has an empty memory, so the node keeps its key (haskell-kes-agent.md §2.13). */
+  /** NO_KEY: an agent that restarted has an empty memory, so the node keeps its key (as cardano-node does: docs/haskell-protocol.md §9). */
   agentHasNoKey(): void {
     if (this.#held === undefined) this.#lastProblem = 'the agent has no active key';
     this.#emit('noKey', { keptKey: this.#held !== undefined });

@@ -6,7 +6,7 @@
  * It keeps one connection to the agent, validates every key the agent pushes before it replaces
  * the held one, evolves the held key itself at each KES period boundary, keeps it across agent
  * restarts and disconnects, and signs at the current period. Everything here follows from what
- * went wrong in other clients (peers.md §1.2, §2; haskell-kes-agent.md §2.13, §6.2):
+ * went wrong in other clients (cardano-node's own: docs/haskell-protocol.md §9):
  *
  * - a pushed key is checked with a probe signature, not only by its derived vk (dingo defect 6:
  *   the vk is computed from 64 PUBLIC bytes of the key, so a forged key passes that check);
@@ -214,7 +214,7 @@ export class KesNodeClient extends TypedEvents<KesNodeClientEvents> {
 
   /**
    * Sign `message` at the current KES period, evolving the key first if the period moved on
-   * (the old evolutions are erased: kes-spec.md §4.7).
+   * (the old evolutions are erased: docs/kes-construction.md §4.7).
    * @throws KesError NO_KEY, KEY_NOT_YET_VALID (opcert starts later, chain not started), KEY_EXPIRED
    */
   sign(message: Uint8Array): NodeSignature {

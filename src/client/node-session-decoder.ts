@@ -1,5 +1,5 @@
 /**
- * One service-socket session as the node sees it, after the handshake (spec/protocol.md §7):
+ * One service-socket session as the node sees it, after the handshake (spec/protocol.md §6):
  * read each push, hand it to key custody, and CONFIRM it with custody's result, until the
  * connection ends. The version handshake (ours or the Haskell agent's) is connect.ts's; what
  * follows it is always this protocol's messages.
