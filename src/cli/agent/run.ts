@@ -1,17 +1,16 @@
 /** `kes-agent run`: the daemon in the foreground (systemd runs it this way). */
 import { Command } from 'clipanion';
-import { LiveLogger, describeSource, logFieldsFor, planReload, SETTINGS, type AgentSettings, type ResolvedConfig, type SettingName } from '../../config';
+import { LiveLogger, type AgentSettings } from '../../config';
 import { loadSodium } from '../../crypto/sodium';
-import { isKesError } from '../../errors';
-import { createLogger, detectJournald, LOG_LEVELS, type AgentLogger, type LogLevel } from '../../platform/logger';
+import { createLogger, detectJournald, type AgentLogger } from '../../platform/logger';
 import { parseMetricsAddress, type MetricsAddress } from '../../metrics';
-import { startDaemon, type Daemon, type LiveSettings } from '../../server/daemon';
+import { startDaemon, type Daemon } from '../../server/daemon';
+import { SighupReload } from '../../server/sighup-reload';
 import { checkStartup } from '../../server/startup-checks';
 import { hardenProcess } from '../../platform/hardening';
 import { nodeConfirmDeadline, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV } from '../../server/limits';
 import { EXIT } from '../exit-codes';
 import { agentTrustFrom } from '../../client/agent-identity';
-import { oneLine } from '../common/report';
 import { resolveTiming } from '../common/timing';
 import { packageVersion } from '../common/version';
 import { refuseDebuggingFlags } from './process-guards';
@@ -101,20 +100,11 @@ export class RunCommand extends AgentSettingsCommand {
     if (confirmDeadline.testHook) {
       logger.warn(`agent: TEST HOOK in force (${TEST_HOOKS_ENV}=1): node confirm deadline from ${TEST_CONFIRM_DEADLINE_ENV}`, { deadlineMs: confirmDeadline.deadlineMs });
     }
-    let current = resolved;
-    let daemon: Daemon | undefined;
     // Installed before the daemon starts: SIGHUP's default action would end the process.
-    let reloads = Promise.resolve();
-    const onHangup = (): void => {
-      reloads = reloads
-        .then(async () => {
-          if (daemon === undefined) return logger.warn('config: reload ignored: the agent is still starting');
-          current = await this.reload(daemon, logger, current);
-        })
-        // A reload must never take the keys down with it: report the bug and carry on.
-        .catch((e: unknown) => logger.error('config: reload failed; running settings unchanged', { code: 'INTERNAL', error: oneLine(String(e)) }));
-    };
+    const reloads = new SighupReload({ logger, initial: resolved, resolve: () => this.resolveSettings(), createLogger: (s) => this.createLogger(s) });
+    const onHangup = reloads.request;
     process.on('SIGHUP', onHangup);
+    let daemon: Daemon;
     try {
       daemon = await startDaemon({
         coldVkFile: settings.coldVkey,
@@ -137,6 +127,7 @@ export class RunCommand extends AgentSettingsCommand {
       throw e;
     }
 
+    reloads.attach(daemon);
     const d = daemon;
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info('agent: stopping', { signal });
@@ -145,7 +136,7 @@ export class RunCommand extends AgentSettingsCommand {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     const how = await d.stopped;
-    await reloads;
+    await reloads.settled();
     logger.flush();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -165,51 +156,6 @@ export class RunCommand extends AgentSettingsCommand {
       journald: typeof fd === 'number' && detectJournald(this.context.env, fd),
     });
   }
-
-  /**
-   * One SIGHUP: re-resolve (same flags and environment, the file as it is now) and apply what
-   * may change live. Returns the settings in force afterwards. Every outcome is one log line
-   * from here (plus one per socket the daemon could not move).
-   */
-  private async reload(daemon: Daemon, logger: LiveLogger, current: ResolvedConfig): Promise<ResolvedConfig> {
-    let next: ResolvedConfig;
-    try {
-      next = this.resolveSettings();
-    } catch (e) {
-      const code = isKesError(e) ? e.code : 'INTERNAL';
-      logger.error('config: reload failed; running settings unchanged', { code, error: oneLine(e instanceof Error ? e.message : String(e)) });
-      return current;
-    }
-    const plan = planReload(current, next);
-    if (plan.needRestart.length > 0) {
-      const keys = plan.needRestart.map((n) => SETTINGS[n].toml);
-      logger.error('config: reload refused; running settings unchanged', {
-        code: 'CONFIG_NOT_RELOADABLE',
-        setting: keys.join(','),
-        error: `${keys.join(', ')} changed (${plan.needRestart.map((n) => describeSource(n, next.sources[n], next.file, next.via[n])).join(', ')}) and cannot change while the agent holds keys: restart the agent to apply it`,
-      });
-      return current;
-    }
-    if (plan.changed.length === 0) {
-      logger.info('config: reloaded; nothing changed');
-      return next;
-    }
-    const outcome = await daemon.reload(liveSettings(next.settings));
-    const kept = new Set<SettingName>(outcome.failed.map((f) => f.setting));
-    const inForce = keepValues(next, current, kept);
-    const applied = plan.changed.filter((n) => !kept.has(n));
-    const report = (): void => logger.info('config: reloaded', { changed: applied.map((n) => SETTINGS[n].toml).join(','), ...logFieldsFor(inForce, applied) });
-    if (!applied.includes('logLevel') && !applied.includes('logFormat')) {
-      report();
-      return inForce;
-    }
-    // Say it in the new level and format, unless the new level hides info lines and the old one did not.
-    const oldShowsInfo = logsInfo(current.settings.logLevel);
-    if (!logsInfo(inForce.settings.logLevel) && oldShowsInfo) report();
-    logger.replace(this.createLogger(inForce.settings));
-    if (logsInfo(inForce.settings.logLevel)) report();
-    return inForce;
-  }
 }
 
 /** The setting was checked when it was resolved (METRICS_ADDRESS_KIND); this only re-reads it. */
@@ -217,30 +163,4 @@ function metricsAddress(text: string): MetricsAddress {
   const a = parseMetricsAddress(text);
   if (a === undefined) throw new Error(`bug: metrics address ${JSON.stringify(text)} passed the settings check`);
   return a;
-}
-
-function logsInfo(level: LogLevel): boolean {
-  return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf('info');
-}
-
-function liveSettings(s: AgentSettings): LiveSettings {
-  return { controlSocket: s.controlSocket, serviceSocket: s.serviceSocket, controlAccess: s.controlAccess, serviceAccess: s.serviceAccess, bootstrapPaths: s.bootstrapPaths };
-}
-
-/** `next`, except that the settings in `kept` keep their value (and source) from `prev`. */
-function keepValues(next: ResolvedConfig, prev: ResolvedConfig, kept: ReadonlySet<SettingName>): ResolvedConfig {
-  if (kept.size === 0) return next;
-  const values = { ...next.values };
-  const sources = { ...next.sources };
-  const via = { ...next.via };
-  const settings = { ...next.settings };
-  for (const n of kept) {
-    (values as Record<string, unknown>)[n] = prev.values[n];
-    sources[n] = prev.sources[n];
-    if (prev.via[n] !== undefined) via[n] = prev.via[n];
-    else delete via[n];
-    if (n === 'controlSocket') settings.controlSocket = prev.settings.controlSocket;
-    if (n === 'serviceSocket') settings.serviceSocket = prev.settings.serviceSocket;
-  }
-  return { ...next, values, sources, via, settings };
 }
