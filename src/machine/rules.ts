@@ -6,12 +6,9 @@
  */
 import { isKesError } from '../errors';
 import { type ChainTiming, kesTimeAt, opcertStanding, periodStartMs } from '../time';
+import { MAX_TIMER_DELAY_MS } from '../platform/timers';
 
-/**
- * Node's setTimeout limit: a longer delay fires after 1 ms (with only a warning). Waits longer
- * than this (a chain that starts in a month) are done in several hops; each hop re-checks.
- */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+export { MAX_TIMER_DELAY_MS };
 
 /** Status warns once an active key has this many KES periods left or fewer (10 × 1.5 days on mainnet). */
 export const EXPIRY_WARNING_PERIODS = 10;
