@@ -12,8 +12,9 @@ import { createAgentMachine } from '../../src/machine/agent-machine';
 import { EXPIRY_WARNING_PERIODS } from '../../src/machine/rules';
 import { MAX_WARNING_BYTES, MAX_WARNINGS } from '../../src/machine/status';
 import type { AgentEmitted, AgentEvent } from '../../src/machine/types';
-import { makeTestGenesis, parseGenesis, periodStartMs } from '../../src/time';
+import { parseGenesis, periodStartMs } from '../../src/time';
 import { COLD_SEED, coldVkOf, Harness, periodMs, testTiming, TEST_SYSTEM_START_MS } from './harness';
+import { makeTestGenesis } from '../helpers/test-genesis';
 
 const timing = testTiming({ maxKESEvolutions: 20 });
 const KP = 100;
