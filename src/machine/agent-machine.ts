@@ -27,7 +27,8 @@
  * This file is the statechart; the guards and actions it names live in modules named for their
  * job: guards.ts (command checks), actions.ts (slot effects, bookkeeping), outcomes.ts (command
  * answers), install.ts (UPLOAD / INSTALL), evolution.ts (the timer and SYNC), receive.ts
- * (bootstrap peers), announcements.ts (what listeners hear).
+ * (bootstrap peers), announcements.ts (what listeners hear), refusal-detail.ts (the facts behind
+ * a refusal).
  */
 import { assign, setup } from 'xstate';
 import { slotActions } from './actions';

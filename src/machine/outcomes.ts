@@ -3,19 +3,19 @@
  * command's values (types.ts CommandValues), which the Agent returns to its caller.
  */
 import { assertEvent } from 'xstate';
-import { refusalMessages } from './refusal-messages';
+import { refusalDetails } from './refusal-detail';
 import { kesPeriodAt } from './rules';
 import { emitWith, outcome, type MachineEnv } from './setup';
 import type { AgentErrorCode, CommandName, CommandOutcome } from './types';
 
 export function commandOutcomes(env: MachineEnv) {
   const { timing } = env;
-  const { rejectionMessage } = refusalMessages(env);
+  const { commandRefusalDetail } = refusalDetails(env);
   return {
     reject: emitWith(({ context, event }, params: { command: CommandName; code: AgentErrorCode }) =>
       outcome({
         command: params.command,
-        result: { ok: false, code: params.code, message: rejectionMessage(params.code, context, event) },
+        result: { ok: false, code: params.code, detail: commandRefusalDetail(params.code, context, event) },
       } as CommandOutcome),
     ),
     reportKeygen: emitWith(({ context }, params: { replacedStaged: boolean }) => {

@@ -10,7 +10,7 @@ import { verifyKes } from '../crypto/kes';
 import { ActiveSlot } from '../slots';
 import { heldBundle, isNewer, maxBig } from './bundle-age';
 import { activeEntry } from './install';
-import { refusalMessages } from './refusal-messages';
+import { refusalDetails } from './refusal-detail';
 import { MAX_PEER_CLOCK_AHEAD_MS, keyTargetAt } from './rules';
 import { assignContext, emitWith, nowOf, peerOutcome, type MachineEnv, type MachineGuardArgs } from './setup';
 import type { PeerCommandName, PeerOutcome, PeerRefusalCode } from './types';
@@ -55,7 +55,7 @@ export function receiveGuards({ timing, coldVk }: MachineEnv) {
 }
 
 export function receiveActions(env: MachineEnv) {
-  const { peerRefusalMessage } = refusalMessages(env);
+  const { peerRefusalDetail } = refusalDetails(env);
   return {
     // A peer's bundle becomes the active slot with the SENDER's timestamp.
     installReceived: assignContext(({ context, event }) => {
@@ -88,7 +88,7 @@ export function receiveActions(env: MachineEnv) {
     refusePeer: emitWith(({ context, event }, params: { command: PeerCommandName; code: PeerRefusalCode }) =>
       peerOutcome({
         command: params.command,
-        result: { ok: false, code: params.code, message: peerRefusalMessage(params.code, context, event) },
+        result: { ok: false, code: params.code, detail: peerRefusalDetail(params.code, context, event) },
       } as PeerOutcome),
     ),
     reportReceivedBundle: emitWith(({ context }, params: { replacedActive: boolean }) => {
