@@ -25,10 +25,10 @@ import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage }
 import { toHex } from '../crypto/bytes';
 import type { Logger } from '../platform/logger';
 import { CONTROL_IDLE_TIMEOUT_MS } from './limits';
+import { toWireStatus } from './wire-status';
 import type { ServiceHub } from './service-hub';
 import type { PeerLinkStatus } from '../bootstrap/peer-link';
 import { peerWarnings, wirePeers } from '../bootstrap/peer-report';
-import { MAX_STATUS_WARNINGS } from '../protocol/constants';
 
 /**
  * Each refusal's wire error code (spec/protocol.md "Wire error codes"). The wire also has
@@ -170,31 +170,14 @@ export class ControlHandler {
     }
   }
 
-  /** The wire Status: the agent's key state and chain time, plus what only the server knows. */
   #status(version: number): { counterFloor: number | null; status: Status } {
-    const s = this.#agent.status();
-    const warnings = [...s.warnings, ...peerWarnings(this.#peers())].slice(0, MAX_STATUS_WARNINGS);
-    return {
-      counterFloor: s.counterFloor,
-      status: {
-        network: s.network,
-        chainStarted: s.chainStarted,
-        currentKesPeriod: s.currentKesPeriod,
-        currentSlot: s.currentSlot,
-        periodStartMs: s.periodStartMs,
-        nextPeriodMs: s.nextPeriodMs,
-        slotsPerKesPeriod: s.slotsPerKesPeriod,
-        maxKesEvolutions: s.maxKesEvolutions,
-        staged: s.staged,
-        active: s.active,
-        expired: s.expired,
-        warnings,
-        agentVersion: this.#agentVersion,
-        protocolVersion: version,
-        serviceClients: this.#hub.connectedNodes,
-        protection: this.#protection(),
-      },
-    };
+    return toWireStatus(this.#agent.status(), {
+      agentVersion: this.#agentVersion,
+      protocolVersion: version,
+      serviceClients: this.#hub.connectedNodes,
+      protection: this.#protection(),
+      peerWarnings: peerWarnings(this.#peers()),
+    });
   }
 
   #reply<T>(
