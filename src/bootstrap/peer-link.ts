@@ -47,6 +47,7 @@ import {
   type RecvResult,
 } from '../protocol/haskell';
 import type { Logger } from '../platform/logger';
+import { peerRefusalText } from '../protocol/refusal-text';
 
 /** First reconnect delay (Haskell `retrySocket`: 0.1 s). @default 100 */
 export const PEER_BACKOFF_INITIAL_MS = 100;
@@ -295,7 +296,7 @@ export class PeerLink {
       this.#init.log.info('bootstrap: installed a bundle from peer', { peer: this.path, kesVk: toHex(r.value.kesVk), counter: r.value.counter, evolution: r.value.evolution, timestampUs: String(timestampUs) });
       return 'RecvOK';
     }
-    this.#refused(r.code, r.message, at);
+    this.#refused(r.code, peerRefusalText(r), at);
     return RECV_RESULT_OF[r.code];
   }
 
@@ -310,7 +311,7 @@ export class PeerLink {
       this.#init.log.info('bootstrap: peer dropped the key; dropped here too', { peer: this.path, hadKey: r.value.hadKey, timestampUs: String(timestampUs) });
       return 'RecvOK';
     }
-    this.#refused(r.code, r.message, at);
+    this.#refused(r.code, peerRefusalText(r), at);
     return RECV_RESULT_OF[r.code];
   }
 

@@ -20,20 +20,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KesError } from '../errors';
+import { errnoOf } from '../platform/errno';
 
 /** Mode of public files (verification keys, opcerts, counters): like cardano-cli under umask 022. */
 export const PUBLIC_FILE_MODE = 0o644;
 /** Mode of secret key files. The umask can only remove bits from it. */
 export const SECRET_FILE_MODE = 0o600;
 
-function errnoCode(e: unknown): string {
-  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
-    ? (e as { code: string }).code
-    : 'unknown error';
-}
-
 function readFailure(file: string, e: unknown): KesError {
-  const code = errnoCode(e);
+  const code = errnoOf(e);
   const why =
     code === 'ENOENT' ? 'no such file'
     : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
@@ -109,7 +104,7 @@ export function inspectOutputPath(file: string): OutputPathState {
   try {
     st = fs.lstatSync(file);
   } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return 'absent';
+    if (errnoOf(e) === 'ENOENT') return 'absent';
     throw writeFailure(file, e);
   }
   if (st.isSymbolicLink()) {
@@ -151,7 +146,7 @@ function compareFile(file: string, data: Uint8Array): { same: boolean; mode: num
 
 function writeFailure(file: string, e: unknown): KesError {
   if (e instanceof KesError) return e;
-  const code = errnoCode(e);
+  const code = errnoOf(e);
   if (code === 'EEXIST') return new KesError('FILE_EXISTS', `${file}: appeared while being written; not replaced`, { cause: e });
   const why =
     code === 'ENOENT' ? 'directory does not exist'

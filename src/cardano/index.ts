@@ -58,7 +58,6 @@ export {
 } from './cold-key';
 export {
   KES_SIGN_KEY_BYTES,
-  kesVkOfSignKey,
   readKesVerificationKeyFile,
   writeKesVerificationKeyFile,
   readKesSigningKeyFile,

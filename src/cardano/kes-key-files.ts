@@ -20,11 +20,6 @@ import type { WriteOutcome } from './file-io';
 
 /** Sum6KES serialised sign key: 32 + 96·6 (kes-spec.md §1); the KES module's constant. */
 export { KES_SIGN_KEY_BYTES };
-/**
- * The verification key of a serialised Sum6KES sign key: Blake2b-256(vk0 || vk1) of the root
- * (kes-spec.md §4.3), public data. The KES module's derivation, under the name this folder uses.
- */
-export { kesVkFromRaw as kesVkOfSignKey } from '../crypto/kes';
 
 export function readKesVerificationKeyFile(file: string): Uint8Array {
   return readKeyEnvelopeFile(file, ENVELOPE_TYPES.kesVerificationKey, KES_VK_BYTES, 'KES verification key');

@@ -34,6 +34,15 @@ export interface Opcert {
   coldVk: Uint8Array;
 }
 
+/**
+ * An opcert that shares no byte array with `o`. Opcerts are public, but a holder (a key slot, a
+ * node client) must not share buffers with its caller: a caller that later reuses or wipes its
+ * buffer would silently change what the holder (and every node it serves) believes.
+ */
+export function copyOpcert(o: Opcert): Opcert {
+  return { hotVk: o.hotVk.slice(), counter: o.counter, kesPeriod: o.kesPeriod, sigma: o.sigma.slice(), coldVk: o.coldVk.slice() };
+}
+
 export interface OpcertFields {
   hotVk: Uint8Array;
   counter: number;

@@ -16,6 +16,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { KesError } from '../errors';
+import { errnoOf } from '../platform/errno';
 import {
   ConnectionClosedError,
   FramedSocket,
@@ -223,14 +224,9 @@ export function openSocket(socketPath: string, timeoutMs: number, signal: AbortS
   });
 }
 
-function errnoOf(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /** The connect() error as something an operator can act on. Never includes the exception text. */
 export function connectFailure(socketPath: string, e: unknown): KesError {
-  const errno = errnoOf(e) ?? 'unknown error';
+  const errno = errnoOf(e);
   switch (errno) {
     case 'ENOENT':
       return new KesError(

@@ -1,13 +1,13 @@
 /** Clients of the agent's sockets: the node library (service socket) and connection helpers. */
 export {
   KesNodeClient,
-  MAX_TIMER_DELAY_MS,
   type KesNodeClientInit,
   type KesNodeClientEvents,
   type NodeKeyInfo,
   type NodeSignature,
   type DropReason,
 } from './node-client';
+export { MAX_TIMER_DELAY_MS } from '../platform/timers';
 export {
   connectToAgent,
   connectFailure,

@@ -23,10 +23,9 @@ import { createActor, type Actor } from 'xstate';
 import { KesError } from '../errors';
 import { assertBytes, assertInteger } from '../crypto/bytes';
 import type { KesSignKey } from '../crypto/kes';
-import { KES_VK_BYTES, MAX_OPCERT_INTEGER, type Opcert } from '../cardano/opcert';
+import { KES_VK_BYTES, MAX_OPCERT_INTEGER, copyOpcert, type Opcert } from '../cardano/opcert';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../crypto/ed25519';
 import type { ChainTiming } from '../time';
-import { copyOpcert } from '../slots';
 import { type AgentMachine, createAgentMachine, heldBundle } from './agent-machine';
 import { buildStatus } from './status';
 import type {

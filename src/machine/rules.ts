@@ -6,12 +6,19 @@
  */
 import { isKesError } from '../errors';
 import { type ChainTiming, kesTimeAt, opcertStanding, periodStartMs } from '../time';
+import { MAX_TIMER_DELAY_MS } from '../platform/timers';
+
+export { MAX_TIMER_DELAY_MS };
 
 /**
- * Node's setTimeout limit: a longer delay fires after 1 ms (with only a warning). Waits longer
- * than this (a chain that starts in a month) are done in several hops; each hop re-checks.
+ * How far ahead of our clock a peer's bundle or drop timestamp may be. A timestamp decides
+ * every later conflict (Haskell rule, `isTaggedBundleAgeValid`: only a strictly newer bundle
+ * replaces the current one), so one accepted from a peer whose clock is a year fast would make
+ * us refuse every honest rotation or drop from other peers for a year. Refusing it bounds that
+ * to this much. Hosts running agents are expected to run NTP (sub-second); a minute leaves room
+ * for a badly synchronised one without letting it pin anything for long. @default 60000
  */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+export const MAX_PEER_CLOCK_AHEAD_MS = 60_000;
 
 /** Status warns once an active key has this many KES periods left or fewer (10 × 1.5 days on mainnet). */
 export const EXPIRY_WARNING_PERIODS = 10;

@@ -6,10 +6,6 @@ import { fromHex } from '../crypto/bytes';
 import { type ChainTiming, kesTimeAt, opcertStanding } from '../time';
 import { EXPIRY_WARNING_PERIODS, opcertExpiredAt, periodStartOrNever } from './rules';
 import type { AgentContext, AgentStatus } from './types';
-import { MAX_STATUS_WARNINGS as MAX_WARNINGS, MAX_WARNING_BYTES } from '../protocol/constants';
-
-/** The wire limits for Status.warnings (spec/protocol.md §10), under the names this module uses. */
-export { MAX_WARNINGS, MAX_WARNING_BYTES };
 
 export function buildStatus(context: AgentContext, timing: ChainTiming, nowMs: number): AgentStatus {
   const t = kesTimeAt(timing, nowMs);
@@ -98,7 +94,7 @@ export function buildStatus(context: AgentContext, timing: ChainTiming, nowMs: n
     active,
     expired,
     counterFloor: context.counterFloor,
-    warnings: warnings.slice(0, MAX_WARNINGS).map(clampWarning),
+    warnings,
   };
 }
 
@@ -111,13 +107,4 @@ function hexToBytes(hex: string): Uint8Array {
 function isoOrFar(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? `${ms} ms after the unix epoch` : d.toISOString();
-}
-
-/** Templates are ASCII and well under the limit; this keeps the wire limit even if one grows. */
-function clampWarning(w: string): string {
-  const bytes = Buffer.byteLength(w, 'utf8');
-  if (bytes <= MAX_WARNING_BYTES) return w;
-  let s = w;
-  while (Buffer.byteLength(`${s}…`, 'utf8') > MAX_WARNING_BYTES) s = s.slice(0, -1);
-  return `${s}…`;
 }

@@ -10,12 +10,10 @@ import type { ActiveSlot, StagedSlot } from '../slots';
 import type { ChainTiming } from '../time';
 
 /**
- * Why a command was refused. The names are the wire error names of spec/protocol.md
- * ("Wire error codes", 16..27); the server maps them 1:1. The agent itself produces the first
- * eight and OPCERT_NOT_YET_VALID; NO_ACTIVE_KEY, CHAIN_NOT_STARTED and KEY_EXHAUSTED are here for the wire mapping but
- * never returned: drop-active without a key answers hadKey=false, a chain that has not started
- * accepts imports and uploads (the key waits at evolution 0), and an opcert that would need an
- * evolution past the last one is refused earlier as OPCERT_EXPIRED (maxKESEvolutions ≤ 64).
+ * Why a command was refused, in the order the machine checks them (agent-machine.ts). Domain
+ * codes: each protocol maps them to its own wire (src/server/control-handler.ts to the wire
+ * error codes of spec/protocol.md, src/server/haskell-control-handler.ts to RecvResult). Stable:
+ * they also name the refusal counters of /metrics.
  */
 export const AGENT_ERROR_CODES = [
   'NO_STAGED_KEY',
@@ -26,20 +24,49 @@ export const AGENT_ERROR_CODES = [
   'OPCERT_WRONG_KES_KEY',
   'OPCERT_EXPIRED',
   'OPCERT_COUNTER_TOO_LOW',
-  'NO_ACTIVE_KEY',
-  'CHAIN_NOT_STARTED',
-  'KEY_EXHAUSTED',
   'OPCERT_NOT_YET_VALID',
 ] as const;
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 
-export type AgentResult<T> = { ok: true; value: T } | { ok: false; code: AgentErrorCode; message: string };
+export type AgentResult<T> = { ok: true; value: T } | { ok: false; code: AgentErrorCode; detail: RefusalDetail };
+
+/**
+ * The public facts behind a refusal (numbers and public keys only), for whoever words it: each
+ * protocol turns code + detail into its own text (src/protocol/refusal-text.ts).
+ */
+export type RefusalDetail =
+  /** The code says it all. */
+  | { readonly kind: 'none' }
+  /** OPCERT_WRONG_COLD_KEY: who issued the opcert, and the cold vk this agent serves. */
+  | { readonly kind: 'coldKey'; readonly opcertColdVk: Uint8Array; readonly agentColdVk: Uint8Array }
+  /** OPCERT_WRONG_KES_KEY: the KES vk the opcert certifies, and the staged key's. */
+  | { readonly kind: 'kesKey'; readonly opcertHotVk: Uint8Array; readonly stagedKesVk: Uint8Array }
+  /** OPCERT_EXPIRED, OPCERT_NOT_YET_VALID: the opcert's window against the current KES period. */
+  | {
+      readonly kind: 'window';
+      readonly startKesPeriod: number;
+      /** 0 while the chain has not started. */
+      readonly currentKesPeriod: number;
+      readonly maxKesEvolutions: number;
+      /** The active key that can sign now (OPCERT_NOT_YET_VALID); null: none. */
+      readonly active: { readonly counter: number; readonly startKesPeriod: number } | null;
+      /** Whether the operator can force past this refusal (UPLOAD has force, INSTALL has not). */
+      readonly forcible: boolean;
+    }
+  /** OPCERT_COUNTER_TOO_LOW: the opcert's counter against the counter floor. */
+  | { readonly kind: 'counter'; readonly counter: number; readonly floor: number; readonly floorIsActiveKey: boolean }
+  /** KEY_OVER_EVOLVED: the peer key's evolution, and the one the current KES period needs. */
+  | { readonly kind: 'evolution'; readonly evolution: number; readonly needed: number }
+  /** TIMESTAMP_IN_FUTURE: how far the sender's timestamp is ahead of our clock, and the limit. */
+  | { readonly kind: 'clock'; readonly aheadMs: bigint; readonly limitMs: number }
+  /** BUNDLE_NOT_NEWER: what this agent holds, and the timestamp received. */
+  | { readonly kind: 'age'; readonly held: { readonly kind: 'key' | 'drop' | 'none'; readonly timestampUs: bigint }; readonly receivedUs: bigint };
 
 /**
  * Why a bundle or drop received from a bootstrap peer was refused: the checks of
  * RECEIVE_BUNDLE / RECEIVE_DROP, in the order the machine runs them (agent-machine.ts). Stable:
- * they appear in logs and in `kes-ctl status`. These never reach our own wire protocol's error
- * codes (no control command produces them), so they are a separate list.
+ * they appear in logs and in `kes-ctl status`. No control command produces them, so they are a
+ * separate list.
  */
 export const PEER_REFUSAL_CODES = [
   'OPCERT_WRONG_COLD_KEY',
@@ -53,7 +80,7 @@ export const PEER_REFUSAL_CODES = [
 ] as const;
 export type PeerRefusalCode = (typeof PEER_REFUSAL_CODES)[number];
 
-export type PeerResult<T> = { ok: true; value: T } | { ok: false; code: PeerRefusalCode; message: string };
+export type PeerResult<T> = { ok: true; value: T } | { ok: false; code: PeerRefusalCode; detail: RefusalDetail };
 
 /** Which bootstrap peer a bundle came from: the peer's service socket path. */
 export type BundleSource = string;
@@ -134,7 +161,10 @@ export interface ActiveInfo {
   expiresAtMs: number;
 }
 
-/** The agent's part of the wire Status (spec/protocol.md); the server adds its own fields. */
+/**
+ * The agent's key state and chain time at one instant (Agent.status). The control protocol maps
+ * it into its wire Status (src/server/control-handler.ts), with what only the server knows.
+ */
 export interface AgentStatus {
   network: string;
   chainStarted: boolean;

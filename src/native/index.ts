@@ -79,8 +79,3 @@ export function loadNative(): NativeAddon {
   return addon;
 }
 
-/** The errno name a failed addon call carries in `.code` (ENOMEM, EPERM, ...). */
-export function errnoOf(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'EUNKNOWN';
-}

@@ -8,7 +8,8 @@
 import { KesError } from '../errors';
 import { secretMemoryState, useLockedSecretMemory } from '../crypto/secret-memory';
 import { lockSodiumHeap, sodiumHeapState } from '../crypto/sodium-heap';
-import { errnoOf, nativeLoadError, tryLoadNative, type NativeAddon } from '../native';
+import { nativeLoadError, tryLoadNative, type NativeAddon } from '../native';
+import { errnoOf } from './errno';
 import type { Protection } from '../protocol';
 
 /**

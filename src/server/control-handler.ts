@@ -7,7 +7,8 @@
  */
 import type * as net from 'node:net';
 import type { Agent } from '../machine/agent';
-import type { AgentResult } from '../machine/types';
+import type { AgentErrorCode, AgentResult, RefusalDetail } from '../machine/types';
+import { commandRefusalText } from '../protocol/refusal-text';
 import {
   welcome,
   CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR,
@@ -24,10 +25,29 @@ import { ConnectionClosedError, FramedSocket, ReceiveTimeoutError, wipeMessage }
 import { toHex } from '../crypto/bytes';
 import type { Logger } from '../platform/logger';
 import { CONTROL_IDLE_TIMEOUT_MS } from './limits';
+import { toWireStatus } from './wire-status';
 import type { BroadcastOutcome, Push, ServiceHub } from './service-hub';
 import type { PeerLinkStatus } from '../bootstrap/peer-link';
 import { peerWarnings, wirePeers } from '../bootstrap/peer-report';
-import { MAX_STATUS_WARNINGS } from '../protocol/constants';
+
+/**
+ * Each refusal's wire error code (spec/protocol.md "Wire error codes"). The wire also has
+ * NO_ACTIVE_KEY, CHAIN_NOT_STARTED and KEY_EXHAUSTED, which this agent never sends: drop-active
+ * without a key answers hadKey=false, a chain that has not started accepts imports and uploads
+ * (the key waits at evolution 0), and an opcert that would need an evolution past the last one
+ * is refused earlier as OPCERT_EXPIRED (maxKESEvolutions ≤ 64).
+ */
+const WIRE_CODE_OF: Readonly<Record<AgentErrorCode, number>> = Object.freeze({
+  NO_STAGED_KEY: WIRE_ERROR_CODES.NO_STAGED_KEY,
+  STAGED_KEY_EXISTS: WIRE_ERROR_CODES.STAGED_KEY_EXISTS,
+  NO_OPCERT: WIRE_ERROR_CODES.NO_OPCERT,
+  OPCERT_WRONG_COLD_KEY: WIRE_ERROR_CODES.OPCERT_WRONG_COLD_KEY,
+  OPCERT_BAD_SIGNATURE: WIRE_ERROR_CODES.OPCERT_BAD_SIGNATURE,
+  OPCERT_WRONG_KES_KEY: WIRE_ERROR_CODES.OPCERT_WRONG_KES_KEY,
+  OPCERT_EXPIRED: WIRE_ERROR_CODES.OPCERT_EXPIRED,
+  OPCERT_COUNTER_TOO_LOW: WIRE_ERROR_CODES.OPCERT_COUNTER_TOO_LOW,
+  OPCERT_NOT_YET_VALID: WIRE_ERROR_CODES.OPCERT_NOT_YET_VALID,
+});
 
 export interface ControlHandlerInit {
   agent: Agent;
@@ -158,19 +178,13 @@ export class ControlHandler {
   }
 
   #status(version: number): { counterFloor: number | null; status: Status } {
-    const { counterFloor, ...s } = this.#agent.status();
-    const warnings = [...s.warnings, ...peerWarnings(this.#peers())].slice(0, MAX_STATUS_WARNINGS);
-    return {
-      counterFloor,
-      status: {
-        ...s,
-        warnings,
-        agentVersion: this.#agentVersion,
-        protocolVersion: version,
-        serviceClients: this.#hub.connectedNodes,
-        protection: this.#protection(),
-      },
-    };
+    return toWireStatus(this.#agent.status(), {
+      agentVersion: this.#agentVersion,
+      protocolVersion: version,
+      serviceClients: this.#hub.connectedNodes,
+      protection: this.#protection(),
+      peerWarnings: peerWarnings(this.#peers()),
+    });
   }
 
   #reply<T>(
@@ -185,9 +199,9 @@ export class ControlHandler {
     return ok(result.value);
   }
 
-  #refuse(client: number, what: string, result: { code: keyof typeof WIRE_ERROR_CODES; message: string }): OutgoingMessage {
+  #refuse(client: number, what: string, result: { code: AgentErrorCode; detail: RefusalDetail }): OutgoingMessage {
     this.#log.info(`control: ${what} refused`, { client, code: result.code });
-    return { type: 'error', code: WIRE_ERROR_CODES[result.code], message: result.message };
+    return { type: 'error', code: WIRE_CODE_OF[result.code], message: commandRefusalText(result) };
   }
 
   #onConnectionEnd(conn: FramedSocket, id: number, e: unknown): void {

@@ -39,6 +39,7 @@ import type { ChainTiming } from '../time';
 import { CONTROL_IDLE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from './limits';
 import type { Logger } from '../platform/logger';
 import type { ServiceHub } from './service-hub';
+import { commandRefusalText } from '../protocol/refusal-text';
 
 export interface HaskellControlHandlerInit {
   agent: Agent;
@@ -56,7 +57,6 @@ export interface HaskellControlHandlerInit {
 /** How each refusal of ours reads as a RecvResult. */
 const RECV_RESULT_OF: Readonly<Partial<Record<AgentErrorCode, RecvResult>>> = Object.freeze({
   NO_STAGED_KEY: 'RecvErrorNoKey',
-  NO_ACTIVE_KEY: 'RecvErrorNoKey',
   NO_OPCERT: 'RecvErrorInvalidOpCert',
   OPCERT_WRONG_COLD_KEY: 'RecvErrorInvalidOpCert',
   OPCERT_BAD_SIGNATURE: 'RecvErrorInvalidOpCert',
@@ -153,7 +153,7 @@ export class HaskellControlHandler {
   #logResult<T>(client: number, what: string, r: AgentResult<T>, fields: (v: T) => Record<string, string | number | boolean | null>): void {
     if (r.ok) this.#init.logger.info(`control: ${what}`, { client, ...fields(r.value) });
     // The wire answer is a bare RecvResult, so the log is the only place the reason is told.
-    else this.#init.logger.warn(`control: ${what} refused`, { client, code: r.code, reason: r.message });
+    else this.#init.logger.warn(`control: ${what} refused`, { client, code: r.code, reason: commandRefusalText(r) });
   }
 
   /** AgentInfo from the agent's status: the ledger's KES period, the hub's timestamps. */

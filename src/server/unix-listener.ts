@@ -10,6 +10,7 @@ import { bytesEqual } from '../crypto/bytes';
 import { MAX_SOCKET_PATH_BYTES, SOCKET_DIR_RULE, socketDirProblem } from '../platform/socket-paths';
 import { ByteReader, knownVersion, readOffer, versionName } from '../protocol/haskell';
 import { nativeVersionId } from '../protocol/native-version';
+import { errnoOf } from '../platform/errno';
 
 /** How long to wait for an existing socket to answer before calling it stale. */
 export const STALE_PROBE_TIMEOUT_MS = 1_000;
@@ -198,7 +199,3 @@ export function assertSocketParentSafe(socketPath: string): void {
   if (problem !== undefined) throw new KesError('SOCKET_DIR_UNSAFE', `socket ${socketPath}: directory ${parent} ${problem}; ${SOCKET_DIR_RULE}`);
 }
 
-export function errnoOf(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : 'unknown error';
-}

@@ -13,9 +13,8 @@
 import { inspect } from 'node:util';
 import { KesError } from '../errors';
 import type { KesSignKey } from '../crypto/kes';
-import type { Opcert } from '../cardano/opcert';
+import { copyOpcert, type Opcert } from '../cardano/opcert';
 import { bytesEqual } from '../crypto/bytes';
-import { copyOpcert } from './opcert-copy';
 
 export class StagedSlot {
   #key: KesSignKey | null;

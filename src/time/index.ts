@@ -11,6 +11,6 @@ export {
   NETWORK_MAGIC,
   timingForGenesis,
 } from './networks';
-export { parseGenesis, parseGenesisDoc, readGenesisFile, readGenesisDoc, type GenesisContents, makeTestGenesis, type TestGenesisParams, MAX_GENESIS_FILE_BYTES } from './genesis';
+export { parseGenesis, parseGenesisDoc, readGenesisFile, readGenesisDoc, type GenesisContents, MAX_GENESIS_FILE_BYTES } from './genesis';
 export { slotAt, kesPeriodOfSlot, periodStartMs, type KesTime, kesTimeAt, currentKesPeriodAt } from './kes-period';
 export { type OpcertWindow, opcertWindow, type OpcertStanding, opcertStanding } from './opcert-window';

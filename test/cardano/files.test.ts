@@ -8,7 +8,6 @@ import {
   decodeOpcert,
   encodeOpcert,
   issueOpcert,
-  kesVkOfSignKey,
   opcertSignable,
   readColdSigningKeyFile,
   readColdVerificationKeyFile,
@@ -28,6 +27,7 @@ import {
 import { KesError } from '../../src/errors';
 import { loadSodium } from '../../src/crypto/sodium';
 import { toHex } from '../../src/crypto/bytes';
+import { kesVkFromRaw } from '../../src/crypto/kes';
 import { hex, readVectorJson, readVectorText, vectorPath } from '../helpers/vectors';
 
 interface Vectors {
@@ -95,7 +95,7 @@ describe('every cardano-cli fixture is read and re-written byte for byte', () =>
   test('kes.skey (secret path), and Blake2b-256 of its last 64 bytes is kes.vkey', () => {
     const raw = readKesSigningKeyFile(cli('kes.skey'));
     expect(raw.length).toBe(608);
-    expect(toHex(kesVkOfSignKey(raw))).toBe(V.ocert_fixture.kes_vk_hex);
+    expect(toHex(kesVkFromRaw(raw))).toBe(V.ocert_fixture.kes_vk_hex);
     writeKesSigningKeyFile(out('kes.skey'), raw, { overwrite: false });
     raw.fill(0);
     expect(fs.readFileSync(out('kes.skey'), 'utf8')).toBe(readVectorText('cardano-cli', 'kes.skey'));
@@ -142,7 +142,7 @@ describe('issuing', () => {
     fs.writeFileSync(out('gen-kes.skey'), envs['kes.skey']);
     const hotVk = readKesVerificationKeyFile(out('gen-kes.vkey'));
     const raw = readKesSigningKeyFile(out('gen-kes.skey'));
-    expect(kesVkOfSignKey(raw)).toEqual(hotVk);
+    expect(kesVkFromRaw(raw)).toEqual(hotVk);
     writeKesSigningKeyFile(out('gen-kes.skey2'), raw, { overwrite: false });
     expect(fs.readFileSync(out('gen-kes.skey2'), 'utf8')).toBe(envs['kes.skey']);
 

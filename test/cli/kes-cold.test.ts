@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import { readCounterFile, readOpcertFile, verifyOpcert, readColdVerificationKeyFile } from '../../src/cardano';
 import { loadSodium } from '../../src/crypto/sodium';
 import { EXIT } from '../../src/cli/exit-codes';
-import { makeTestGenesis } from '../../src/time';
 import { readVectorText, vectorPath } from '../helpers/vectors';
 import { expectOneErrorLine, kesCold } from './kes-cold-helpers';
+import { makeTestGenesis } from '../helpers/test-genesis';
 
 const cli = (name: string): string => vectorPath('cardano-cli', name);
 const FIXTURE_COLD_VK = '2151d26921ab6079bbc9366377f4299de729c3e45c3db70362b9a25e8c89f61b';

@@ -15,9 +15,9 @@ import { EXIT } from '../../src/cli/exit-codes';
 import { type AgentEnv, ctl, startAgent, stopAgentEnv } from '../helpers/agent-env';
 import { BIN, cleanEnv, Proc, run, tempDir, type RunResult } from '../helpers/processes';
 import { vectorPath } from '../helpers/vectors';
-import { makeTestGenesis } from '../../src/time';
 import { defaultSocketDir } from '../../src/platform/socket-paths';
 import { MAX_CONTROL_CONNECTIONS, NODE_CONFIRM_DEADLINE_MS, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV, nodeConfirmDeadline } from '../../src/server/limits';
+import { makeTestGenesis } from '../helpers/test-genesis';
 
 /** A valid cold verification key that needs no keygen (the agent only reads it). */
 const COLD_VKEY = vectorPath('cardano-cli', 'cold.vkey');

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeTestGenesis } from '../../src/time';
 import { BIN, cleanEnv, Proc, run, tempDir, type RunResult } from './processes';
+import { makeTestGenesis } from './test-genesis';
 
 export interface AgentEnv {
   dir: string;

@@ -25,7 +25,8 @@ import {
   type Message,
 } from '../../src/protocol';
 import type { ChainTiming } from '../../src/time';
-import { kesTimeAt, parseGenesis, makeTestGenesis } from '../../src/time';
+import { kesTimeAt, parseGenesis } from '../../src/time';
+import { makeTestGenesis } from './test-genesis';
 
 export const FAKE_AGENT_VERSION = 'fake-agent 0.0.0';
 

@@ -9,7 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { kesTimeAt, makeTestGenesis, parseGenesis, periodStartMs, type ChainTiming } from '../../src/time';
+import { kesTimeAt, parseGenesis, periodStartMs, type ChainTiming } from '../../src/time';
+import { makeTestGenesis } from './test-genesis';
 
 /** One CLI process spawn, start to exit, on this 2-core machine with both cores busy (measured). */
 export const SPAWN_MS_LOADED = 600;

@@ -9,6 +9,7 @@ import { isKesError } from '../../src/errors';
 import type { Opcert } from '../../src/cardano/opcert';
 import type { AgentResult } from '../../src/machine/types';
 import { COLD_SEED, coldVkOf, Harness, OTHER_COLD_SEED, signsAt, testTiming } from './harness';
+import { commandRefusalText } from '../../src/protocol/refusal-text';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
 const KP = 100;
@@ -23,14 +24,14 @@ beforeEach(() => {
 afterEach(() => h.stop());
 
 function ok<T>(r: AgentResult<T>): T {
-  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${r.message}`);
+  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${commandRefusalText(r)}`);
   return r.value;
 }
 
 function refused<T>(r: AgentResult<T>, code: string): string {
   expect(r).toMatchObject({ ok: false, code });
   if (r.ok) throw new Error('unreachable');
-  return r.message;
+  return commandRefusalText(r);
 }
 
 describe('keygen / export-verkey / drop-staged', () => {

@@ -12,7 +12,8 @@ import type { ActiveChange } from '../../src/machine/types';
 import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { issueOpcert, type Opcert } from '../../src/cardano/opcert';
 import { ed25519PublicKey } from '../../src/crypto/ed25519';
-import { type ChainTiming, makeTestGenesis, parseGenesis, periodStartMs } from '../../src/time';
+import { type ChainTiming, parseGenesis, periodStartMs } from '../../src/time';
+import { makeTestGenesis } from '../helpers/test-genesis';
 
 export const COLD_SEED = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 1) & 0xff);
 export const OTHER_COLD_SEED = Uint8Array.from({ length: 32 }, (_, i) => (i * 13 + 5) & 0xff);

@@ -9,6 +9,7 @@ import { KesSignKey } from '../../src/crypto/kes';
 import { MAX_PEER_CLOCK_AHEAD_MS } from '../../src/machine/agent';
 import type { PeerResult } from '../../src/machine/types';
 import { COLD_SEED, Harness, OTHER_COLD_SEED, coldVkOf, signsAt, testTiming } from './harness';
+import { peerRefusalText } from '../../src/protocol/refusal-text';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
 const KP = 100;
@@ -24,7 +25,7 @@ beforeEach(() => {
 afterEach(() => h.stop());
 
 function ok<T>(r: PeerResult<T>): T {
-  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${r.message}`);
+  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${peerRefusalText(r)}`);
   return r.value;
 }
 
@@ -100,7 +101,7 @@ describe('RECEIVE_BUNDLE', () => {
     const limit = nowUs() + BigInt(MAX_PEER_CLOCK_AHEAD_MS) * 1000n;
     const r = h.agent.receiveBundle({ ...far, timestampUs: limit + 1n, source: PEER });
     expect(r).toMatchObject({ ok: false, code: 'TIMESTAMP_IN_FUTURE' });
-    expect(r.ok ? '' : r.message).toMatch(/ahead of this host's clock/);
+    expect(r.ok ? '' : peerRefusalText(r)).toMatch(/ahead of this host's clock/);
     expect(far.key.destroyed).toBe(true);
     const near = peerBundle();
     ok(h.agent.receiveBundle({ ...near, timestampUs: limit, source: PEER }));

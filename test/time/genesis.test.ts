@@ -5,7 +5,6 @@ import { isKesError, type ErrorCode } from '../../src/errors';
 import {
   parseGenesis,
   readGenesisFile,
-  makeTestGenesis,
   byronPresetMatching,
   networkTiming,
   currentKesPeriodAt,
@@ -17,6 +16,7 @@ import {
 } from '../../src/time';
 import { parseIsoUtcMs } from '../../src/time/genesis';
 import { vectorPath } from '../helpers/vectors';
+import { makeTestGenesis } from '../helpers/test-genesis';
 
 const MAINNET_GENESIS = vectorPath('genesis', 'mainnet-shelley-genesis.json');
 

@@ -3,7 +3,6 @@ import {
   type ChainTiming,
   makeChainTiming,
   parseGenesis,
-  makeTestGenesis,
   networkTiming,
   slotAt,
   kesPeriodOfSlot,
@@ -13,6 +12,7 @@ import {
   opcertStanding,
 } from '../../src/time';
 import { readVectorJson } from '../helpers/vectors';
+import { makeTestGenesis } from '../helpers/test-genesis';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 

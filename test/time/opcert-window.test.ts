@@ -1,4 +1,5 @@
-import { parseGenesis, makeTestGenesis, networkTiming, opcertWindow, opcertStanding, periodStartMs, kesTimeAt } from '../../src/time';
+import { parseGenesis, networkTiming, opcertWindow, opcertStanding, periodStartMs, kesTimeAt } from '../../src/time';
+import { makeTestGenesis } from '../helpers/test-genesis';
 
 const mainnet = networkTiming('mainnet');
 

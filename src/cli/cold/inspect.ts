@@ -14,7 +14,8 @@ import {
   isSecretEnvelopeType,
   readAnyEnvelopeFile,
 } from '../../cardano/envelope';
-import { KES_SIGN_KEY_BYTES, kesVkOfSignKey } from '../../cardano/kes-key-files';
+import { KES_SIGN_KEY_BYTES } from '../../cardano/kes-key-files';
+import { kesVkFromRaw } from '../../crypto/kes';
 import { KES_VK_BYTES, opcertFromEnvelope, verifyOpcert } from '../../cardano/opcert';
 import { bytesEqual, toHex } from '../../crypto/bytes';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES } from '../../crypto/ed25519';
@@ -102,7 +103,7 @@ export class InspectCommand extends KesCommand {
         this.noColdVkey('a KES signing key');
         // A view into secret memory, hashed where it lies: only the public hash leaves.
         const raw = expectBytes(decodeCbor(env.cbor, f), KES_SIGN_KEY_BYTES, `${f}: KES sign key`);
-        return { fields: { ...head, verificationKey: toHex(kesVkOfSignKey(raw)) } };
+        return { fields: { ...head, verificationKey: toHex(kesVkFromRaw(raw)) } };
       }
       case ENVELOPE_TYPES.kesVerificationKey: {
         this.noColdVkey('a KES verification key');

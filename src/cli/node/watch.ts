@@ -2,6 +2,7 @@
 import { Command, Option } from 'clipanion';
 import type { KesNodeClient, KesNodeClientEvents } from '../../client/node-client';
 import { kesTimeAt } from '../../time';
+import { MAX_TIMER_DELAY_MS } from '../../platform/timers';
 import { EXIT } from '../exit-codes';
 import { isoTime } from '../common/json-output';
 import { NodeCommand } from './node-command';
@@ -13,8 +14,8 @@ import { NodeCommand } from './node-command';
  */
 export const REPEATED_DISCONNECT_EVERY = 12;
 
-/** Longest keep-alive timer step (the process must not exit while watching). @default 2^31 - 1 */
-const KEEP_ALIVE_MS = 2 ** 31 - 1;
+/** Longest keep-alive timer step (the process must not exit while watching). */
+const KEEP_ALIVE_MS = MAX_TIMER_DELAY_MS;
 
 const MS_PER_SECOND = 1000;
 

@@ -4,6 +4,7 @@
  * cardano-node uses depth 6 (`Sum6KES Ed25519DSIGN Blake2b_256`). The depth-generic helpers exist
  * so the same code can be checked against the Haskell depth-0 and depth-1 vectors.
  */
+import { ED25519_SIGNATURE_BYTES } from '../ed25519';
 
 /** Depth of the Sum tree cardano-node uses (kes-spec §1). */
 export const KES_DEPTH = 6;
@@ -20,7 +21,6 @@ export const KES_SIGN_KEY_BYTES = 608;
 /** 64 + 64·6 (kes-spec §4.5). CompactSum would be 288: that is the wrong scheme. */
 export const KES_SIGNATURE_BYTES = 448;
 
-export const ED25519_SIGNATURE_BYTES = 64;
 /** libsodium's expanded Ed25519 secret key: seed || pk. */
 export const ED25519_SK64_BYTES = 64;
 

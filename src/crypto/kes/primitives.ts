@@ -13,7 +13,8 @@
 import { wipe } from '../bytes';
 import { sodium } from '../sodium';
 import { heapGenericHash, heapRandomBytes, heapSeedPublicKey, heapSignSk64 } from '../sodium-heap';
-import { ED25519_SIGNATURE_BYTES, KES_SEED_BYTES, KES_VK_BYTES } from './params';
+import { ED25519_SIGNATURE_BYTES } from '../ed25519';
+import { KES_SEED_BYTES, KES_VK_BYTES } from './params';
 
 /** kes-spec §4.1: r0 = H(0x01 || s), r1 = H(0x02 || s). */
 const EXPAND_PREFIX_R0 = 0x01;

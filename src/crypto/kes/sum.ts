@@ -8,8 +8,8 @@
  * Functions that only read public data (vks, signatures) allocate freely.
  */
 import { bytesEqual, wipe } from '../bytes';
+import { ED25519_SIGNATURE_BYTES } from '../ed25519';
 import {
-  ED25519_SIGNATURE_BYTES,
   ED25519_SK64_BYTES,
   KES_DEPTH,
   KES_SEED_BYTES,
