@@ -10,7 +10,7 @@ import { KesError, type ErrorCode } from '../errors';
 import { bytesEqual, toHex } from '../crypto/bytes';
 import { releaseSecret } from '../crypto/secret-memory';
 import { KesSignKey } from '../crypto/kes';
-import { verifyOpcert, type Opcert } from '../cardano/opcert';
+import { copyOpcert, verifyOpcert, type Opcert } from '../cardano/opcert';
 import { WIRE_ERROR_CODES, type KeyMessage, type WireErrorName } from '../protocol';
 import { type ChainTiming, kesTimeAt, opcertStanding } from '../time';
 import { msUntilNextCheck } from '../machine/rules';
@@ -380,6 +380,3 @@ function sameBundle(a: Opcert, b: Opcert): boolean {
   return bytesEqual(a.hotVk, b.hotVk) && a.counter === b.counter && a.kesPeriod === b.kesPeriod && bytesEqual(a.coldVk, b.coldVk);
 }
 
-function copyOpcert(o: Opcert): Opcert {
-  return { hotVk: o.hotVk.slice(), counter: o.counter, kesPeriod: o.kesPeriod, sigma: o.sigma.slice(), coldVk: o.coldVk.slice() };
-}

@@ -30,8 +30,7 @@ import { ReconnectLoop } from './reconnect-loop';
 
 export type { DropReason, MismatchCode, NodeKeyInfo, NodeSignature } from './key-custody';
 
-/** setTimeout's largest delay (2^31 − 1 ms); longer waits are done in steps and re-checked. */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY_MS } from '../platform/timers';
 
 /** Cold verification key size (Ed25519). */
 const COLD_VK_BYTES = 32;
