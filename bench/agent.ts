@@ -16,7 +16,7 @@
  *  - agent.status_under_flood / agent.upload_under_flood: the same STATUS round trip (on an open
  *    connection) and upload to the 1,000 nodes while FLOODERS hostile nodes flood the service
  *    socket with CONFIRMs for pushes they never got (bench/agent-flood.ts), each vs the same
- *    measurement just before the flood (security review §4: within 3x and 2x).
+ *    measurement just before the flood (the security review's bound: within 3x and 2x).
  * The agent runs with the environment of deploy/systemd/kes-agent.service (its Environment= lines:
  * NODE_OPTIONS, MALLOC_ARENA_MAX), as operators run it. Everything else, kes-ctl and the
  * baselines included, runs in the isolated environment (scripts/child-env.ts): no NODE_OPTIONS

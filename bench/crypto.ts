@@ -2,13 +2,13 @@
  * Sum6KES cost against the libsodium primitives it is made of (target ratio ≤ 1.2 each).
  *
  * Baselines call libsodium-wrappers directly, with inputs prepared outside the timed loop:
- *  - sign:    1 crypto_sign_detached with a prepared 64-byte seed||pk (kes-spec §4.5: the leaf
+ *  - sign:    1 crypto_sign_detached with a prepared 64-byte seed||pk (docs/kes-construction.md §4.5: the leaf
  *             pk is already in the key, so no keypair derivation is needed).
- *  - verify:  1 crypto_sign_verify_detached + 6 Blake2b-256 of 64-byte vk pairs (kes-spec §4.6).
+ *  - verify:  1 crypto_sign_verify_detached + 6 Blake2b-256 of 64-byte vk pairs (docs/kes-construction.md §4.6).
  *  - keygen:  64 crypto_sign_seed_keypair + 126 Blake2b-256 of 33 bytes (63 seed expansions)
- *             + 63 Blake2b-256 of 64 bytes (one vk per inner node) (kes-spec §4.2).
+ *             + 63 Blake2b-256 of 64 bytes (one vk per inner node) (docs/kes-construction.md §4.2).
  *  - evolve 0→63: the step t → t+1 must rebuild the subtree of depth d = trailing ones of t
- *    from its seed r1 (kes-spec §4.7). Its own vk is already stored, so it costs 2^d keypairs
+ *    from its seed r1 (docs/kes-construction.md §4.7). Its own vk is already stored, so it costs 2^d keypairs
  *    (0 when d = 0: the seed is the leaf), 2^d − 1 expansions and 2^d − 2 pair hashes (d ≥ 1).
  *    Over t = 0..62 there are 2^(5−d) steps of depth d (d = 0..5), so the totals are
  *    Σ 2^(5−d)·2^d for d = 1..5 = 160 keypairs, Σ 2^(5−d)·(2^d − 1) = 129 expansions
@@ -22,7 +22,7 @@ import { type BenchRow, type RatioCase, measureRatio, timed } from './harness';
 export type { BenchRow } from './harness';
 
 const TARGET = 1.2;
-/** About the size of a Babbage/Conway header body, which is what a KES key signs (kes-spec §8). */
+/** About the size of a Babbage/Conway header body, which is what a KES key signs (docs/kes-construction.md §8). */
 const MESSAGE_BYTES = 900;
 
 export const KEYGEN_PRIMITIVES = { seedKeypair: 64, hash33: 126, hash64: 63 } as const;

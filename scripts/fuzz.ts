@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz`: random and mutated frames against a running agent's two sockets (issue 4 §4).
+ * `npm run fuzz`: random and mutated frames against a running agent's two sockets.
  *
  *     node dist/scripts/fuzz.js [--frames N] [--seed S] [--concurrency C]
  *
@@ -45,7 +45,7 @@ import { HANDSHAKE_CASES, handshakePlan, type HandshakeCase } from './fuzz/hands
 import { expectAgent, type Expectation } from './fuzz/model';
 import { deriveSeed, Rng } from './fuzz/rng';
 
-/** Frames sent when --frames is not given (issue 4 §4: at least a million). @default 1000000 */
+/** Frames sent when --frames is not given (at least a million). @default 1000000 */
 export const DEFAULT_FRAMES = 1_000_000;
 /** Connections in flight on each socket at once. The control socket admits 32. @default 4 */
 const DEFAULT_CONCURRENCY = 4;

@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   SOCKET_DIR_UNSAFE: 'socket directory or file is unsafe',
   SOCKET_IN_USE: 'socket path is in use',
   SOCKET_PATH_TOO_LONG: 'socket path is too long',
-  // Process hardening (issue 4): locked key memory, core dumps, peer credentials
+  // Process hardening: locked key memory, core dumps, peer credentials
   NATIVE_ADDON_MISSING: 'the kes_native addon is not built or cannot be loaded',
   MEMORY_LOCK_FAILED: 'memory for key material cannot be locked',
   CORE_DUMPS_NOT_DISABLED: 'core dumps cannot be disabled',

@@ -1,7 +1,7 @@
 /**
  * The strict subset of CBOR (RFC 8949) that cardano-cli key, opcert and counter files use:
  * unsigned integers, byte strings and definite-length arrays, all with canonical (shortest)
- * heads (kes-spec.md §5.3, §6).
+ * heads (docs/kes-construction.md §5.3, §6).
  *
  * The decoder accepts exactly what the encoder produces and nothing else: a file that decodes
  * re-encodes to the same bytes. Anything else (other major types, indefinite lengths,

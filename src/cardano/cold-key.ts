@@ -1,5 +1,5 @@
 /**
- * Stake-pool cold keys (kes-spec.md §6): a 32-byte Ed25519 seed (StakePoolSigningKey_ed25519)
+ * Stake-pool cold keys (docs/kes-construction.md §6): a 32-byte Ed25519 seed (StakePoolSigningKey_ed25519)
  * and its 32-byte public key (StakePoolVerificationKey_ed25519), each CBOR `bytes(32)`.
  *
  * The seed lives in allocSecret() memory inside a ColdSigningKey and is wiped by destroy().

@@ -1,5 +1,5 @@
 /**
- * Opcert issue counter files (kes-spec.md §5.4, §6).
+ * Opcert issue counter files (docs/kes-construction.md §5.4, §6).
  *
  * The file holds the NEXT issue number: issuing uses it, then rewrites the file with n+1.
  * CBOR [next, cold_vk]; description "Next certificate issue number: N" (cardano-cli node key-gen

@@ -1,5 +1,5 @@
 /**
- * cardano-cli TextEnvelope files (kes-spec.md §6).
+ * cardano-cli TextEnvelope files (docs/kes-construction.md §6).
  *
  * Written exactly as cardano-api (aeson-pretty, 4-space indent, keys type, description, cborHex,
  * trailing newline), which is `JSON.stringify({type, description, cborHex}, null, 4) + "\n"`.
@@ -27,7 +27,7 @@ import { toHex, wipe } from '../crypto/bytes';
 import { hexDecodeInto, hexEncodeInto } from './hex-bytes';
 import { readFileBounded, writeFileSafely, PUBLIC_FILE_MODE, SECRET_FILE_MODE, type WriteOutcome } from './file-io';
 
-/** Every envelope type we read or write, with the description cardano-cli writes (kes-spec.md §6). */
+/** Every envelope type we read or write, with the description cardano-cli writes (docs/kes-construction.md §6). */
 export const ENVELOPE_TYPES = {
   kesSigningKey: 'KesSigningKey_ed25519_kes_2^6',
   kesVerificationKey: 'KesVerificationKey_ed25519_kes_2^6',

@@ -1,5 +1,5 @@
 /**
- * KES key files (kes-spec.md §4.4, §6): the Sum6KES sign key (608 bytes, evolution 0 as
+ * KES key files (docs/kes-construction.md §4.4, §6): the Sum6KES sign key (608 bytes, evolution 0 as
  * cardano-cli writes it) and its 32-byte verification key, each CBOR `bytes(n)`.
  */
 import { assertBytes, wipe } from '../crypto/bytes';
@@ -18,7 +18,7 @@ import { KES_SIGN_KEY_BYTES } from '../crypto/kes/params';
 import { KES_VK_BYTES } from './opcert';
 import type { WriteOutcome } from './file-io';
 
-/** Sum6KES serialised sign key: 32 + 96·6 (kes-spec.md §1); the KES module's constant. */
+/** Sum6KES serialised sign key: 32 + 96·6 (docs/kes-construction.md §1); the KES module's constant. */
 export { KES_SIGN_KEY_BYTES };
 
 export function readKesVerificationKeyFile(file: string): Uint8Array {

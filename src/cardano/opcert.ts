@@ -1,5 +1,5 @@
 /**
- * Operational certificates (kes-spec.md §5).
+ * Operational certificates (docs/kes-construction.md §5).
  *
  * An opcert binds a KES verification key (the hot key) to a pool's cold key for KES periods
  * starting at `kesPeriod`, with a counter that lets the chain reject older certificates.
@@ -13,7 +13,7 @@ import { ENVELOPE_TYPES, ENVELOPE_DESCRIPTIONS, readEnvelopeFile, writeEnvelopeF
 import type { WriteOutcome } from './file-io';
 
 export { KES_VK_BYTES };
-/** hot_vk (32) || u64be(counter) || u64be(kes_period) (kes-spec.md §5.2). */
+/** hot_vk (32) || u64be(counter) || u64be(kes_period) (docs/kes-construction.md §5.2). */
 export const OPCERT_SIGNABLE_BYTES = 48;
 /**
  * Counter and KES period are Word64 on chain; we carry them as JS numbers and refuse anything
@@ -56,7 +56,7 @@ function assertFields(f: OpcertFields): void {
 }
 
 /**
- * What the cold key signs: 48 raw bytes, no CBOR (kes-spec.md §5.2):
+ * What the cold key signs: 48 raw bytes, no CBOR (docs/kes-construction.md §5.2):
  *   signable = hot_kes_vk (32) || uint64_be(counter) || uint64_be(kes_period)
  */
 export function opcertSignable(fields: OpcertFields): Uint8Array {
@@ -95,7 +95,7 @@ export function verifyOpcert(opcert: Opcert, coldVk?: Uint8Array): boolean {
   return ed25519Verify(opcert.coldVk, opcertSignable(opcert), opcert.sigma);
 }
 
-/** CBOR of the cardano-cli file: [[hot_vk, n, c0, sigma], cold_vk] (kes-spec.md §5.3). */
+/** CBOR of the cardano-cli file: [[hot_vk, n, c0, sigma], cold_vk] (docs/kes-construction.md §5.3). */
 export function encodeOpcert(opcert: Opcert): Uint8Array {
   assertFields(opcert);
   assertBytes(opcert.sigma, 'opcert signature', ED25519_SIGNATURE_BYTES);

@@ -3,7 +3,7 @@
  *
  * Every way this can fail has its own error code and a message that names the socket path and
  * says what to check, because "the node forged nothing and nobody noticed the socket path was
- * wrong" is the failure operators actually hit (peers.md §2, dingo defect 1):
+ * wrong" is the failure operators actually hit (it happened to the dingo node's agent client):
  *
  *   AGENT_SOCKET_MISSING     no file at the path (ENOENT): agent not running, or a wrong path
  *   AGENT_SOCKET_DENIED      EACCES/EPERM: this user is not allowed in (socket mode / group / directory)

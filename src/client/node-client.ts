@@ -8,12 +8,14 @@
  * restarts and disconnects, and signs at the current period. Everything here follows from what
  * went wrong in other clients (cardano-node's own: docs/haskell-protocol.md §9):
  *
- * - a pushed key is checked with a probe signature, not only by its derived vk (dingo defect 6:
- *   the vk is computed from 64 PUBLIC bytes of the key, so a forged key passes that check);
+ * - a pushed key is checked with a probe signature, not only by its derived vk (dingo's client checked only
+ *   that: the vk is computed from 64 PUBLIC bytes of the key, so a forged key passes that check);
  * - the opcert is checked against the configured cold key (cardano-node checks nothing);
  * - reconnects back off exponentially and the backoff resets only after a session delivered a
- *   valid state message, never after a bare handshake (dingo defect 4: 7,000 reconnects/s);
- * - every failure is an event with a reason that names the socket (dingo defect 1);
+ *   valid state message, never after a bare handshake (dingo's client, which reset on connect, made 7,000
+ *   reconnects/s);
+ * - every failure is an event with a reason that names the socket (dingo's client logged nothing when its
+ *   socket path was wrong);
  * - nothing recoverable throws into the host: there is no 'error' event.
  */
 import { KesError, type ErrorCode } from '../errors';

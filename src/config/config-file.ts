@@ -1,7 +1,7 @@
 /**
  * Reading the agent's TOML config file into setting values.
  *
- * Strict where the Haskell agent is lax (haskell-kes-agent.md §1.5: tomland ignores unknown
+ * Strict where the Haskell agent is lax (docs/haskell-protocol.md §10: tomland ignores unknown
  * keys): a misspelt key would otherwise be silently ignored and the agent would run with a
  * default the operator meant to change, so an unknown key is an error naming it and the file.
  */

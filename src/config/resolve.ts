@@ -5,7 +5,7 @@
  * Each source is complete on its own and a higher one replaces a lower one's value outright
  * (lists are not merged). Defaults are applied last and only where nobody set a value: the
  * Haskell agent merges its defaults in before its /etc file, so socket paths and the log level
- * in that file are silently ignored (haskell-kes-agent.md §1.2, "precedence bug").
+ * in that file are silently ignored (docs/haskell-protocol.md §10, "precedence bug").
  */
 import * as path from 'node:path';
 import { KesError } from '../errors';
@@ -22,7 +22,7 @@ export const HASKELL_CONFIG_SHORT = '-F';
 export const CONFIG_ENV = 'KES_AGENT_CONFIG';
 /**
  * Where an operator looks first, and where the Haskell agent's packages install theirs
- * (`/etc/kes-agent/agent.toml`, haskell-kes-agent.md §1.2). It is read only if it exists: a host
+ * (`/etc/kes-agent/agent.toml`, docs/haskell-protocol.md §10). It is read only if it exists: a host
  * without one runs on flags and defaults. One fixed file rather than a search list ($HOME,
  * ~/.config, /etc): under systemd the service user's home means little, and with one file
  * check-config can say exactly which file was read.

@@ -27,16 +27,16 @@ export type { PeerAccess } from '../platform/peer-access';
 export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 
 /**
- * The Haskell agent's log levels (`readLogLevel`, haskell-kes-agent.md §1.2, §1.7) that are not
+ * The Haskell agent's log levels (`readLogLevel`, docs/haskell-protocol.md §10) that are not
  * ours, as ours. Its Notice events (listening, client connected, key installed/evolved) are the
  * ones we log at info, so notice = info; we have nothing above error.
  */
 export const HASKELL_LOG_LEVELS: Readonly<Record<string, LogLevel>> = Object.freeze({ notice: 'info', critical: 'error', emergency: 'error' });
 
 /**
- * The Haskell kes-agent's name for a setting where it differs from ours (haskell-kes-agent.md
- * §1.2): an alias of the same setting, so an operator can swap binaries and keep their unit,
- * env file and agent.toml (its TOML keys that differ are `tomlAliases`).
+ * The Haskell kes-agent's name for a setting where it differs from ours (docs/haskell-protocol.md §10): an
+ * alias of the same setting, so an operator can swap binaries and keep their unit, env file and agent.toml
+ * (its TOML keys that differ are `tomlAliases`).
  */
 export interface HaskellNames {
   /** Long flag, e.g. `--control-address`. */

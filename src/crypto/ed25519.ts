@@ -1,5 +1,5 @@
 /**
- * Ed25519 and Blake2b-256 exactly as cardano-base uses them (kes-spec.md §2).
+ * Ed25519 and Blake2b-256 exactly as cardano-base uses them (docs/kes-construction.md §2).
  *
  * A sign key is the 32-byte RFC 8032 seed; libsodium's 64-byte `seed || pk` form exists only
  * inside libsodium's heap for the duration of a call and is wiped there (./sodium-heap).

@@ -2,9 +2,9 @@
  * Secret-taking libsodium calls, with their arguments placed in libsodium's heap by us.
  *
  * libsodium-wrappers copies every argument into the WASM heap and frees it without wiping, so a
- * signing key survives in HEAPU8 after every call (stack.md §2, verified). Here each call gets
- * one block from libsodium's own `_malloc`, we copy the inputs in, call the raw export, copy the
- * outputs out, and zero the whole block before `_free`. No other module passes a secret to
+ * signing key survives in HEAPU8 after every call (test/crypto/sodium-heap.test.ts shows it with the plain
+ * wrapper). Here each call gets one block from libsodium's own `_malloc`, we copy the inputs in, call the raw
+ * export, copy the outputs out, and zero the whole block before `_free`. No other module passes a secret to
  * libsodium.
  *
  * The heap itself is one WASM linear memory. When the process has locked it (lockSodiumHeap),

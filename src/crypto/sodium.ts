@@ -9,7 +9,7 @@
  * The module is required lazily, inside loadSodium(): loading its 1.2 MB of JS and WASM takes
  * ~30 ms, and commands that never touch a key (kes-ctl status) should not pay for it. The
  * default export is used deliberately: `import * as` would copy the module's keys before
- * `ready` adds the `crypto_*` functions (stack.md §2).
+ * `ready` adds the `crypto_*` functions (esModuleInterop's `__importStar` copies them at require time).
  */
 export type Sodium = typeof import('libsodium-wrappers-sumo');
 

@@ -31,12 +31,12 @@ export function commandGuards({ timing, coldVk }: MachineEnv) {
       assertEvent(event, ['IMPORT_OPCERT', 'INSTALL']);
       return context.staged === null || !bytesEqual(event.opcert.hotVk, context.staged.slot.kesVk);
     },
-    // Ledger rule (kes-spec.md §7): kp ≥ c0 + maxKESEvolutions can never sign a valid header.
+    // Ledger rule (docs/kes-construction.md §7): kp ≥ c0 + maxKESEvolutions can never sign a valid header.
     // A start in the future (kp < c0) is fine: the key waits at evolution 0.
     candidateOpcertExpired: ({ context, event }: MachineGuardArgs) =>
       opcertExpiredAt(timing, candidateOpcert(context, event).kesPeriod, nowOf(event)),
     // The chain accepts counter n only if m ≤ n ≤ m + 1, m = the highest counter it has seen for
-    // the pool (kes-spec.md §5.4). The counter of any key this process has served (the floor,
+    // the pool (docs/kes-construction.md §5.4). The counter of any key this process has served (the floor,
     // AgentContext.counterFloor: the active key's, or one dropped or expired since) is a lower
     // bound for m once that key has forged, so anything lower is dead on arrival. EQUAL is
     // allowed on purpose: a new KES key under the same counter is valid as long as the chain has

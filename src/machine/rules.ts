@@ -1,7 +1,7 @@
 /**
  * The agent's time rules, as pure functions of (timing, c0, now). Nothing here reads a clock.
  *
- * Validity (kes-spec.md §7): an opcert with start period c0 is usable while
+ * Validity (docs/kes-construction.md §7): an opcert with start period c0 is usable while
  *   c0 ≤ kp < c0 + maxKESEvolutions, and the key signs period kp at evolution t = kp − c0.
  */
 import { isKesError } from '../errors';

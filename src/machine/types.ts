@@ -239,7 +239,7 @@ export interface AgentContext {
    * The counter floor: the highest opcert counter of any key made active (uploaded) since this
    * process started, or null while none has been. Import and upload refuse an opcert below it.
    * Only uploaded keys count: only they reached nodes, so only they can have forged a block and
-   * raised the counter the chain holds for the pool (kes-spec.md §5.4). An opcert that was only
+   * raised the counter the chain holds for the pool (docs/kes-construction.md §5.4). An opcert that was only
    * imported never reached the chain; counting it would block re-issuing a lower counter after
    * an opcert issued too high by mistake. Kept in memory only (docs/security.md): a restart
    * starts again from null.

@@ -6,7 +6,7 @@
  *
  * Repeats are throttled: a peer in a reconnect loop, or one that keeps sending garbage, must not
  * turn into thousands of lines (dingo measured 5,000 error records in two seconds from one stuck
- * push, peers.md §2). Event names are constants in the code, so the throttle's table is bounded.
+ * push). Event names are constants in the code, so the throttle's table is bounded.
  *
  * Under systemd, stdout is a journal stream: each line then starts with its sd-daemon priority
  * (`<6>` for info...), which journald turns into the entry's priority and strips, and the

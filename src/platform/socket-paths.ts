@@ -1,9 +1,9 @@
 /**
  * Where the agent's sockets live by default, shared by the daemon and every client.
  *
- * The directory is the real gate (stack.md §7: a 0777 socket inside a 0700 directory still
- * refuses strangers), so the default sockets live in a directory the agent owns and creates
- * 0750: the agent's group (a node's user) may enter, others may not.
+ * The directory is the real gate (connecting needs search permission on every directory of the path: a 0777
+ * socket inside a 0700 directory still refuses strangers), so the default sockets live in a directory the
+ * agent owns and creates 0750: the agent's group (a node's user) may enter, others may not.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +15,7 @@ export const MAX_SOCKET_PATH_BYTES = 107;
 
 export const CONTROL_SOCKET_ENV = 'KES_AGENT_CONTROL_SOCKET';
 export const SERVICE_SOCKET_ENV = 'KES_AGENT_SERVICE_SOCKET';
-/** The Haskell kes-agent's names for the two variables (haskell-kes-agent.md §1.2, §1.3), read too. */
+/** The Haskell kes-agent's names for the two variables (docs/haskell-protocol.md §10), read too. */
 export const HASKELL_CONTROL_PATH_ENV = 'KES_AGENT_CONTROL_PATH';
 export const HASKELL_SERVICE_PATH_ENV = 'KES_AGENT_SERVICE_PATH';
 export const CONTROL_SOCKET_NAME = 'control.sock';

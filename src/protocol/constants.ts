@@ -108,17 +108,17 @@ export const MAX_CONFIRM_TIMEOUT_MS = 30_000;
  */
 export const ERROR_LINGER_MS = 1_000;
 
-/** KES verification key: a Blake2b-256 hash at the Sum6 root (kes-spec.md §1). @default 32 */
+/** KES verification key: a Blake2b-256 hash at the Sum6 root (docs/kes-construction.md §1). @default 32 */
 export const KES_VK_BYTES = CRYPTO_KES_VK_BYTES;
 
-/** Cold (Ed25519) verification key in an opcert (kes-spec.md §5.1). @default 32 */
+/** Cold (Ed25519) verification key in an opcert (docs/kes-construction.md §5.1). @default 32 */
 export const COLD_VK_BYTES = ED25519_PUBLIC_KEY_BYTES;
 
-/** Ed25519 signature of the cold key over the opcert signable (kes-spec.md §5.2). @default 64 */
+/** Ed25519 signature of the cold key over the opcert signable (docs/kes-construction.md §5.2). @default 64 */
 export const OPCERT_SIGMA_BYTES = ED25519_SIGNATURE_BYTES;
 
 /**
- * The secret segment of a KEY frame: one serialised Sum6KES sign key (kes-spec.md §1, §4.4).
+ * The secret segment of a KEY frame: one serialised Sum6KES sign key (docs/kes-construction.md §1, §4.4).
  * It is the last KES_SECRET_BYTES of the payload and never passes through borsh.
  * @default 608
  */

@@ -20,7 +20,7 @@ import { writeFrameHeader, type DecodedFrame } from './frame';
 import { MESSAGE_SCHEMAS, messageTypeOfKind, toBorshSchema, type MessageType } from './schema';
 import { fixedLayout, type FixedLayout } from './fixed-layout';
 
-/** An operational certificate as the agent holds it (kes-spec.md §5.1; cold vk included). */
+/** An operational certificate as the agent holds it (docs/kes-construction.md §5.1; cold vk included). */
 export type { Opcert };
 
 export interface StagedKeyStatus {

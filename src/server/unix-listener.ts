@@ -148,7 +148,7 @@ async function offerOf(s: net.Socket): Promise<string[] | undefined> {
 /**
  * Listen on `socketPath` with exactly `mode`. Node binds synchronously inside `listen()`, so a
  * umask set around the call makes the file appear with the final mode: no window in which a
- * stranger could connect (stack.md §7). The mode is then verified with lstat.
+ * stranger could connect. The mode is then verified with lstat.
  */
 export async function listenUnix(server: net.Server, socketPath: string, mode: number): Promise<void> {
   assertSocketPathFits(socketPath);

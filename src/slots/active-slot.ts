@@ -3,7 +3,7 @@
  * the agent serves to nodes.
  *
  * The slot owns the key from installation until destroy(); each evolution happens in place and
- * wipes the previous one (KesSignKey.evolve, kes-spec.md §4.7), so at any moment exactly one
+ * wipes the previous one (KesSignKey.evolve, docs/kes-construction.md §4.7), so at any moment exactly one
  * evolution of the key exists in this process. Every field is `#private`: JSON.stringify and
  * util.inspect cannot reach the key.
  */

@@ -7,7 +7,7 @@
  * util.inspect of a slot (or of a machine context holding it) can reach the key; public data
  * leaves only through the accessors, as copies.
  *
- * A staged key never evolves (haskell-kes-agent.md §2.10: installed keys always start at
+ * A staged key never evolves (docs/haskell-protocol.md §8.1: installed keys always start at
  * evolution 0; the evolution to the current period happens on upload).
  */
 import { inspect } from 'node:util';

@@ -1,5 +1,5 @@
 /**
- * The wall-clock shape of a chain, as far as KES needs it (kes-spec.md §7).
+ * The wall-clock shape of a chain, as far as KES needs it (docs/kes-construction.md §7).
  *
  * Everything is kept in integer milliseconds so that period boundaries are exact: a KES key is
  * evolved (and its previous evolution erased) at a boundary, so "a few ms off" is not harmless.
@@ -21,7 +21,10 @@ export interface ChainTiming {
   readonly maxKESEvolutions: number;
 }
 
-/** Sum6KES has 2^6 periods, and Shelley genesis validation requires maxKESEvolutions ≤ 64 (kes-spec.md §7). */
+/**
+ * Sum6KES has 2^6 periods, and Shelley genesis validation requires maxKESEvolutions ≤ 64
+ * (docs/kes-construction.md §7).
+ */
 export const MAX_KES_EVOLUTIONS_LIMIT = 64;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Shelley genesis files → ChainTiming (kes-spec.md §7).
+ * Shelley genesis files → ChainTiming (docs/kes-construction.md §7).
  *
  * Only four keys matter: systemStart, slotLength, slotsPerKESPeriod, maxKESEvolutions. A genesis
  * file says nothing about a Byron era, so a timing read from one assumes there was none:
@@ -8,7 +8,7 @@
  * 20 s. Operators on mainnet/preprod must use the built-in presets (`networkTiming`), not the
  * genesis file; `byronPresetMatching` recognises those two files so the CLI can say so.
  *
- * Unlike the Haskell kes-agent (haskell-kes-agent.md §1.6) we do read maxKESEvolutions: the ledger
+ * Unlike the Haskell kes-agent (docs/kes-construction.md §7.4) we do read maxKESEvolutions: the ledger
  * rejects a header at `kp ≥ c0 + maxKESEvolutions` (62 on the public networks) although Sum6 could
  * go to 64.
  */

@@ -1,4 +1,4 @@
-/** KES time: wall clock → ledger slot → KES period, and opcert windows (kes-spec.md §7). */
+/** KES time: wall clock → ledger slot → KES period, and opcert windows (docs/kes-construction.md §7). */
 export { type ChainTiming, MAX_KES_EVOLUTIONS_LIMIT, MAX_KES_PERIOD_LENGTH_MS, makeChainTiming } from './chain-timing';
 export {
   NETWORK_NAMES,

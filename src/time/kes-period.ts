@@ -1,12 +1,12 @@
 /**
- * Wall clock → slot → KES period, the ledger way (kes-spec.md §7).
+ * Wall clock → slot → KES period, the ledger way (docs/kes-construction.md §7).
  *
  *   slot = shelleyStartSlot + floor((now − shelleyStartMs) / slotLengthMs)
  *   kp   = floor(slot / slotsPerKESPeriod)
  *
  * The Haskell kes-agent computes `(now − systemStart) / (slotLength × slotsPerKESPeriod)`, which
  * ignores mainnet's 20-second Byron slots and runs ~659 periods ahead of the ledger
- * (haskell-kes-agent.md §1.6; for 2023-08-21 it gives 1438 where the ledger has 779). We go
+ * (docs/kes-construction.md §7.4; for 2023-08-21 it gives 1438 where the ledger has 779). We go
  * through the era history instead.
  *
  * All arithmetic is on integer ms, so `periodStartMs(kp) ≤ now < periodStartMs(kp + 1)` holds
@@ -67,7 +67,7 @@ export type KesTime =
 /**
  * Where `nowMs` falls in KES time. Before the Shelley start this is `started: false` with the
  * start instant, never a negative or wrapped period (the Haskell agent's underflow,
- * haskell-kes-agent.md §1.6).
+ * docs/kes-construction.md §7.4).
  */
 export function kesTimeAt(timing: ChainTiming, nowMs: number): KesTime {
   const slot = slotAt(timing, nowMs);

@@ -1,9 +1,9 @@
 /**
- * Built-in timings for the public networks (kes-spec.md §7, "Wall clock → slot").
+ * Built-in timings for the public networks (docs/kes-construction.md §7.3).
  *
  * Mainnet and preprod began with a Byron era of 20-second slots, so their absolute slot numbers
  * are NOT "seconds since systemStart". Reading their Shelley genesis alone (which is all the
- * Haskell kes-agent does, haskell-kes-agent.md §1.6) puts the KES period ~659 periods ahead of the
+ * Haskell kes-agent does, docs/kes-construction.md §7.4) puts the KES period ~659 periods ahead of the
  * ledger on mainnet. These presets anchor on the Shelley hard-fork point instead, which is what
  * the ledger's `slot div slotsPerKESPeriod` needs.
  */
@@ -103,7 +103,7 @@ const BYRON_ERA_NETWORKS: readonly NetworkName[] = ['mainnet', 'preprod'];
  * The timing to use for a Shelley genesis file. The mainnet and preprod files (recognised by
  * networkMagic, checked field by field against the built-in network) give that network's
  * built-in era history, so a Haskell-style setup that passes mainnet-shelley-genesis.json gets
- * the ledger's KES period, not the Haskell agent's wall-clock one (haskell-kes-agent.md §1.6).
+ * the ledger's KES period, not the Haskell agent's wall-clock one (docs/kes-construction.md §7.4).
  * Any other file is a chain without a Byron era, as before, except that a file with mainnet's or
  * preprod's systemStart but another networkMagic is refused: its periods would be wrong.
  *

@@ -1,5 +1,5 @@
 /**
- * Opcert validity in KES periods, the ledger rule (kes-spec.md §7):
+ * Opcert validity in KES periods, the ledger rule (docs/kes-construction.md §7):
  *
  *   usable while c0 ≤ kp < c0 + maxKESEvolutions; the key signs at evolution t = kp − c0.
  *

@@ -1,9 +1,9 @@
 /**
  * kes-agent-control, the BUILT bin (dist/src/bin/kes-agent-control.js, made by `npm run build`),
- * run as a real process against a Haskell-protocol control server written here from the
- * reference (haskell-kes-agent.md §3.3, §3.5, §3.6; kes-agent Control/V{0..3}/Driver.hs), with
- * every byte spelt out: this file never imports src/protocol/haskell. The server sends the
- * Control offer, records every byte the client sends, and answers the command with golden bytes.
+ * run as a real process against a Haskell-protocol control server written here from the published protocol
+ * (docs/haskell-protocol.md §3, §5, §6; kes-agent Control/V{0..3}/Driver.hs), with every byte spelt out: this
+ * file never imports src/protocol/haskell. The server sends the Control offer, records every byte the client
+ * sends, and answers the command with golden bytes.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';

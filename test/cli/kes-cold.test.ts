@@ -212,7 +212,8 @@ describe('issue-opcert', () => {
 });
 
 describe('period', () => {
-  // 2023-08-21T00:00:00Z. Mainnet: slot = 4492800 + (t - 1596059091) (kes-spec.md §7), kp = slot div 129600.
+  // 2023-08-21T00:00:00Z. Mainnet: slot = 4492800 + (t - 1596059091) (docs/kes-construction.md §7), kp = slot
+  // div 129600.
   const NOW = Date.UTC(2023, 7, 21);
   const mainnetSlot = 4492800 + (NOW / 1000 - 1596059091);
   const mainnetKp = Math.floor(mainnetSlot / 129600);
@@ -221,7 +222,7 @@ describe('period', () => {
   test('--json: exactly ok, kesPeriod, slot, periodStart, periodEnd, in that order (mainnet by default)', async () => {
     const r = await kesCold(['period', '--json'], { nowMs: NOW });
     expect(r).toMatchObject({ code: EXIT.OK, err: '' });
-    expect(mainnetKp).toBe(779); // the ledger's period on that day (kes-spec.md §7 caveat)
+    expect(mainnetKp).toBe(779); // the ledger's period on that day (docs/kes-construction.md §7.4)
     expect(r.out).toBe(
       JSON.stringify({
         ok: true,

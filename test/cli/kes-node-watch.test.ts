@@ -1,4 +1,7 @@
-/** kes-node watch: how a run of identical failures is condensed (peers.md §2, dingo defect 5: log floods). */
+/**
+ * kes-node watch: how a run of identical failures is condensed (dingo's agent client logged 5,000 lines in
+ * two seconds from one stuck push).
+ */
 import { RepeatFilter } from '../../src/cli/node/watch';
 
 describe('RepeatFilter', () => {

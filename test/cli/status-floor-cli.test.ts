@@ -1,7 +1,7 @@
 /**
  * The counter floor through the built binaries: a fresh agent has none (import-opcert warns,
  * status says so), an upload sets it, drop-active keeps it, and an opcert issued from a stale
- * counter file is then refused naming both counters (issue 9: counter 5 after 26 was accepted).
+ * counter file is then refused naming both counters (without the floor, counter 5 after 26 was accepted).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

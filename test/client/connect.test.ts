@@ -1,6 +1,6 @@
 /**
  * connectToAgent against real Unix sockets: every failure has its own code and a message naming
- * the socket path (peers.md §2, dingo defect 1: a wrong socket path must not be invisible).
+ * the socket path (it happened to the dingo node's agent client: a wrong socket path must not be invisible).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -1,7 +1,8 @@
 /**
  * KesNodeClient against a scripted agent on a real Unix socket, with real keys, real opcerts and
- * the real codec. What a node must get right (peers.md §1.2, §2; haskell-kes-agent.md §2.13, §6.2):
- * validate before install, keep the key across agent restarts, evolve on time, expire, back off.
+ * the real codec. What a node must get right (the dingo node's agent client; cardano-node's,
+ * docs/haskell-protocol.md §9): validate before install, keep the key across agent restarts, evolve on time,
+ * expire, back off.
  */
 import * as secretMemory from '../../src/crypto/secret-memory';
 import { KesNodeClient, type KesNodeClientEvents } from '../../src/client';
@@ -197,7 +198,7 @@ describe('KesNodeClient: receiving a key', () => {
     expect(verifyKes(b.opcert.hotVk, 5, MSG, c.sign(MSG).signature)).toBe(true);
   });
 
-  it('refuses a forged key whose vk bytes are the public root vks (dingo defect 6): NODE_KEY_INVALID', async () => {
+  it('refuses a forged key whose vk bytes are the public root vks (dingo accepted it): NODE_KEY_INVALID', async () => {
     const timing = timingAtPeriod({ kesPeriod: KP });
     const b = bundle({ kesFill: 3, counter: 1, kesPeriod: KP });
     // Random secret bytes + the last 64 bytes (public: they are in every signature) of the real key.

@@ -47,7 +47,7 @@ test('reads every key of the table; relative paths are relative to the file', ()
   });
 });
 
-test('the Haskell agent\'s shipped agent.toml reads as is (haskell-kes-agent.md §1.5)', () => {
+test('the Haskell agent\'s shipped agent.toml reads as is (docs/haskell-protocol.md §10)', () => {
   const text = 'cold-vkey="/etc/kes-agent/cold.vkey"\ngenesis-file="/etc/kes-agent/mainnet-shelley-genesis.json"\nservice-path="/tmp/kes-agent-service.socket"\ncontrol-path="/tmp/kes-agent-control.socket"\n';
   const parsed = parseConfigText(text, '/etc/kes-agent/agent.toml');
   expect(parsed.values).toEqual({

@@ -272,7 +272,7 @@ describe('planReload', () => {
 });
 
 /**
- * The Haskell kes-agent's names (haskell-kes-agent.md §1.2, §1.5): aliases of our settings at
+ * The Haskell kes-agent's names (docs/haskell-protocol.md §10): aliases of our settings at
  * the same precedence level as our own names.
  */
 describe('Haskell kes-agent names', () => {

@@ -1,6 +1,7 @@
 /**
  * Sum6KES rejects what it must: tampered signatures, wrong periods, malformed arguments of every
- * type, forged keys (peers.md §2, dingo defect 6), and any use after destroy().
+ * type, forged keys (random bytes ending in the root vk pair, which every KES signature publishes, have the
+ * right vk), and any use after destroy().
  */
 import { inspect } from 'node:util';
 import type { ErrorCode } from '../../src/errors';
@@ -80,7 +81,7 @@ describe('tampered signatures', () => {
     key.destroy();
   });
 
-  test('the key signs at its own evolution only (kes-spec §4.5)', () => {
+  test('the key signs at its own evolution only (docs/kes-construction.md §4.5)', () => {
     const key = KesSignKey.fromSeed(SEED);
     const vk = key.verificationKey();
     key.evolveTo(33);
@@ -224,7 +225,10 @@ describe('malformed arguments throw stable codes', () => {
 });
 
 describe('forged and corrupted keys are rejected by fromBytes', () => {
-  /** peers.md §2 defect 6: random bytes + the public root pair pass a naive derived-vk check. */
+  /**
+   * Random bytes + the root vk pair (bytes 384..448 of any signature the pool published) pass a naive
+   * derived-vk check.
+   */
   function forged(): Uint8Array {
     const raw = new Uint8Array(KES_SIGN_KEY_BYTES).fill(0xab);
     raw.set(CLI_RAW.subarray(544, 608), 544);

@@ -1,5 +1,5 @@
 /**
- * Sum6KES forward security and hygiene (kes-spec.md §4.7): evolution erases exactly the seeds it
+ * Sum6KES forward security and hygiene (docs/kes-construction.md §4.7): evolution erases exactly the seeds it
  * must, in place; every secret buffer and every libsodium result holding a secret is wiped; key
  * generation and evolution cost exactly the primitives the scheme requires.
  */
@@ -48,7 +48,7 @@ beforeAll(async () => {
   await loadSodium();
 });
 
-describe('forward security (kes-spec §4.7)', () => {
+describe('forward security (docs/kes-construction.md §4.7)', () => {
   test('at every t, r1 of level l is zero exactly when bit l−1 of t is set', () => {
     const key = KesSignKey.fromSeed(SEED);
     for (let t = 0; t < KES_PERIODS; t++) {
@@ -117,7 +117,7 @@ describe('wiping', () => {
   });
 
   // The wrapper copies arguments into the WASM heap and frees them unwiped, and returns secrets in
-  // fresh arrays (stack.md §2). Secret calls must bypass it entirely; what they leave in the heap
+  // fresh arrays. Secret calls must bypass it entirely; what they leave in the heap
   // is checked by scanning HEAPU8 in sodium-heap.test.ts.
   test('keygen, evolution and signing never pass a secret through libsodium-wrappers', () => {
     const s = sodium();
@@ -159,7 +159,7 @@ describe('primitive call counts', () => {
     return primitiveCalls();
   }
 
-  test('keygen = 64 seed keypairs + 126 expansion hashes + 63 pair hashes (kes-spec §4.2)', () => {
+  test('keygen = 64 seed keypairs + 126 expansion hashes + 63 pair hashes (docs/kes-construction.md §4.2)', () => {
     let key: KesSignKey | undefined;
     expect(counted(() => (key = KesSignKey.fromSeed(SEED)))).toEqual({
       seedKeypair: 64,

@@ -1,5 +1,5 @@
 /**
- * Sum6KES against real vectors, byte for byte (kes-spec.md §4, §9): Haskell cardano-base output,
+ * Sum6KES against real vectors, byte for byte (docs/kes-construction.md §4, §9): Haskell cardano-base output,
  * cardano-cli key files, and 45 block headers signed by cardano-node on public chains.
  */
 import { isKesError } from '../../src/errors';
@@ -80,7 +80,7 @@ beforeAll(async () => {
   await loadSodium();
 });
 
-test('constants match kes-spec §1', () => {
+test('constants match docs/kes-construction.md §1', () => {
   expect([KES_DEPTH, KES_PERIODS, KES_SIGN_KEY_BYTES, KES_SIGNATURE_BYTES, KES_VK_BYTES, KES_SEED_BYTES]).toEqual([
     6, 64, 608, 448, 32, 32,
   ]);
@@ -92,7 +92,7 @@ describe.each([
   ['haskell_seed', V.haskell_seed],
   ['seed_00_1f', V.seed_00_1f],
 ] as const)('%s', (_name, vec) => {
-  test('expandSeed gives r0/r1 of the vector (kes-spec §4.1)', () => {
+  test('expandSeed gives r0/r1 of the vector (docs/kes-construction.md §4.1)', () => {
     const r0 = new Uint8Array(32);
     const r1 = new Uint8Array(32);
     const input = new Uint8Array(EXPAND_INPUT_BYTES);
@@ -222,7 +222,7 @@ describe('cardano-cli kes.skey / kes.vkey files', () => {
   const raw = envelopePayload('kes.skey', '590260');
   const vk = envelopePayload('kes.vkey', '5820');
 
-  test('payload sizes and vk = Blake2b-256(last 64 bytes) (kes-spec §4.3, §6)', () => {
+  test('payload sizes and vk = Blake2b-256(last 64 bytes) (docs/kes-construction.md §4.3, §6)', () => {
     expect(raw.length).toBe(KES_SIGN_KEY_BYTES);
     expect(vk.length).toBe(KES_VK_BYTES);
     expect(toHex(kesVkFromRaw(raw))).toBe(toHex(vk));
@@ -238,7 +238,7 @@ describe('cardano-cli kes.skey / kes.vkey files', () => {
       expect(verifyKes(vk, t, msg, sig)).toBe(true);
       sigs.push(sig);
     });
-    // A valid signature verifies only at its own period (kes-spec §4.6), checked every t × every t.
+    // A valid signature verifies only at its own period (docs/kes-construction.md §4.6), checked every t × every t.
     for (let t = 0; t < KES_PERIODS; t++) {
       for (let other = 0; other < KES_PERIODS; other++) {
         if (other !== t) expect(verifyKes(vk, other, msg, sigs[t]!)).toBe(false);
@@ -260,7 +260,7 @@ describe('cardano-cli kes.skey / kes.vkey files', () => {
   });
 });
 
-describe('45 real block headers (kes-spec §7, §8)', () => {
+describe('45 real block headers (docs/kes-construction.md §7, §8)', () => {
   test('the vector file has the 45 headers', () => {
     expect(HEADERS.length).toBe(45);
   });

@@ -1,5 +1,5 @@
 /**
- * libsodium-wrappers leaves every secret argument in its WASM heap (stack.md §2). Our heap
+ * libsodium-wrappers leaves every secret argument in its WASM heap. Our heap
  * helper must not: after keygen, signing and evolving, no 16-byte window of the key, the seed or
  * the cold seed is anywhere in HEAPU8. The positive control shows the scan finds what the plain
  * wrapper leaves behind.

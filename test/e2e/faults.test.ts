@@ -1,5 +1,5 @@
 /**
- * Fault injection (issue 4 §4): peers that die mid-frame, connection floods, a node that never
+ * Fault injection: peers that die mid-frame, connection floods, a node that never
  * reads, an agent killed outright, a clock that jumps. The agent is the built binary on real
  * sockets (the clock test runs the daemon in-process only so that its clock can be moved); the
  * operator's steps go over the real control socket from this process (Operator below), since
@@ -39,7 +39,7 @@ import { BIN, cleanEnv, Proc, run, tempDir } from '../helpers/processes';
 import { autoConfirm, connectRaw, handshakeRaw, acceptFrame, stuckNode } from '../helpers/raw-client';
 
 const MESSAGE = new TextEncoder().encode('a block header body');
-/** Connections opened at once in the flood tests (issue 4 §4). */
+/** Connections opened at once in the flood tests. */
 const FLOOD = 500;
 /** The agents here follow mainnet's clock (36-hour KES periods): nothing here depends on a boundary. */
 const MAINNET = networkTiming('mainnet');
@@ -409,7 +409,7 @@ describe('faults against the built agent', () => {
     await stuck.closed;
   });
 
-  // Security review §4: one node sent a million CONFIRMs for an unknown seq and slowed status
+  // The security review found that one node sent a million CONFIRMs for an unknown seq and slowed status
   // for everyone from 110 ms to 2-3 s. Each push may be confirmed once; anything else is a
   // protocol error, and the first one ends that connection.
   test('a CONFIRM for no push awaiting confirmation (never pushed, or already confirmed) gets ERROR and a disconnect; a real node keeps its key', async () => {
@@ -457,7 +457,7 @@ describe('faults against the built agent', () => {
     expect((await gotKey).kesVk).toBe(up.kesVkey);
   });
 
-  // Issue 4 §3, "drop the node after a timeout": without a deadline, a node that stops reading
+  // Drop the node after a timeout: without a deadline, a node that stops reading
   // after a single push stayed connected for ever (found by this test), was counted in status
   // and in every upload's nodesConnected, and made every upload wait out its --timeout.
   // The agent runs with the test hook's 1-s deadline (production: NODE_CONFIRM_DEADLINE_MS, 10 s;
@@ -626,7 +626,7 @@ describe('a clock jump (in-process daemon, controllable clock, real sockets)', (
     expect(node.keyInfo()?.evolution).toBe(5);
 
     // The agent's own key: what it serves is the evolution-5 key, and those bytes cannot be read
-    // as any earlier evolution (the seeds those needed are erased, kes-spec.md §4.7).
+    // as any earlier evolution (the seeds those needed are erased, docs/kes-construction.md §4.7).
     const served = await agentKeyNow();
     if (served === 'no_key') throw new Error('the agent served NO_KEY after the jump');
     try {

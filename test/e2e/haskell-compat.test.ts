@@ -1,7 +1,7 @@
 /**
  * Migrating from the Haskell kes-agent by swapping binaries, through the built binaries on real
- * sockets and files: its flags, variables, agent.toml and log levels (haskell-kes-agent.md §1.2,
- * §1.5, §1.7), `-c ""` (no control socket), its mainnet Shelley genesis file (§1.6), and kes-ctl /
+ * sockets and files: its flags, variables, agent.toml and log levels (docs/haskell-protocol.md §10), `-c ""`
+ * (no control socket), its mainnet Shelley genesis file (docs/kes-construction.md §7.4), and kes-ctl /
  * kes-node reading its socket variables. Every test removes what it creates.
  */
 import * as fs from 'node:fs';

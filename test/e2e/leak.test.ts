@@ -1,5 +1,5 @@
 /**
- * The leak test (issue 4 §4): the whole flow, twice (an agent with text logs and one with JSON
+ * The leak test: the whole flow, twice (an agent with text logs and one with JSON
  * logs, side by side), with the agents at --log-level debug and every command in its text and
  * --json forms. Everything every process wrote to stdout/stderr is kept byte for byte, and so is
  * every file in the temp dir; then each is searched for any 16 contiguous secret bytes

@@ -1,5 +1,5 @@
 /**
- * The no-disk test (issue 4 §4): while the agent runs the whole flow (start-up, keygen, opcert,
+ * The no-disk test: while the agent runs the whole flow (start-up, keygen, opcert,
  * upload to nodes, evolution at real period boundaries, drops, shutdown), its open fds are
  * sampled from /proc every few ms, and it must never hold a regular file open for writing.
  * Sampling can miss an open-write-close that falls between two samples; strace is the
@@ -8,7 +8,7 @@
  *     strace -f -e trace=%file,%desc -o agent.strace kes-agent run ...   (then the flow)
  *     grep -E 'open(at)?\(.*(O_WRONLY|O_RDWR|O_CREAT|O_TRUNC)' agent.strace   → nothing
  *
- * Done once for issue 4: 165 openat calls, every one O_RDONLY (its own code, node_modules,
+ * Done once by hand: 165 openat calls, every one O_RDONLY (its own code, node_modules,
  * the cold vkey, /etc/ssl/openssl.cnf); the only filesystem changes were chmod and unlink of
  * its own two sockets.
  */

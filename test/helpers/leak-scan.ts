@@ -58,8 +58,8 @@ export class SecretWindows {
   }
 
   /**
-   * A Sum6KES sign key (608 bytes, kes-spec.md §4.4): the windows that lie wholly in its live seeds
-   * (the leaf seed and every r1 not yet erased; the leaf seed and the level-1 r1 are adjacent, so
+   * A Sum6KES sign key (608 bytes, docs/kes-construction.md §4.4): the windows that lie wholly in its live
+   * seeds (the leaf seed and every r1 not yet erased; the leaf seed and the level-1 r1 are adjacent, so
    * windows across that seam count too), and the leaf's expanded Ed25519 secret. No window takes
    * in a byte of a vk0/vk1 pair: those are public (every signature carries them). Erased (zero)
    * seeds are not secret either.

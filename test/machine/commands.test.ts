@@ -1,7 +1,7 @@
 /**
  * The control commands against a running Agent: real Sum6 keys, real opcerts signed by a cold
  * key, simulated time. Every refusal must leave both slots exactly as they were (the Haskell
- * agent loses the staged key on a failed install, haskell-kes-agent.md §2.5).
+ * agent loses the staged key on a failed install, docs/haskell-protocol.md §8.2).
  */
 import { loadSodium } from '../../src/crypto/sodium';
 import { bytesEqual, toHex } from '../../src/crypto/bytes';
@@ -111,7 +111,7 @@ describe('import-opcert', () => {
   test('accepts a future start period (startsInFuture) and the last valid start period', () => {
     const vk = ok(h.agent.keygen({ force: false })).kesVk;
     expect(ok(h.agent.importOpcert(h.opcert(vk, 0, KP + 5))).startsInFuture).toBe(true);
-    // kp = c0 + max − 1 is the opcert's last valid period (kes-spec.md §7).
+    // kp = c0 + max − 1 is the opcert's last valid period (docs/kes-construction.md §7).
     const last = KP - timing.maxKESEvolutions + 1;
     expect(ok(h.agent.importOpcert(h.opcert(vk, 0, last))).startsInFuture).toBe(false);
   });

@@ -1,8 +1,8 @@
 /**
- * Evolution and expiry on simulated time (kes-spec.md §7): the active key follows t = kp − c0,
+ * Evolution and expiry on simulated time (docs/kes-construction.md §7): the active key follows t = kp − c0,
  * evolving at each KES period boundary by its own timer, and is wiped at kp = c0 + maxKESEvolutions.
  *
- * Timers are driven one period at a time (stack.md §5: SimulatedClock.increment fires a re-armed
+ * Timers are driven one period at a time (xstate's SimulatedClock.increment fires a re-armed
  * timer only once per call); clock jumps are tested separately, on purpose.
  */
 import { SimulatedClock } from 'xstate';
@@ -85,7 +85,7 @@ describe('evolution on time', () => {
     const t0 = Date.UTC(2025, 5, 1, 12, 0, 0);
     const now = kesTimeAt(mainnet, t0);
     if (!now.started) throw new Error('mainnet has started');
-    // The ledger's period: slot = 4492800 + (unix s − 1596059091), kp = slot div 129600 (kes-spec.md §7).
+    // The ledger's period: slot = 4492800 + (unix s − 1596059091), kp = slot div 129600 (docs/kes-construction.md §7).
     expect(now.kesPeriod).toBe(Math.floor((4_492_800 + (t0 / 1000 - 1_596_059_091)) / 129_600));
     h = new Harness(mainnet, t0);
     const c0 = now.kesPeriod - 60;
@@ -101,7 +101,7 @@ describe('evolution on time', () => {
     h.advance(periodStartMs(mainnet, c0 + 62) - 1 - h.now());
     expect(key.destroyed).toBe(false);
     h.advance(1);
-    expect(key.destroyed).toBe(true); // 62 evolutions allowed, not 64 (haskell-kes-agent.md §2.16 item 3)
+    expect(key.destroyed).toBe(true); // 62 evolutions allowed, not 64 (docs/haskell-protocol.md §8.5 item 3)
     // Independently of periodStartMs: the current period's end plus one 1.5-day period.
     expect(h.agent.status().expired?.expiredAtMs).toBe(t0 + now.msToNextPeriod + 129_600 * 1000);
   });

@@ -87,7 +87,10 @@ export class Harness {
     return this.t0 + this.clock.now() + this.jump;
   }
 
-  /** Advance simulated time (timers fire), never more than one KES period per call (stack.md §5). */
+  /**
+   * Advance simulated time (timers fire), never more than one KES period per call (xstate's SimulatedClock
+   * fires a re-armed timer once per call).
+   */
   advance(ms: number): void {
     const step = periodMs(this.timing);
     while (ms > 0) {

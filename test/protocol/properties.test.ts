@@ -1,5 +1,5 @@
 /**
- * Property tests over every decoder that takes untrusted bytes (issue 4 §4): the wire codec
+ * Property tests over every decoder that takes untrusted bytes: the wire codec
  * (FrameDecoder, decodeFrame for all message kinds, the handshake) and the cardano-cli readers
  * (CBOR, opcert, counter, text envelopes, hex).
  *

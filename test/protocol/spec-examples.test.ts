@@ -51,7 +51,7 @@ test('the KEY example carries the public vector seed_00_1f at period 0 with a va
   const msg = messageFromJson(key.json);
   if (msg.type !== 'key') throw new Error('not a key example');
   expect(toHex(msg.opcert.hotVk)).toBe(v.seed_00_1f.vk_hex);
-  // Sum6 root vk = Blake2b-256 of the last 64 bytes of the sign key (kes-spec.md §4.3, §4.4).
+  // Sum6 root vk = Blake2b-256 of the last 64 bytes of the sign key (docs/kes-construction.md §4.3, §4.4).
   expect(toHex(blake2b256(msg.secret.subarray(KES_SECRET_BYTES - 64)))).toBe(v.seed_00_1f.vk_hex);
   expect(toHex(msg.opcert.coldVk)).toBe(v.ocert_fixture.cold_vk_hex);
   const signable = concatBytes(msg.opcert.hotVk, u64be(msg.opcert.counter), u64be(msg.opcert.kesPeriod));

@@ -80,7 +80,7 @@ describe('a Shelley genesis recognised by networkMagic gives the built-in era hi
     expect(network).toBe('mainnet');
     expect(timing).toEqual(networkTiming('mainnet'));
     for (const now of INSTANTS) expect(currentKesPeriodAt(timing, now)).toBe(currentKesPeriodAt(networkTiming('mainnet'), now));
-    // The ledger number, not the Haskell agent's wall-clock one (haskell-kes-agent.md §1.6).
+    // The ledger number, not the Haskell agent's wall-clock one (docs/kes-construction.md §7.4).
     expect(currentKesPeriodAt(timing, Date.parse('2023-08-21T00:00:00Z'))).toBe(779);
   });
 

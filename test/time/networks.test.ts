@@ -12,7 +12,7 @@ import {
 
 const unixMs = (iso: string): number => Date.parse(iso);
 
-describe('network presets (kes-spec.md §7)', () => {
+describe('network presets (docs/kes-construction.md §7)', () => {
   test('names and default', () => {
     expect(NETWORK_NAMES).toEqual(['mainnet', 'preprod', 'preview']);
     expect(DEFAULT_NETWORK).toBe('mainnet');
@@ -84,7 +84,7 @@ describe('mainnet slots and periods through the era history', () => {
     expect(slotAt(mainnet, 1_596_059_092_000)).toBe(4_492_801);
   });
 
-  test('2023-08-21 is ledger period 779, NOT the 1438 of the naive Haskell formula (kes-spec.md §7)', () => {
+  test('2023-08-21 is ledger period 779, NOT the 1438 of the naive Haskell formula (docs/kes-construction.md §7)', () => {
     const now = unixMs('2023-08-21T00:00:00Z');
     const kp = currentKesPeriodAt(mainnet, now);
     expect(kp).toBe(779);
@@ -94,7 +94,7 @@ describe('mainnet slots and periods through the era history', () => {
     expect(kp).not.toBe(1438);
   });
 
-  test('2026-07-30 is ledger period 1495 (Haskell agent: 2154, haskell-kes-agent.md §1.6)', () => {
+  test('2026-07-30 is ledger period 1495 (Haskell agent: 2154, docs/kes-construction.md §7.4)', () => {
     expect(currentKesPeriodAt(mainnet, unixMs('2026-07-30T00:00:00Z'))).toBe(1495);
   });
 

@@ -3,7 +3,7 @@ import { makeTestGenesis } from '../helpers/test-genesis';
 
 const mainnet = networkTiming('mainnet');
 
-describe('opcertWindow (ledger rule c0 ≤ kp < c0 + maxKESEvolutions, kes-spec.md §7)', () => {
+describe('opcertWindow (ledger rule c0 ≤ kp < c0 + maxKESEvolutions, docs/kes-construction.md §7)', () => {
   test('mainnet: 62 evolutions = 93 days; expiry at the start of period c0 + 62', () => {
     const w = opcertWindow(mainnet, 1430);
     expect(w).toEqual({ startPeriod: 1430, endPeriod: 1492, expiresAtMs: periodStartMs(mainnet, 1492) });

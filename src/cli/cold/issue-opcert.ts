@@ -1,6 +1,6 @@
 /**
- * `kes-cold issue-opcert`: the same operation as `cardano-cli node issue-op-cert` (kes-spec.md §5.4),
- * producing byte-identical files.
+ * `kes-cold issue-opcert`: the same operation as `cardano-cli node issue-op-cert`
+ * (docs/kes-construction.md §5.4), producing byte-identical files.
  */
 import { Command, Option } from 'clipanion';
 import { integerIn } from '../common/integer-option';

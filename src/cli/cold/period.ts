@@ -1,4 +1,4 @@
-/** `kes-cold period`: the current KES period of a network (kes-spec.md §7). */
+/** `kes-cold period`: the current KES period of a network (docs/kes-construction.md §7). */
 import { Command, Option } from 'clipanion';
 import { KesError } from '../../errors';
 import { type ChainTiming, kesTimeAt } from '../../time';

@@ -8,7 +8,7 @@ import { type ChainTiming, DEFAULT_NETWORK, networkTiming, readGenesisDoc, timin
  * The chain timing the operator chose. A genesis file is a private testnet's (no Byron era),
  * except the mainnet and preprod Shelley genesis files, recognised by networkMagic: those give
  * the built-in timing of their network, whose chain began in the Byron era that a genesis file
- * does not describe (haskell-kes-agent.md §1.6). A file that looks like mainnet's or preprod's
+ * does not describe (docs/kes-construction.md §7.4). A file that looks like mainnet's or preprod's
  * but does not match it is refused (timingForGenesis).
  */
 export function resolveTiming(network: string | undefined, genesis: string | undefined): ChainTiming {

@@ -33,8 +33,8 @@ export interface CheckResult {
 /**
  * The active key is evolved past the current KES period: the wall clock went back across a period
  * boundary after the agent evolved the key. An evolution cannot be undone (each one wipes the one
- * before, kes-spec.md §4.7), so the key cannot sign until the clock reaches its period again, and a
- * node that checks the key against the current period refuses it.
+ * before, docs/kes-construction.md §4.7), so the key cannot sign until the clock reaches its period again,
+ * and a node that checks the key against the current period refuses it.
  */
 export interface ClockBehind {
   /** The key's evolution. */

@@ -1,4 +1,4 @@
-/** Sum6KES (Ed25519, Blake2b-256) exactly as cardano-base: kes-spec.md §1–4. */
+/** Sum6KES (Ed25519, Blake2b-256) exactly as cardano-base: docs/kes-construction.md §1–4. */
 export {
   KES_DEPTH,
   KES_PERIODS,

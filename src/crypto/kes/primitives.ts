@@ -4,11 +4,11 @@
  * Secret-taking calls: Ed25519 seed → keypair, Ed25519 sign with seed||pk, Blake2b-256 of a
  * prefixed seed (seed expansion), and fresh randomness. They go through ../sodium-heap, which
  * places the secret in libsodium's (locked) heap itself and zeroes it there after the call:
- * libsodium-wrappers would leave a copy behind (stack.md §2). Public-only calls (pair hash,
- * verify) use the wrapper.
+ * libsodium-wrappers would leave a copy behind (it copies each argument into the heap and frees it unwiped).
+ * Public-only calls (pair hash, verify) use the wrapper.
  *
  * The call counters let tests prove that key generation and evolution cost exactly the
- * primitives kes-spec §4.2/§4.7 require and no more; they are plain integer increments.
+ * primitives docs/kes-construction.md §4.2, §4.7 require and no more; they are plain integer increments.
  */
 import { wipe } from '../bytes';
 import { sodium } from '../sodium';
@@ -16,7 +16,7 @@ import { heapGenericHash, heapRandomBytes, heapSeedPublicKey, heapSignSk64 } fro
 import { ED25519_SIGNATURE_BYTES } from '../ed25519';
 import { KES_SEED_BYTES, KES_VK_BYTES } from './params';
 
-/** kes-spec §4.1: r0 = H(0x01 || s), r1 = H(0x02 || s). */
+/** docs/kes-construction.md §4.1: r0 = H(0x01 || s), r1 = H(0x02 || s). */
 const EXPAND_PREFIX_R0 = 0x01;
 const EXPAND_PREFIX_R1 = 0x02;
 /** 1-byte prefix + 32-byte seed. */
@@ -57,8 +57,8 @@ export function seedPublicKey(seed: Uint8Array, pkOut: Uint8Array): void {
 }
 
 /**
- * kes-spec §4.1 into caller-owned buffers. `input` is caller-owned scratch of EXPAND_INPUT_BYTES,
- * wiped before returning. The outputs may alias `seed`: it is copied into `input` first.
+ * docs/kes-construction.md §4.1 into caller-owned buffers. `input` is caller-owned scratch of
+ * EXPAND_INPUT_BYTES, wiped before returning. The outputs may alias `seed`: it is copied into `input` first.
  */
 export function expandSeed(seed: Uint8Array, r0Out: Uint8Array, r1Out: Uint8Array, input: Uint8Array): void {
   try {
@@ -93,7 +93,7 @@ export function signWithSk64(message: Uint8Array, sk64: Uint8Array): Uint8Array 
   return sig;
 }
 
-/** libsodium's strict verification (kes-spec §2): the ledger's accept/reject rules. */
+/** libsodium's strict verification (docs/kes-construction.md §2): the ledger's accept/reject rules. */
 export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   calls.verify++;
   return sodium().crypto_sign_verify_detached(signature, message, publicKey);

@@ -1,8 +1,8 @@
 /**
- * A Sum6KES sign key at a known evolution, owning its 608 secret bytes (kes-spec.md §4).
+ * A Sum6KES sign key at a known evolution, owning its 608 secret bytes (docs/kes-construction.md §4).
  *
- * The 608 bytes carry no period (kes-spec §10.4), so the evolution is kept beside them. The bytes
- * live in one allocSecret buffer that only this class can reach; they leave it only through
+ * The 608 bytes carry no period (docs/kes-construction.md §4.4), so the evolution is kept beside them. The
+ * bytes live in one allocSecret buffer that only this class can reach; they leave it only through
  * writeRaw(), into a buffer the caller owns and must wipe. A second secret buffer is the
  * workspace for temporaries, wiped after every operation. After destroy() both are wiped and
  * every method throws KES_KEY_DESTROYED.
@@ -26,7 +26,8 @@ const CONSTRUCT: unique symbol = Symbol('KesSignKey.construct');
 
 /**
  * Signed and verified by fromBytes(): a key whose structure checks out must also produce a
- * signature that verifies under its root vk at its evolution (peers.md §2, dingo defect 6).
+ * signature that verifies under its root vk at its evolution (random bytes ending in the root vk pair, which
+ * every KES signature publishes, have the right vk).
  */
 const PROBE_MESSAGE = new TextEncoder().encode('kes-agent sign key validation probe');
 
@@ -47,11 +48,14 @@ export class KesSignKey {
     this.#sk = sk;
     this.#ws = ws;
     this.#evolution = evolution;
-    // Public and fixed for the key's life (kes-spec §4.3): compute once.
+    // Public and fixed for the key's life (docs/kes-construction.md §4.3): compute once.
     this.#vk = rootVk(KES_DEPTH, sk);
   }
 
-  /** A new key from 32 bytes of libsodium's CSPRNG, as cardano-cli node key-gen-KES does (kes-spec §4.2). */
+  /**
+   * A new key from 32 bytes of libsodium's CSPRNG, as cardano-cli node key-gen-KES does
+   * (docs/kes-construction.md §4.2).
+   */
   static generate(): KesSignKey {
     const seed = allocSecret(KES_SEED_BYTES);
     try {
@@ -62,7 +66,7 @@ export class KesSignKey {
     }
   }
 
-  /** genKey(6, seed) at evolution 0 (kes-spec §4.2). The caller's seed is neither kept nor modified. */
+  /** genKey(6, seed) at evolution 0 (docs/kes-construction.md §4.2). The caller's seed is neither kept nor modified. */
   static fromSeed(seed: Uint8Array): KesSignKey {
     assertBytes(seed, 'KES seed', KES_SEED_BYTES);
     const { sk, ws } = allocKeyBuffers();
@@ -84,8 +88,8 @@ export class KesSignKey {
   }
 
   /**
-   * Copy a 608-byte key in the cardano-cli layout (kes-spec §4.4) at `evolution`, and validate it:
-   * its structure (structuralProblem), its root vk against `expectedVk` when given, and a probe
+   * Copy a 608-byte key in the cardano-cli layout (docs/kes-construction.md §4.4) at `evolution`, and
+   * validate it: its structure (structuralProblem), its root vk against `expectedVk` when given, and a probe
    * signature verified under the root vk. Any failure is KES_KEY_INVALID; no key bytes are echoed.
    */
   static fromBytes(raw: Uint8Array, evolution: number, opts?: FromBytesOptions): KesSignKey {
@@ -135,7 +139,7 @@ export class KesSignKey {
     return this.#vk.slice();
   }
 
-  /** The 448-byte Sum6 signature of `message` at this key's own evolution (kes-spec §4.5, §10.4). */
+  /** The 448-byte Sum6 signature of `message` at this key's own evolution (docs/kes-construction.md §4.4, §4.5). */
   sign(message: Uint8Array): Uint8Array {
     this.#live();
     assertBytes(message, 'message');
@@ -143,8 +147,8 @@ export class KesSignKey {
   }
 
   /**
-   * One step forward with secure forgetting (kes-spec §4.7). At the last evolution this throws
-   * KES_KEY_EXHAUSTED and the key is unchanged. Should libsodium fail half way, the key is
+   * One step forward with secure forgetting (docs/kes-construction.md §4.7). At the last evolution this
+   * throws KES_KEY_EXHAUSTED and the key is unchanged. Should libsodium fail half way, the key is
    * destroyed rather than left half-evolved.
    */
   evolve(): void {

@@ -1,6 +1,6 @@
 /**
  * SumKES over Ed25519 / Blake2b-256, depth-generic, on the flat cardano-base layout
- * (kes-spec.md §4). Depth 6 is what cardano-node uses; depths 0 and 1 are here so the Haskell
+ * (docs/kes-construction.md §4). Depth 6 is what cardano-node uses; depths 0 and 1 are here so the Haskell
  * key0/key1 vectors check the same code.
  *
  * Everything works in place on caller-owned buffers: the sign key `sk` (signKeyBytes(depth)
@@ -100,7 +100,7 @@ function assertDepth(depth: number): void {
 }
 
 /**
- * deriveVk(depth, genKey(depth, seed)) without keeping the key (kes-spec §4.2, §4.3): what a
+ * deriveVk(depth, genKey(depth, seed)) without keeping the key (docs/kes-construction.md §4.2, §4.3): what a
  * right subtree costs when only its vk is needed. 2^d keypairs, 2^d − 1 expansions, 2^d − 1 pair hashes.
  */
 export function subtreeVk(depth: number, seed: Uint8Array, vkOut: Uint8Array, ws: Workspace): void {
@@ -122,8 +122,8 @@ export function subtreeVk(depth: number, seed: Uint8Array, vkOut: Uint8Array, ws
 }
 
 /**
- * genKey(depth, seed) of kes-spec §4.2, written into sk[0 .. signKeyBytes(depth)): the left spine
- * is kept, each right subtree survives as its seed r1 and its vk. When `vkOut` is given, the key's
+ * genKey(depth, seed) of docs/kes-construction.md §4.2, written into sk[0 .. signKeyBytes(depth)): the left
+ * spine is kept, each right subtree survives as its seed r1 and its vk. When `vkOut` is given, the key's
  * vk is written there (one more pair hash); evolution passes null because it already knows it.
  * `seed` must not overlap sk[0 .. signKeyBytes(depth)); it is not modified.
  */
@@ -148,7 +148,7 @@ export function genKey(depth: number, seed: Uint8Array, sk: Uint8Array, vkOut: U
   }
 }
 
-/** kes-spec §4.3 for an existing key: H(vk0 || vk1) of the top level, or the leaf pk at depth 0. */
+/** docs/kes-construction.md §4.3 for an existing key: H(vk0 || vk1) of the top level, or the leaf pk at depth 0. */
 export function rootVk(depth: number, sk: Uint8Array): Uint8Array {
   if (depth === 0) {
     const pk = new Uint8Array(KES_VK_BYTES);
@@ -159,7 +159,7 @@ export function rootVk(depth: number, sk: Uint8Array): Uint8Array {
 }
 
 /**
- * updateKES(sk, t) in place (kes-spec §4.7): the step t → t+1 regenerates only the subtree at
+ * updateKES(sk, t) in place (docs/kes-construction.md §4.7): the step t → t+1 regenerates only the subtree at
  * level l = trailing ones of t + 1 from r1_l, then overwrites r1_l with zeros in place.
  * Returns false, touching nothing, when t is the last period.
  */
@@ -178,8 +178,8 @@ export function updateInPlace(depth: number, sk: Uint8Array, t: number, ws: Work
 }
 
 /**
- * kes-spec §4.5: Ed25519 signature of the current leaf, then vk0 || vk1 of every level, bottom
- * up. The key must be at evolution t. The leaf pk is the level-1 vk on t's side, so libsodium's
+ * docs/kes-construction.md §4.5: Ed25519 signature of the current leaf, then vk0 || vk1 of every level,
+ * bottom up. The key must be at evolution t. The leaf pk is the level-1 vk on t's side, so libsodium's
  * seed||pk is assembled without a keypair derivation.
  */
 export function signAt(depth: number, sk: Uint8Array, t: number, message: Uint8Array, ws: Workspace): Uint8Array {
@@ -206,8 +206,8 @@ export function signAt(depth: number, sk: Uint8Array, t: number, message: Uint8A
 }
 
 /**
- * kes-spec §4.6, top down: at each level H(vk0 || vk1) must equal the vk handed down, then the
- * side chosen by t's bit is handed further down; the leaf vk checks the Ed25519 signature.
+ * docs/kes-construction.md §4.6, top down: at each level H(vk0 || vk1) must equal the vk handed down, then
+ * the side chosen by t's bit is handed further down; the leaf vk checks the Ed25519 signature.
  * Arguments must already be well-formed (lengths, 0 ≤ t < 2^depth).
  */
 export function verifyAt(depth: number, vk: Uint8Array, t: number, message: Uint8Array, sig: Uint8Array): boolean {
@@ -230,7 +230,7 @@ function isZero(bytes: Uint8Array): boolean {
 
 /**
  * Why `sk` is not a key at evolution t, or undefined if it is. Checks everything the 608 bytes
- * let us derive (kes-spec §4.4): r1 erased exactly at the levels where t's bit is 1; the leaf
+ * let us derive (docs/kes-construction.md §4.4): r1 erased exactly at the levels where t's bit is 1; the leaf
  * seed's pk equals the level-1 vk on t's side; each level's H(vk0 || vk1) equals the vk one level
  * up on t's side; each r1 still present regenerates vk1. Only vk0 of levels already passed to
  * the right is not derivable: it is bound by the hash chain alone. Cheap checks first, so a

@@ -15,7 +15,7 @@ import { hashPair } from './primitives';
 import { verifyAt } from './sum';
 
 /**
- * kes-spec §4.6. Malformed arguments throw KesError (INVALID_ARGUMENT, INVALID_LENGTH,
+ * docs/kes-construction.md §4.6. Malformed arguments throw KesError (INVALID_ARGUMENT, INVALID_LENGTH,
  * OUT_OF_RANGE); in particular t ∉ [0, 64) is rejected, where Haskell would silently treat
  * t ≥ 64 like 63. A well-formed signature that does not verify returns false.
  */
@@ -28,9 +28,9 @@ export function verifyKes(vk: Uint8Array, period: number, message: Uint8Array, s
 }
 
 /**
- * The vk of a raw 608-byte key: Blake2b-256 of its last 64 bytes (kes-spec §4.3). Public, but
- * it proves nothing about the rest of the key (peers.md §2, dingo defect 6): use
- * KesSignKey.fromBytes to validate a key.
+ * The vk of a raw 608-byte key: Blake2b-256 of its last 64 bytes (docs/kes-construction.md §4.3). Public, but
+ * it proves nothing about the rest of the key (random bytes ending in the root vk pair, which every KES
+ * signature publishes, have the right vk): use KesSignKey.fromBytes to validate a key.
  */
 export function kesVkFromRaw(raw: Uint8Array): Uint8Array {
   assertBytes(raw, 'KES sign key', KES_SIGN_KEY_BYTES);

@@ -89,7 +89,7 @@ export const MAX_BOOTSTRAP_ENTRIES = 64;
 export const MAX_READER_BUFFERED_BYTES = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
-// Version identifiers (§ "Protocols/*/Protocol.hs", `versionIdentifier`)
+// Version identifiers (kes-agent Protocols/*/Protocol.hs, `versionIdentifier`; docs/haskell-protocol.md §2)
 
 /** Service V0: `"Service:" <> cryptoName <> ":0.4"` (Service/V0/Protocol.hs, StandardCrypto). */
 export const SERVICE_V0_ID = 'Service:StandardCrypto:0.4';

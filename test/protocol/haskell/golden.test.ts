@@ -50,7 +50,7 @@ import {
 import { readVectorJson } from '../../helpers/vectors';
 import { decodeFrom, h, hexOf, listen, z, type Listener } from './pair';
 
-// --- Version identifiers (reference §3.2) ---------------------------------------------------
+// --- Version identifiers (docs/haskell-protocol.md §2) --------------------------------------
 const SV0 = '536572766963653a5374616e6461726443727970746f3a302e34000000000000';
 const SV1 = '536572766963653a312e30' + z(21);
 const SV2 = '536572766963653a322e30' + z(21);
