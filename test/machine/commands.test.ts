@@ -7,9 +7,7 @@ import { loadSodium } from '../../src/crypto/sodium';
 import { bytesEqual, toHex } from '../../src/crypto/bytes';
 import { isKesError } from '../../src/errors';
 import type { Opcert } from '../../src/cardano/opcert';
-import type { AgentResult } from '../../src/machine/types';
-import { COLD_SEED, coldVkOf, Harness, OTHER_COLD_SEED, signsAt, testTiming } from './harness';
-import { commandRefusalText } from '../../src/protocol/refusal-text';
+import { COLD_SEED, coldVkOf, Harness, OTHER_COLD_SEED, signsAt, testTiming, ok, refused } from './harness';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
 const KP = 100;
@@ -23,16 +21,6 @@ beforeEach(() => {
 });
 afterEach(() => h.stop());
 
-function ok<T>(r: AgentResult<T>): T {
-  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${commandRefusalText(r)}`);
-  return r.value;
-}
-
-function refused<T>(r: AgentResult<T>, code: string): string {
-  expect(r).toMatchObject({ ok: false, code });
-  if (r.ok) throw new Error('unreachable');
-  return commandRefusalText(r);
-}
 
 describe('keygen / export-verkey / drop-staged', () => {
   test('keygen stages a fresh key at evolution 0; export-verkey returns its vk', () => {

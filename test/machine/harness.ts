@@ -8,7 +8,8 @@
  */
 import { SimulatedClock } from 'xstate';
 import { Agent } from '../../src/machine/agent';
-import type { ActiveChange } from '../../src/machine/types';
+import type { ActiveChange, AgentResult } from '../../src/machine/types';
+import { commandRefusalText } from '../../src/protocol/refusal-text';
 import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { issueOpcert, type Opcert } from '../../src/cardano/opcert';
 import { ed25519PublicKey } from '../../src/crypto/ed25519';
@@ -160,4 +161,17 @@ const PROBE = new TextEncoder().encode('block header body');
 /** Does `key` produce a signature that verifies under `vk` at evolution `t`? */
 export function signsAt(key: KesSignKey, vk: Uint8Array, t: number): boolean {
   return verifyKes(vk, t, PROBE, key.sign(PROBE));
+}
+
+/** A command's value; a refusal fails the test with its text. */
+export function ok<T>(r: AgentResult<T>): T {
+  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${commandRefusalText(r)}`);
+  return r.value;
+}
+
+/** Expect the command refused with `code`; its text as the control protocol words it. */
+export function refused<T>(r: AgentResult<T>, code: string): string {
+  expect(r).toMatchObject({ ok: false, code });
+  if (r.ok) throw new Error('unreachable');
+  return commandRefusalText(r);
 }

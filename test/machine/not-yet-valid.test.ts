@@ -4,9 +4,7 @@
  * simulated time: every instant is computed from the test timing.
  */
 import { loadSodium } from '../../src/crypto/sodium';
-import type { AgentResult } from '../../src/machine/types';
-import { Harness, signsAt, testTiming } from './harness';
-import { commandRefusalText } from '../../src/protocol/refusal-text';
+import { Harness, signsAt, testTiming, ok, refused } from './harness';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
 const KP = 100;
@@ -20,16 +18,6 @@ beforeEach(() => {
 });
 afterEach(() => h.stop());
 
-function ok<T>(r: AgentResult<T>): T {
-  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${commandRefusalText(r)}`);
-  return r.value;
-}
-
-function refused<T>(r: AgentResult<T>, code: string): string {
-  expect(r).toMatchObject({ ok: false, code });
-  if (r.ok) throw new Error('unreachable');
-  return commandRefusalText(r);
-}
 
 /** keygen + import of an opcert starting at c0; returns the staged vk. */
 function stage(counter: number, c0: number): Uint8Array {
