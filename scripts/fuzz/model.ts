@@ -25,7 +25,7 @@ import { releaseSecret } from '../../src/crypto/secret-memory';
 /** Control requests the agent answers without changing any key. */
 const READ_ONLY_REQUESTS: ReadonlySet<Message['type']> = new Set(['status', 'export_verkey']);
 /** Control requests that change key state: never sent by the fuzzer in decodable form. */
-const STATE_CHANGING_REQUESTS: ReadonlySet<Message['type']> = new Set(['keygen', 'import_opcert', 'upload', 'drop_staged', 'drop_active']);
+const STATE_CHANGING_REQUESTS: ReadonlySet<Message['type']> = new Set(['keygen', 'import_opcert', 'upload', 'upload_v2', 'drop_staged', 'drop_active']);
 
 export interface Expectation {
   /** Frames (or length fields) the agent decodes and acts on before it stops, the refused one included. */

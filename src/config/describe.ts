@@ -39,7 +39,7 @@ export function describeConfig(r: ResolvedConfig): SettingRow[] {
 }
 
 function notSetText(name: SettingName, r: ResolvedConfig): string {
-  if (name === 'network' && r.values.genesis !== undefined) return '(from genesis-file)';
+  if (name === 'network' && r.values.genesis !== undefined) return '(from genesis)';
   if (name === 'controlSocket') return '(disabled)';
   return '(none)';
 }

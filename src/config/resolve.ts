@@ -99,7 +99,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       if (value === undefined) throw new KesError('SETTING_INVALID', `${flag}: ${kind.rejection(flagShown(raw!))}`);
       flagsGiven.push({ name: flag, value });
     }
-    const envNames: [string, boolean][] = [[spec.env, false]];
+    const envNames: [string, boolean][] = [[spec.env, false], ...(spec.envAliases ?? []).map((v): [string, boolean] => [v, false])];
     if (spec.haskell?.env !== undefined) envNames.push([spec.haskell.env, spec.emptyDisables === true]);
     const envGiven: Given[] = [];
     for (const [variable, emptyCounts] of envNames) {

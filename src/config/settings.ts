@@ -54,6 +54,8 @@ export interface SettingSpec<T> {
   /** A one-letter form of `flag`, as the Haskell agent has it (`-l` for --log-level). */
   readonly short?: string;
   readonly env: string;
+  /** Other variables read as this setting (ours before the names lined up). */
+  readonly envAliases?: readonly string[];
   readonly haskell?: HaskellNames;
   /**
    * An empty value from the Haskell flag or variable, or from the file, means "off" (Haskell:
@@ -107,9 +109,11 @@ export const SETTINGS = {
     doc: 'Which chain\'s KES periods to follow; mutually exclusive with genesis-file',
   }),
   genesis: setting<string>({
-    toml: 'genesis-file',
+    toml: 'genesis',
+    tomlAliases: ['genesis-file'],
     flag: '--genesis',
-    env: 'KES_AGENT_GENESIS_FILE',
+    env: 'KES_AGENT_GENESIS',
+    envAliases: ['KES_AGENT_GENESIS_FILE'],
     haskell: { flag: '--genesis-file' },
     kind: PATH_KIND,
     fallback: none,
@@ -180,9 +184,11 @@ export const SETTINGS = {
     doc: 'Run even if key memory cannot be locked (RLIMIT_MEMLOCK too low); keys may then reach swap. Warned at every start and in status',
   }),
   controlUids: setting<readonly number[]>({
-    toml: 'control-uids',
+    toml: 'control-uid',
+    tomlAliases: ['control-uids'],
     flag: '--control-uid',
-    env: 'KES_AGENT_CONTROL_UIDS',
+    env: 'KES_AGENT_CONTROL_UID',
+    envAliases: ['KES_AGENT_CONTROL_UIDS'],
     kind: ID_LIST_KIND,
     fallback: () => [],
     fallbackDoc: '(none: only the agent\'s own uid)',
@@ -191,9 +197,11 @@ export const SETTINGS = {
     doc: 'Extra uids allowed on the control socket besides the agent\'s own. The socket is mode 0600, so only root gets past the file mode: in practice, list 0 to let root run kes-ctl',
   }),
   serviceUids: setting<readonly number[]>({
-    toml: 'service-uids',
+    toml: 'service-uid',
+    tomlAliases: ['service-uids'],
     flag: '--service-uid',
-    env: 'KES_AGENT_SERVICE_UIDS',
+    env: 'KES_AGENT_SERVICE_UID',
+    envAliases: ['KES_AGENT_SERVICE_UIDS'],
     kind: ID_LIST_KIND,
     fallback: () => [],
     fallbackDoc: '(none: only the agent\'s own uid)',
@@ -202,9 +210,11 @@ export const SETTINGS = {
     doc: 'Extra uids allowed on the service socket besides the agent\'s own (the node\'s user)',
   }),
   serviceGids: setting<readonly number[]>({
-    toml: 'service-gids',
+    toml: 'service-gid',
+    tomlAliases: ['service-gids'],
     flag: '--service-gid',
-    env: 'KES_AGENT_SERVICE_GIDS',
+    env: 'KES_AGENT_SERVICE_GID',
+    envAliases: ['KES_AGENT_SERVICE_GIDS'],
     kind: ID_LIST_KIND,
     fallback: () => [],
     fallbackDoc: '(none)',
@@ -213,9 +223,11 @@ export const SETTINGS = {
     doc: 'Extra gids allowed on the service socket (the gid SO_PEERCRED reports for the peer, i.e. its process\'s gid)',
   }),
   bootstrapPaths: setting<readonly string[]>({
-    toml: 'bootstrap-paths',
+    toml: 'bootstrap',
+    tomlAliases: ['bootstrap-paths'],
     flag: '--bootstrap',
-    env: 'KES_AGENT_BOOTSTRAP_PATHS',
+    env: 'KES_AGENT_BOOTSTRAP',
+    envAliases: ['KES_AGENT_BOOTSTRAP_PATHS'],
     haskell: { flag: '--bootstrap-address', short: '-b' },
     kind: PATH_LIST_KIND,
     union: true,

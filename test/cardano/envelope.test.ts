@@ -207,13 +207,13 @@ describe('file access errors', () => {
 });
 
 describe('writeFileSafely', () => {
-  test('overwrite=false refuses an existing file, a dangling symlink, and leaves them untouched', () => {
+  test('overwrite=false refuses an existing file (FILE_EXISTS) and a dangling symlink (FILE_IS_SYMLINK), and leaves them untouched', () => {
     const p = put('exists', 'old');
     expect(errOf(() => writeFileSafely(p, utf8('new'), { mode: 0o600, overwrite: false })).code).toBe('FILE_EXISTS');
     expect(fs.readFileSync(p, 'utf8')).toBe('old');
     const link = path.join(dir, 'dangling');
     fs.symlinkSync(path.join(dir, 'target-does-not-exist'), link);
-    expect(errOf(() => writeFileSafely(link, utf8('x'), { mode: 0o600, overwrite: false })).code).toBe('FILE_EXISTS');
+    expect(errOf(() => writeFileSafely(link, utf8('x'), { mode: 0o600, overwrite: false })).code).toBe('FILE_IS_SYMLINK');
     expect(fs.existsSync(path.join(dir, 'target-does-not-exist'))).toBe(false);
   });
   test('overwrite=true replaces the file with the new mode and leaves no temp file', () => {

@@ -32,7 +32,7 @@ interface JsonOut {
 }
 
 test('--json: every setting with its value, source and origin; flag > env > file > default in one run', async () => {
-  fs.writeFileSync(file, [`cold-vkey = "${COLD_VKEY}"`, 'log-level = "warn"', 'log-format = "json"', 'service-uids = [1001]', 'control-path = "c.sock"'].join('\n'));
+  fs.writeFileSync(file, [`cold-vkey = "${COLD_VKEY}"`, 'log-level = "warn"', 'log-format = "json"', 'service-uid = [1001]', 'control-path = "c.sock"'].join('\n'));
   const r = await checkConfig(['--json', '--log-level', 'debug', '--service-gid', '5', '--service-gid', '6,7'], {
     KES_AGENT_CONFIG: file,
     KES_AGENT_LOG_FORMAT: 'text', // env beats the file's json
@@ -46,22 +46,22 @@ test('--json: every setting with its value, source and origin; flag > env > file
   expect(out.settings).toMatchObject({
     'cold-vkey': { value: COLD_VKEY, source: 'file', from: `config file ${file}`, reloadable: false },
     network: { value: 'mainnet', source: 'default', from: 'default', reloadable: false },
-    'genesis-file': { value: null, source: 'default' },
+    'genesis': { value: null, source: 'default' },
     // Given under the Haskell agent's key, which still works and is named.
     'control-socket': { value: path.join(dir, 'c.sock'), source: 'file', from: `config file ${file} (as control-path, the old name of control-socket)`, reloadable: true },
     'service-socket': { source: 'default' },
     'log-level': { value: 'debug', source: 'flag', from: '--log-level' },
     'log-format': { value: 'text', source: 'env', from: 'KES_AGENT_LOG_FORMAT' },
     'allow-unlocked-memory': { value: false, source: 'default' },
-    'control-uids': { value: [], source: 'default' },
-    'service-uids': { value: [1001], source: 'file' },
-    'service-gids': { value: [5, 6, 7], source: 'flag', from: '--service-gid' },
+    'control-uid': { value: [], source: 'default' },
+    'service-uid': { value: [1001], source: 'file' },
+    'service-gid': { value: [5, 6, 7], source: 'flag', from: '--service-gid' },
   });
 });
 
 test('text: one line per setting, value and source, restart-only settings marked', async () => {
   fs.writeFileSync(file, `cold-vkey = "${COLD_VKEY}"\nnetwork = "preview"\n`);
-  const r = await checkConfig(['--config', file, '--allow-unlocked-memory'], { KES_AGENT_CONTROL_UIDS: '1000,1001' });
+  const r = await checkConfig(['--config', file, '--allow-unlocked-memory'], { KES_AGENT_CONTROL_UID: '1000,1001' });
   expect([r.code, r.stderr]).toEqual([0, '']);
   const lines = r.stdout.trimEnd().split('\n');
   expect(lines).toHaveLength(1 + SETTING_NAMES.length);
@@ -69,10 +69,10 @@ test('text: one line per setting, value and source, restart-only settings marked
   const row = (key: string): string => lines.find((l) => l.startsWith(`${key} `))!.replace(/ +/g, ' ');
   expect(row('cold-vkey')).toBe(`cold-vkey ${COLD_VKEY} file (restart to change)`);
   expect(row('network')).toBe('network preview file (restart to change)');
-  expect(row('genesis-file')).toBe('genesis-file (none) default (restart to change)');
+  expect(row('genesis')).toBe('genesis (none) default (restart to change)');
   expect(row('log-level')).toBe('log-level info default');
   expect(row('allow-unlocked-memory')).toBe('allow-unlocked-memory true flag --allow-unlocked-memory (restart to change)');
-  expect(row('control-uids')).toBe('control-uids 1000,1001 env KES_AGENT_CONTROL_UIDS');
+  expect(row('control-uid')).toBe('control-uid 1000,1001 env KES_AGENT_CONTROL_UID');
   expect(row('control-socket')).toBe(`control-socket ${defaultControlSocket(cleanEnv())} default`);
 });
 
@@ -91,12 +91,12 @@ test('a missing default file is fine and is said so; settings then come from fla
 describe('invalid: one stderr line, nothing on stdout, the usage or bad-input exit code', () => {
   test.each<[string, string[], Record<string, string>, string, number, RegExp]>([
     ['unknown key', [], {}, 'cold-vkey = "x"\nlog-levle = "info"\n', EXIT.BAD_INPUT, /config file .*agent\.toml: unknown setting 'log-levle'; did you mean 'log-level'\? \[CONFIG_INVALID\]$/],
-    ['wrong type', [], {}, 'cold-vkey = "x"\nservice-uids = "1001"\n', EXIT.BAD_INPUT, /key service-uids: expected a list of uids\/gids .*got "1001" \[CONFIG_INVALID\]$/],
+    ['wrong type', [], {}, 'cold-vkey = "x"\nservice-uid = "1001"\n', EXIT.BAD_INPUT, /key service-uid: expected a list of uids\/gids .*got "1001" \[CONFIG_INVALID\]$/],
     ['bad TOML', [], {}, 'cold-vkey = \n', EXIT.BAD_INPUT, /not valid TOML at line 1, column \d+/],
     ['bad env value', [], { KES_AGENT_NETWORK: 'testnet' }, `cold-vkey = "${COLD_VKEY}"\n`, EXIT.BAD_INPUT, /environment variable KES_AGENT_NETWORK: unknown network "testnet"/],
     ['bad flag value', ['--log-format', 'xml'], {}, `cold-vkey = "${COLD_VKEY}"\n`, EXIT.USAGE, /--log-format: unknown log format "xml"; expected one of text, json \[SETTING_INVALID\]$/],
     ['no cold key anywhere', [], {}, 'log-level = "info"\n', EXIT.USAGE, /cold-vkey is not set: pass --cold-vkey FILE, set KES_AGENT_COLD_VKEY, or set cold-vkey in /],
-    ['network and genesis', ['--network', 'preview'], {}, `cold-vkey = "${COLD_VKEY}"\ngenesis-file = "g.json"\n`, EXIT.USAGE, /network \(--network\) and genesis-file \(config file .*\) are mutually exclusive/],
+    ['network and genesis', ['--network', 'preview'], {}, `cold-vkey = "${COLD_VKEY}"\ngenesis = "g.json"\n`, EXIT.USAGE, /network \(--network\) and genesis \(config file .*\) are mutually exclusive/],
     ['cold key file missing', [], {}, 'cold-vkey = "nope.vkey"\n', EXIT.BAD_INPUT, /^kes-agent: error: cold-vkey \(config file .*\): .*nope\.vkey: no such file \[FILE_UNREADABLE\]$/],
     ['cold key of the wrong type', [], {}, `cold-vkey = "${vectorPath('cardano-cli', 'kes.vkey')}"\n`, EXIT.BAD_INPUT, /StakePoolVerificationKey_ed25519/],
     ['socket path too long, from the file (bad input)', [], {}, `cold-vkey = "${COLD_VKEY}"\ncontrol-path = "/${'x'.repeat(120)}.sock"\n`, EXIT.BAD_INPUT, /control-socket \/x+\.sock \(config file .*\): 126 bytes; the limit is 107 \[CONFIG_INVALID\]$/],

@@ -12,16 +12,16 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const FULL = `
 cold-vkey = "keys/cold.vkey"
 network = "preview"
-genesis-file = "/etc/kes-agent/genesis.json"
+genesis = "/etc/kes-agent/genesis.json"
 control-socket = "/run/kes-agent/control.sock"
 service-socket = "service.sock"
 log-level = "debug"
 log-format = "json"
 allow-unlocked-memory = false
-control-uids = [1000]
-service-uids = [1001, 1002]
-service-gids = []
-bootstrap-paths = ["peer/service.sock", "/run/b/service.sock"]
+control-uid = [1000]
+service-uid = [1001, 1002]
+service-gid = []
+bootstrap = ["peer/service.sock", "/run/b/service.sock"]
 metrics = "run/metrics.sock"
 `;
 
@@ -57,7 +57,7 @@ test('the Haskell agent\'s shipped agent.toml reads as is (docs/haskell-protocol
     controlSocket: '/tmp/kes-agent-control.socket',
   });
   // Read under their old names, and said so (check-config shows it).
-  expect(parsed.aliases).toEqual({ serviceSocket: 'service-path', controlSocket: 'control-path' });
+  expect(parsed.aliases).toEqual({ genesis: 'genesis-file', serviceSocket: 'service-path', controlSocket: 'control-path' });
 });
 
 test('the canonical names are not aliases', () => {
@@ -71,7 +71,7 @@ describe('refused, with the file and key named', () => {
     ['control-pth = "/c.sock"', "unknown setting 'control-pth'; did you mean 'control-socket'?"],
     ['control-sock = "/c.sock"', "unknown setting 'control-sock'; did you mean 'control-socket'?"],
     ['servce-socket = "/s.sock"', "unknown setting 'servce-socket'; did you mean 'service-socket'?"],
-    ['colour = 1', "config file /etc/kes-agent/agent.toml: unknown setting 'colour' (known: cold-vkey, network, genesis-file, control-socket, service-socket, log-level, log-format, allow-unlocked-memory, control-uids, service-uids, service-gids, bootstrap-paths, metrics)"],
+    ['colour = 1', "config file /etc/kes-agent/agent.toml: unknown setting 'colour' (known: cold-vkey, network, genesis, control-socket, service-socket, log-level, log-format, allow-unlocked-memory, control-uid, service-uid, service-gid, bootstrap, metrics)"],
     ['control-path = "/a.sock"\ncontrol-socket = "/b.sock"', '"control-path" and "control-socket" are two names for the same setting control-socket: keep only "control-socket"'],
     ['log-target = "syslog"', "unknown setting 'log-target' (a Haskell kes-agent setting this agent does not have: logs always go to stdout"],
     ['user = "kes"', "unknown setting 'user' (a Haskell kes-agent setting this agent does not have"],
@@ -86,11 +86,11 @@ describe('refused, with the file and key named', () => {
     ['metrics = 9101', 'key metrics: expected HOST:PORT with an IP address or localhost (127.0.0.1:9101, [::1]:9101), or a Unix socket path containing "/" (./metrics.sock), got integer 9101'],
     ['metrics = "prometheus.example:9101"', 'key metrics: expected HOST:PORT with an IP address or localhost'],
     ['allow-unlocked-memory = 1', 'key allow-unlocked-memory: expected true or false, got integer 1'],
-    ['control-uids = 1000', 'key control-uids: expected a list of uids/gids'],
-    ['control-uids = [1000.0]', 'got [float 1000]'],
-    ['service-uids = ["1000"]', 'key service-uids: expected a list of uids/gids'],
-    ['service-gids = [-1]', 'key service-gids: expected a list of uids/gids'],
-    ['service-gids = [4294967295]', 'key service-gids: expected a list of uids/gids'],
+    ['control-uid = 1000', 'key control-uid: expected a list of uids/gids'],
+    ['control-uid = [1000.0]', 'got [float 1000]'],
+    ['service-uid = ["1000"]', 'key service-uid: expected a list of uids/gids'],
+    ['service-gid = [-1]', 'key service-gid: expected a list of uids/gids'],
+    ['service-gid = [4294967295]', 'key service-gid: expected a list of uids/gids'],
     ['log-format = 1979-05-27', 'key log-format: expected one of text, json, got a date'],
     ['log-format = { a = 1 }', 'key log-format: expected one of text, json, got a table'],
   ])('%s', (text, message) => {

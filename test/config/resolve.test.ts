@@ -114,7 +114,7 @@ describe('precedence: flag > env > file > default, for every setting', () => {
   });
 
   test('the settings object carries the resolved values, peer lists grouped per socket', () => {
-    fs.writeFileSync(file, 'cold-vkey = "/k/cold.vkey"\ncontrol-uids = [1000]\nservice-uids = [1001]\nservice-gids = [1002, 1003]\nlog-format = "json"\n');
+    fs.writeFileSync(file, 'cold-vkey = "/k/cold.vkey"\ncontrol-uid = [1000]\nservice-uid = [1001]\nservice-gid = [1002, 1003]\nlog-format = "json"\n');
     const r = resolveConfig({ flags: { logLevel: 'debug' }, configFlag: file, env: BASE_ENV, defaultConfigPath: missingDefault });
     expect(r.settings).toEqual({
       coldVkey: '/k/cold.vkey',
@@ -141,7 +141,7 @@ describe('precedence: flag > env > file > default, for every setting', () => {
 
   test('an empty env value or empty flag counts as not set', () => {
     fs.writeFileSync(file, 'cold-vkey = "/c.vkey"\nlog-level = "warn"\n');
-    const r = resolveConfig({ flags: { logLevel: '', controlUids: [] }, configFlag: file, env: { KES_AGENT_LOG_LEVEL: '', KES_AGENT_CONTROL_UIDS: '' }, defaultConfigPath: missingDefault });
+    const r = resolveConfig({ flags: { logLevel: '', controlUids: [] }, configFlag: file, env: { KES_AGENT_LOG_LEVEL: '', KES_AGENT_CONTROL_UID: '' }, defaultConfigPath: missingDefault });
     expect([r.settings.logLevel, r.sources.logLevel]).toEqual(['warn', 'file']);
     expect(r.sources.controlUids).toBe('default');
   });
@@ -207,8 +207,8 @@ describe('bad values name their place and what was expected', () => {
   test.each<[NodeJS.ProcessEnv, string]>([
     [{ KES_AGENT_LOG_LEVEL: 'warning' }, 'environment variable KES_AGENT_LOG_LEVEL: unknown log level "warning"'],
     [{ KES_AGENT_ALLOW_UNLOCKED_MEMORY: 'yes' }, 'environment variable KES_AGENT_ALLOW_UNLOCKED_MEMORY: expected true or false, got "yes"'],
-    [{ KES_AGENT_SERVICE_UIDS: '1000;1001' }, 'environment variable KES_AGENT_SERVICE_UIDS: expected a list of uids/gids'],
-    [{ KES_AGENT_CONTROL_UIDS: Array.from({ length: 65 }, (_, i) => i).join(',') }, 'KES_AGENT_CONTROL_UIDS: expected a list of uids/gids (integers 0..4294967294, at most 64'],
+    [{ KES_AGENT_SERVICE_UID: '1000;1001' }, 'environment variable KES_AGENT_SERVICE_UID: expected a list of uids/gids'],
+    [{ KES_AGENT_CONTROL_UID: Array.from({ length: 65 }, (_, i) => i).join(',') }, 'KES_AGENT_CONTROL_UID: expected a list of uids/gids (integers 0..4294967294, at most 64'],
   ])('env %j → CONFIG_INVALID', (env, message) => {
     expect(() => resolve({}, env)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) }));
   });
@@ -226,19 +226,19 @@ describe('bad values name their place and what was expected', () => {
 });
 
 describe('settings that must agree', () => {
-  test('network and genesis-file: mutually exclusive, named with their sources', () => {
-    fs.writeFileSync(file, 'cold-vkey = "c"\ngenesis-file = "g.json"\n');
+  test('network and genesis: mutually exclusive, named with their sources', () => {
+    fs.writeFileSync(file, 'cold-vkey = "c"\ngenesis = "g.json"\n');
     const i = { configFlag: file, defaultConfigPath: missingDefault };
     expect(() => resolveConfig({ ...i, flags: { network: 'preview' }, env: {} })).toThrow(
-      new KesError('SETTING_INVALID', `network (--network) and genesis-file (config file ${file}) are mutually exclusive: set only one`),
+      new KesError('SETTING_INVALID', `network (--network) and genesis (config file ${file}) are mutually exclusive: set only one`),
     );
     expect(() => resolveConfig({ ...i, flags: {}, env: { KES_AGENT_NETWORK: 'preview' } })).toThrow(
-      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('network (KES_AGENT_NETWORK) and genesis-file') }),
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('network (KES_AGENT_NETWORK) and genesis (') }),
     );
   });
 
   test('with a genesis file the default network is dropped, not reported as in use', () => {
-    fs.writeFileSync(file, 'cold-vkey = "c"\ngenesis-file = "/g.json"\n');
+    fs.writeFileSync(file, 'cold-vkey = "c"\ngenesis = "/g.json"\n');
     const r = resolveConfig({ flags: {}, configFlag: file, env: {}, defaultConfigPath: missingDefault });
     expect([r.settings.network, r.settings.genesis]).toEqual([undefined, '/g.json']);
   });
@@ -258,12 +258,12 @@ describe('planReload', () => {
   }
 
   test('reports changed settings in table order and which need a restart', () => {
-    const a = resolved('cold-vkey = "/a.vkey"\nlog-level = "info"\nservice-uids = [1]\n');
-    const b = resolved('cold-vkey = "/a.vkey"\nlog-level = "debug"\nservice-uids = [1, 2]\ncontrol-path = "/x.sock"\n');
+    const a = resolved('cold-vkey = "/a.vkey"\nlog-level = "info"\nservice-uid = [1]\n');
+    const b = resolved('cold-vkey = "/a.vkey"\nlog-level = "debug"\nservice-uid = [1, 2]\ncontrol-path = "/x.sock"\n');
     expect(planReload(a, b)).toEqual({ changed: ['controlSocket', 'logLevel', 'serviceUids'], needRestart: [] });
     const c = resolved('cold-vkey = "/b.vkey"\nlog-level = "debug"\nnetwork = "preview"\nallow-unlocked-memory = true\n');
     expect(planReload(a, c)).toEqual({ changed: ['coldVkey', 'network', 'logLevel', 'allowUnlockedMemory', 'serviceUids'], needRestart: ['coldVkey', 'network', 'allowUnlockedMemory'] });
-    expect(planReload(a, resolved('cold-vkey = "/a.vkey"\nservice-uids = [1]\n'))).toEqual({ changed: [], needRestart: [] });
+    expect(planReload(a, resolved('cold-vkey = "/a.vkey"\nservice-uid = [1]\n'))).toEqual({ changed: [], needRestart: [] });
   });
 
   test('only the cold key, the chain, the memory policy and the metrics address need a restart', () => {

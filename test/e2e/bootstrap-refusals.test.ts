@@ -110,7 +110,7 @@ beforeAll(async () => {
   await peer.listen();
   // The peer comes from a config file, so that a SIGHUP reload can remove it (flags stay as given).
   cfg = path.join(e.dir, 'agent.toml');
-  fs.writeFileSync(cfg, `bootstrap-paths = [${JSON.stringify(peer.socketPath)}]\n`);
+  fs.writeFileSync(cfg, `bootstrap = [${JSON.stringify(peer.socketPath)}]\n`);
   await startAgent(e, ['--config', cfg]);
   period = await currentPeriod(e);
   // Two rotations: the active key has opcert counter 1, so counter 0 is below the floor.
@@ -205,7 +205,7 @@ test('a peer that goes away: the link goes down, the key stays, status answers; 
   expect(check.code).toBe(13);
   expect(check.stdout).toMatch(/^warning: 1 bootstrap peer\(s\) down/);
 
-  fs.writeFileSync(cfg, 'bootstrap-paths = []\n');
+  fs.writeFileSync(cfg, 'bootstrap = []\n');
   const p = e.agent!;
   const m2 = p.mark();
   p.child.kill('SIGHUP');
@@ -232,7 +232,7 @@ test('SIGHUP adds a peer; one that does not offer Service:2.0 is named in the lo
   });
   await new Promise<void>((resolve) => server.listen(onlyV1, resolve));
   try {
-    fs.writeFileSync(cfg, `bootstrap-paths = [${JSON.stringify(onlyV1)}]\n`);
+    fs.writeFileSync(cfg, `bootstrap = [${JSON.stringify(onlyV1)}]\n`);
     const mark = p.mark();
     p.child.kill('SIGHUP');
     await p.waitFor('bootstrap: peer added', { after: mark });
@@ -246,7 +246,7 @@ test('SIGHUP adds a peer; one that does not offer Service:2.0 is named in the lo
     // Retried with backoff (later identical failures are logged at debug only).
     await retried;
   } finally {
-    fs.writeFileSync(cfg, 'bootstrap-paths = []\n');
+    fs.writeFileSync(cfg, 'bootstrap = []\n');
     const m = p.mark();
     p.child.kill('SIGHUP');
     await p.waitFor('bootstrap: peer removed', { after: m });

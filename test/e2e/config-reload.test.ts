@@ -101,10 +101,10 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     // log-level = debug from the last reload is in force: the node's confirmation is logged.
     await agent.waitFor(/ debug service: node confirmed /, { after: beforeNode1 });
     const movedService = path.join(e.dir, 'moved', 'service.sock');
-    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${movedService}"`, 'log-level = "debug"', 'service-uids = [1001, 1002]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${movedService}"`, 'log-level = "debug"', 'service-uid = [1001, 1002]']);
     const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([
-      expect.stringMatching(new RegExp(`config: reloaded changed=service-socket,service-uids service-socket=${movedService} service-uids=1001,1002$`)),
+      expect.stringMatching(new RegExp(`config: reloaded changed=service-socket,service-uid service-socket=${movedService} service-uid=1001,1002$`)),
     ]);
     expect(fs.existsSync(e.serviceSocket)).toBe(false);
     expect(fs.statSync(movedService).mode & 0o777).toBe(0o660);
@@ -136,7 +136,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
     const r = await cold(e, 'keygen', '--cold-vkey', other, '--cold-skey', path.join(e.dir, 'other-cold.skey'), '--counter', path.join(e.dir, 'other-cold.counter'));
     expect(r.code).toBe(0);
     // Also asks for a log-format change, which must NOT be applied: the reload is all or nothing.
-    settingsFile(['cold-vkey = "other-cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'log-format = "json"', 'service-uids = [1001, 1002]']);
+    settingsFile(['cold-vkey = "other-cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'log-format = "json"', 'service-uid = [1001, 1002]']);
     const lines = await hangup('config: reload refused');
     const errors = lines.filter((l) => / error /.test(l));
     expect(errors).toHaveLength(1);
@@ -147,15 +147,15 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
 
   test('a socket path that cannot be bound: the old socket stays, one error, the rest applies', async () => {
     const unbindable = path.join(e.dir, 'no-such-dir', 'control.sock');
-    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${unbindable}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${unbindable}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uid = [1001]']);
     const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => / error /.test(l))).toEqual([expect.stringContaining('control: cannot move the socket; still listening at the old path')]);
-    expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(/config: reloaded changed=service-uids service-uids=1001$/)]);
+    expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(/config: reloaded changed=service-uid service-uid=1001$/)]);
     expect(fs.statSync(e.controlSocket).isSocket()).toBe(true);
     await expectKeysKept();
     // The failed path is not taken as in force: a later reload with a bindable path moves it.
     const back = path.join(e.dir, 'control-again.sock');
-    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${back}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uids = [1001]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${back}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "debug"', 'service-uid = [1001]']);
     await hangup('config: reloaded');
     expect(fs.statSync(back).isSocket()).toBe(true);
     expect(fs.existsSync(e.controlSocket)).toBe(false);
@@ -165,7 +165,7 @@ describe('kes-agent run with a config file, reloaded by SIGHUP', () => {
   });
 
   test('switching to JSON logs at warn: the reload line is still written (in the old format), then JSON', async () => {
-    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "warn"', 'log-format = "json"', 'service-uids = [1001]']);
+    settingsFile(['cold-vkey = "cold.vkey"', `control-socket = "${e.controlSocket}"`, `service-socket = "${e.serviceSocket}"`, 'log-level = "warn"', 'log-format = "json"', 'service-uid = [1001]']);
     const lines = await hangup('config: reloaded');
     expect(lines.filter((l) => l.includes('config: reloaded'))).toEqual([expect.stringMatching(/ info  config: reloaded changed=log-level,log-format log-level=warn log-format=json$/)]);
     // Something at warn or above, in JSON: an invalid file.

@@ -133,7 +133,7 @@ describeAsOtherUser('access lists narrowed by a reload (a peer runs as nobody)',
     const env = (e = await makeAgentEnv());
     const config = path.join(env.dir, 'agent.toml');
     const write = (uids: number[]): void =>
-      fs.writeFileSync(config, `cold-vkey = "${env.coldVkey}"\nnetwork = "preview"\nservice-uids = [${uids.join(', ')}]\n`);
+      fs.writeFileSync(config, `cold-vkey = "${env.coldVkey}"\nnetwork = "preview"\nservice-uid = [${uids.join(', ')}]\n`);
     write([NOBODY]);
     const agent = await startAgent(env, ['--config', config]);
     fs.chmodSync(env.dir, 0o755);

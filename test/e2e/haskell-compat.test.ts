@@ -46,7 +46,7 @@ describe('kes-agent check-config with the Haskell agent\'s names', () => {
     expect(out.configFile).toEqual({ path: toml, source: 'flag', from: '--config-file', read: true });
     expect(out.settings).toMatchObject({
       'cold-vkey': { value: COLD_VKEY, source: 'flag', from: '--cold-verification-key' },
-      'genesis-file': { value: MAINNET_GENESIS, source: 'flag', from: '--genesis-file' },
+      'genesis': { value: MAINNET_GENESIS, source: 'flag', from: '--genesis-file' },
       'service-socket': { value: service, source: 'flag', from: '--service-address' },
       'control-socket': { value: '', source: 'file', from: `config file ${toml} (as control-path, the old name of control-socket)` },
       'log-level': { value: 'info', source: 'flag', from: '--log-level' },
@@ -62,7 +62,7 @@ describe('kes-agent check-config with the Haskell agent\'s names', () => {
       'cold-vkey': { value: COLD_VKEY, source: 'env', from: 'KES_AGENT_COLD_VK' },
       'service-socket': { value: service, source: 'env', from: 'KES_AGENT_SERVICE_PATH' },
       'control-socket': { value: '', source: 'env', from: 'KES_AGENT_CONTROL_PATH' },
-      'genesis-file': { value: MAINNET_GENESIS, source: 'env', from: 'KES_AGENT_GENESIS_FILE' },
+      'genesis': { value: MAINNET_GENESIS, source: 'env', from: 'KES_AGENT_GENESIS_FILE' },
       'log-level': { value: 'error', source: 'env', from: 'KES_AGENT_LOG_LEVEL' },
     });
     expect(text.stdout).toMatch(/^cold-vkey +\S+ +env KES_AGENT_COLD_VK/m);
@@ -93,7 +93,7 @@ describe('kes-agent check-config with the Haskell agent\'s names', () => {
 
   test('a mainnet genesis file contradicted by --network is refused', async () => {
     const r = await agentCmd(['check-config', '--cold-vkey', COLD_VKEY, '--genesis-file', MAINNET_GENESIS, '--network', 'preprod']);
-    expectOneStderrLine(r, EXIT.USAGE, /network \(--network\) and genesis-file \(--genesis-file\) are mutually exclusive/);
+    expectOneStderrLine(r, EXIT.USAGE, /network \(--network\) and genesis \(--genesis-file\) are mutually exclusive/);
   });
 });
 

@@ -46,7 +46,7 @@ export class RunCommand extends AgentSettingsCommand {
       SIGHUP reloads the settings (the file, with the same flags and environment) and keeps the
       staged and active keys: log level and format, socket paths (the new socket is bound before
       the old one is closed; if it cannot be bound the old one stays) and the uid/gid lists
-      change live (open connections the new lists no longer allow are closed). A change to cold-vkey, network, genesis-file, allow-unlocked-memory or metrics needs a
+      change live (open connections the new lists no longer allow are closed). A change to cold-vkey, network, genesis, allow-unlocked-memory or metrics needs a
       restart: such a reload, or an invalid file, is refused whole with one error line and the
       agent carries on unchanged.
 
