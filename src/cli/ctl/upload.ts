@@ -23,9 +23,6 @@ export class UploadCommand extends CtlCommand {
       how many nodes confirmed within --timeout. Nodes that connect later get the key when they
       connect.
 
-      Refused (OPCERT_NOT_YET_VALID, exit 6, nothing changes) when the active key can sign now
-      and the new opcert starts at a later KES period, unless --force.
-
       When the active key can sign now and the staged opcert starts at a later KES period, the
       agent refuses (exit 6, OPCERT_NOT_YET_VALID, naming both periods) and nothing changes:
       nodes could not forge with the new key until its period. Upload then, or pass --force.
