@@ -30,7 +30,9 @@ import * as path from 'node:path';
 import { ControlClient } from '../src/client/control-client';
 import { KES_SECRET_BYTES, MAX_CONFIRM_TIMEOUT_MS, encodeMessage } from '../src/protocol';
 import { TRIGGER_BROADCAST, TRIGGER_COUNT } from './agent-bare-server';
-import { BIN, Child, cpuMs, describeEnvironment, median, rssKiB, runOk, unitEnvironment } from './agent-procs';
+import { BIN, Child, describeEnvironment, median, unitEnvironment } from './agent-procs';
+import { runOk } from '../scripts/child-process';
+import { cpuMs, rssKiB } from '../scripts/proc-stat';
 import type { BenchRow } from './harness';
 
 /** Nodes connected to the agent (and sockets to the bare server). @default 1000 */
@@ -339,7 +341,7 @@ export async function runAgentBench(): Promise<BenchRow[]> {
     await bareSwarm.stop();
     await agentSwarm.stop();
     await bare.stop();
-    const code = await agent.stop();
+    const { code } = await agent.stop();
     if (code !== 0) throw new Error(`kes-agent exited ${code} on SIGTERM, expected 0`);
     return rows;
   } finally {

@@ -13,12 +13,11 @@
  * Exits 1 naming the step that failed. Uses mainnet time: the agent, the opcert and the node
  * all work in the real current mainnet KES period.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isolatedEnv } from './child-env';
+import { ChildGroup, NodeChild, runNode } from './child-process';
 import { readKesVerificationKeyFile } from '../src/cardano';
 import { fromHex, toHex } from '../src/crypto/bytes';
 import { verifyKes } from '../src/crypto/kes';
@@ -96,79 +95,25 @@ function showCommand(bin: string, args: string[]): void {
 }
 
 
-/** The step commands running now, each with its end: an interrupted demo stops them before it removes the temp dir. */
-const runningSteps = new Map<ChildProcess, Promise<void>>();
-/** Set by SIGINT/SIGTERM/SIGHUP: no further command starts, and the demo ends with 128 + its number. */
-let interrupted: NodeJS.Signals | undefined;
+/** The agents and the step command running: an interrupted demo stops them before it removes the temp dir. */
+const children = new ChildGroup();
 
 /** Run one command to completion, print it and its output; throw StepFailed unless it exits 0. */
-function run(bin: string, args: string[], opts: { show?: 'stdout' | 'none' } = {}): Promise<string> {
+async function run(bin: string, args: string[], opts: { show?: 'stdout' | 'none' } = {}): Promise<string> {
   showCommand(bin, args);
-  if (interrupted !== undefined) return Promise.reject(new StepFailed(`interrupted (${interrupted})`));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    runningSteps.set(child, new Promise((ended) => child.once('close', () => ended())));
-    child.once('close', () => runningSteps.delete(child));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT_MS);
-    child.on('error', (e) => reject(new StepFailed(`could not run node ${bin}: ${e.message}`)));
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (opts.show !== 'none' && stdout !== '') indent(stdout);
-      if (code === 0) return resolve(stdout);
-      if (stderr !== '') indent(stderr);
-      reject(new StepFailed(signal === 'SIGKILL' ? `no answer within ${STEP_TIMEOUT_MS} ms` : `exited ${code ?? signal}`));
-    });
+  const r = await runNode([bin, ...args], { cwd: ROOT, timeoutMs: STEP_TIMEOUT_MS, group: children }).catch((e: Error) => {
+    throw new StepFailed(`could not run node ${bin}: ${e.message}`);
   });
+  if (opts.show !== 'none' && r.stdout !== '') indent(r.stdout);
+  if (r.code === 0) return r.stdout;
+  if (r.stderr !== '') indent(r.stderr);
+  throw new StepFailed(r.signal === 'SIGKILL' ? `no answer within ${STEP_TIMEOUT_MS} ms` : `exited ${r.code ?? r.signal}`);
 }
 
-/** The agent: a long-running child whose log lines are kept. */
-class AgentProcess {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  log = '';
-  #stderr = '';
-
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN.agent, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.#stderr += d));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Resolve with the first log line containing `text`. */
-  async waitForLine(text: string, timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.log.split('\n').find((l) => l.includes(text));
-      if (line !== undefined) return line;
-      if (!this.running) throw new StepFailed(`the agent exited before "${text}":\n${this.#stderr.trim()}`);
-      if (Date.now() > deadline) throw new StepFailed(`the agent did not log "${text}" within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** SIGTERM to this agent only; its exit code. */
-  async stop(): Promise<number | null> {
-    if (this.running) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-}
-
-/** SIGTERM to the agent and every step command running, SIGKILL to any still there after `ms`; resolves when all have ended. */
-async function stopChildren(agent: AgentProcess | undefined, ms: number): Promise<void> {
-  const children = [...runningSteps.keys(), ...(agent?.running ? [agent.child] : [])];
-  for (const c of children) c.kill('SIGTERM');
-  const killer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), ms);
-  await Promise.all([...runningSteps.values(), agent?.exited]);
-  clearTimeout(killer);
+/** Start an agent, its command printed first. */
+function startAgent(args: string[]): NodeChild {
+  showCommand(BIN.agent, args);
+  return new NodeChild([BIN.agent, ...args], { name: 'the agent', cwd: ROOT, group: children, waitTimeoutMs: AGENT_START_TIMEOUT_MS });
 }
 
 interface SignJson {
@@ -196,29 +141,14 @@ async function main(): Promise<void> {
   }
   await loadSodium();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-demo-'));
-  let agent: AgentProcess | undefined;
-  let peer: AgentProcess | undefined;
+  let agent: NodeChild | undefined;
+  let peer: NodeChild | undefined;
   // Interrupted (Ctrl-C, kill, a closed pipe) or not, the agent does not outlive the demo and the
   // throwaway cold signing key does not stay behind (unless --keep).
   const removeDir = (): void => {
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   };
-  process.once('exit', () => {
-    for (const c of [...runningSteps.keys(), ...(agent?.running ? [agent.child] : []), ...(peer?.running ? [peer.child] : [])]) c.kill('SIGTERM');
-    removeDir();
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      if (interrupted !== undefined) return; // a second Ctrl-C while the agent stops: the first one is handling it
-      interrupted = sig;
-      process.exitCode = 128 + os.constants.signals[sig];
-      process.stderr.write(`demo interrupted (${sig})${keep ? `; kept ${dir}` : ''}\n`);
-      void Promise.all([stopChildren(agent, INTERRUPT_STOP_MS), peer?.stop()]).finally(() => {
-        removeDir();
-        process.exit();
-      });
-    });
-  }
+  children.stopOnExit('demo', { cleanup: removeDir, stopMs: INTERRUPT_STOP_MS, note: keep ? `; kept ${dir}` : '' });
   const f = (name: string): string => path.join(dir, name);
   const control = f('control.sock');
   const service = f('service.sock');
@@ -241,9 +171,8 @@ async function main(): Promise<void> {
     // With a peer, the first agent follows the second's service socket from the start (it retries
     // with backoff until the second is up).
     if (withPeer) agentArgs.push('--bootstrap', peerService);
-    showCommand(BIN.agent, agentArgs);
-    agent = new AgentProcess(agentArgs);
-    indent(await agent.waitForLine('agent: started', AGENT_START_TIMEOUT_MS));
+    agent = startAgent(agentArgs);
+    indent(await agent.waitFor('agent: started'));
 
     step++;
     begin();
@@ -283,12 +212,12 @@ async function main(): Promise<void> {
     const message = crypto.randomBytes(MESSAGE_BYTES);
     fs.writeFileSync(f('header.bin'), message);
     say(`   (header.bin: ${MESSAGE_BYTES} random bytes standing in for a block header body)`);
-    const logBefore = agent.log.length;
+    const logBefore = agent.stdout.length;
     // The command's own output, as printed: one JSON object (the signature is long, but it is what a script gets).
     const signed = parseSignJson(await run(BIN.node, ['sign', '--message', f('header.bin'), '--json', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--socket', service]));
     say(`   (a ${signed.signature.length / 2}-byte signature, ${signed.signature.slice(0, SHOWN_HEX_CHARS)}…, at KES evolution ${signed.evolution})`);
     say('   the agent\'s log meanwhile:');
-    indent(agent.log.slice(logBefore).split('\n').filter((l) => l.includes('service:')).join('\n'));
+    indent(agent.stdout.slice(logBefore).split('\n').filter((l) => l.includes('service:')).join('\n'));
 
     step++;
     begin();
@@ -303,23 +232,20 @@ async function main(): Promise<void> {
       step++;
       begin();
       const peerArgs = ['run', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--control-socket', peerControl, '--service-socket', peerService, '--bootstrap', service];
-      showCommand(BIN.agent, peerArgs);
-      peer = new AgentProcess(peerArgs);
-      indent(await peer.waitForLine(HEALED_LINE, AGENT_START_TIMEOUT_MS));
+      peer = startAgent(peerArgs);
+      indent(await peer.waitFor(HEALED_LINE));
 
       step++;
       begin();
       say(`   $ kill -KILL ${agent.child.pid ?? '?'}`);
-      agent.child.kill('SIGKILL');
-      await agent.exited;
+      await agent.stop('SIGKILL');
       say('     killed: no key anywhere on this host but in the second agent');
 
       step++;
       begin();
-      showCommand(BIN.agent, agentArgs);
-      agent = new AgentProcess(agentArgs);
-      await agent.waitForLine('agent: started', AGENT_START_TIMEOUT_MS);
-      indent(await agent.waitForLine(HEALED_LINE, AGENT_START_TIMEOUT_MS));
+      agent = startAgent(agentArgs);
+      await agent.waitFor('agent: started');
+      indent(await agent.waitFor(HEALED_LINE));
 
       step++;
       begin();
@@ -329,13 +255,13 @@ async function main(): Promise<void> {
     step++;
     begin();
     say(`   $ kill -TERM ${agent.child.pid ?? '?'}`);
-    const code = await agent.stop();
-    indent(agent.log.split('\n').filter((l) => /agent: (stopping|stopped)/.test(l)).join('\n'));
+    const { code } = await agent.stop();
+    indent(agent.stdout.split('\n').filter((l) => /agent: (stopping|stopped)/.test(l)).join('\n'));
     if (code !== 0) throw new StepFailed(`the agent exited ${code}, expected 0`);
     say('     agent exited 0');
     if (peer !== undefined) {
       say(`   $ kill -TERM ${peer.child.pid ?? '?'}`);
-      const peerCode = await peer.stop();
+      const { code: peerCode } = await peer.stop();
       if (peerCode !== 0) throw new StepFailed(`the second agent exited ${peerCode}, expected 0`);
       say('     second agent exited 0');
     }
@@ -344,7 +270,7 @@ async function main(): Promise<void> {
     say(`demo complete: all ${steps.length} steps succeeded`);
   } catch (e) {
     // Interrupted, the step that failed is the interruption's doing: the signal handler reports it.
-    if (interrupted === undefined) {
+    if (children.interrupted === undefined) {
       const why = e instanceof Error ? e.message : String(e);
       process.stderr.write(`demo failed at step ${step + 1} (${steps[step] ?? 'set-up'}): ${why}\n`);
       process.exitCode = 1;

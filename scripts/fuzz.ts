@@ -24,13 +24,12 @@
  * Exits 1 naming every failed check. Interrupted (Ctrl-C, SIGTERM, SIGHUP), it stops its agent and
  * any command running, removes its temp dir and exits 128 + the signal's number.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isolatedEnv } from './child-env';
+import { ChildFailed, ChildGroup, NodeChild, runOk } from './child-process';
 import { readColdVerificationKeyFile, readKesVerificationKeyFile } from '../src/cardano';
 import { KesNodeClient } from '../src/client';
 import { concatBytes, toHex } from '../src/crypto/bytes';
@@ -44,6 +43,7 @@ import { buildPlan, harmlessFrame, SCENARIOS, type Scenario } from './fuzz/gener
 import { HANDSHAKE_CASES, handshakePlan, type HandshakeCase } from './fuzz/handshake';
 import { expectAgent, type Expectation } from './fuzz/model';
 import { deriveSeed, Rng } from './fuzz/rng';
+import { cpuMs, statusKiB } from './proc-stat';
 
 /** Frames sent when --frames is not given (at least a million). @default 1000000 */
 export const DEFAULT_FRAMES = 1_000_000;
@@ -101,10 +101,10 @@ const START_TIMEOUT_MS = 15_000;
 const MAX_FINDINGS_SHOWN = 5;
 /** Bytes of a failing connection's batch shown in hex (fuzz data, never a key). @default 256 */
 const SHOWN_BATCH_BYTES = 256;
-/** Agent log lines kept for the failure report. @default 40 */
+/** Agent log lines shown in the failure report. @default 40 */
 const LOG_TAIL_LINES = 40;
-/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat on Linux. @default 100 */
-const CLOCK_TICKS_PER_SECOND = 100;
+/** Characters of the agent's output kept (its stdout for the failure report's last lines, its stderr for the check). @default 65536 */
+const AGENT_OUTPUT_KEPT_CHARS = 65_536;
 /** Bytes of the message a node signs in the checks. @default 64 */
 const CHECK_MESSAGE_BYTES = 64;
 
@@ -160,121 +160,39 @@ function parseOptions(argv: string[]): Options {
 // Processes
 
 
-/** The commands running now, each with its end: an interrupted fuzz stops them before it removes the temp dir. */
-const runningCommands = new Map<ChildProcess, Promise<void>>();
-/** Set by SIGINT/SIGTERM/SIGHUP: no further command starts, and the fuzz ends with 128 + its number. */
-let interrupted: NodeJS.Signals | undefined;
+/** The agent and the command running: an interrupted fuzz stops them before it removes the temp dir. */
+const children = new ChildGroup();
 
-/** Run a built binary to completion; its stdout, or Failure naming the command. */
-function run(bin: string, args: string[]): Promise<string> {
-  if (interrupted !== undefined) return Promise.reject(new Failure(`interrupted (${interrupted})`));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    runningCommands.set(child, new Promise((ended) => child.once('close', () => ended())));
-    child.once('close', () => runningCommands.delete(child));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT_MS);
-    child.on('error', (e) => reject(new Failure(`${path.basename(bin)} ${args[0] ?? ''}: ${e.message}`)));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Failure(`${path.basename(bin)} ${args[0] ?? ''} exited ${code}: ${stderr.trim()}`));
-    });
-  });
+/** Run a built binary to completion; its stdout, or ChildFailed naming the command. */
+async function run(bin: string, args: string[]): Promise<string> {
+  return (await runOk(`${path.basename(bin)} ${args[0] ?? ''}`, [bin, ...args], { cwd: ROOT, timeoutMs: STEP_TIMEOUT_MS, group: children })).stdout;
 }
 
-/** The agent under test: its log is counted by level, and a tail kept for the report. */
-class Agent {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  readonly levels = new Map<string, number>();
+/** The agent's log lines counted by level, the first error lines kept for the report. */
+class LogLevels {
+  readonly counts = new Map<string, number>();
   readonly errorLines: string[] = [];
-  tail: string[] = [];
-  stderr = '';
-  started = false;
-  #partial = '';
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN.agent, ...args], { cwd: ROOT, env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => this.#onLog(d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  #onLog(d: string): void {
-    const lines = (this.#partial + d).split('\n');
-    this.#partial = lines.pop() ?? '';
-    for (const line of lines) {
-      const level = /"level":"(\w+)"/.exec(line)?.[1] ?? /^\S+\s+(debug|info|warn|error)\b/.exec(line)?.[1] ?? 'other';
-      this.levels.set(level, (this.levels.get(level) ?? 0) + 1);
-      if (level === 'error' && this.errorLines.length < MAX_FINDINGS_SHOWN) this.errorLines.push(line);
-      if (line.includes('agent: started')) this.started = true;
-      this.tail.push(line);
-      if (this.tail.length > 2 * LOG_TAIL_LINES) this.tail = this.tail.slice(-LOG_TAIL_LINES);
-    }
-  }
-
-  async waitStarted(): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!this.started) {
-      if (!this.running) throw new Failure(`the agent exited at start-up: ${this.stderr.trim()}`);
-      if (Date.now() > deadline) throw new Failure(`the agent did not log "agent: started" within ${START_TIMEOUT_MS} ms`);
-      await sleep(50);
-    }
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.running) this.child.kill('SIGTERM');
-    return this.exited;
+  add(line: string): void {
+    const level = /"level":"(\w+)"/.exec(line)?.[1] ?? /^\S+\s+(debug|info|warn|error)\b/.exec(line)?.[1] ?? 'other';
+    this.counts.set(level, (this.counts.get(level) ?? 0) + 1);
+    if (level === 'error' && this.errorLines.length < MAX_FINDINGS_SHOWN) this.errorLines.push(line);
   }
 }
 
-/** SIGTERM to the agent and every command running, SIGKILL to any still there after `ms`; resolves when all have ended. */
-async function stopChildren(agent: Agent | undefined, ms: number): Promise<void> {
-  const children = [...runningCommands.keys(), ...(agent?.running ? [agent.child] : [])];
-  for (const c of children) c.kill('SIGTERM');
-  const killer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), ms);
-  await Promise.all([...runningCommands.values(), agent?.exited]);
-  clearTimeout(killer);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** A reading of a process that is gone is undefined. */
+function whileAlive(read: () => number): number | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /** User + system CPU seconds `pid` has used, or undefined when the process is gone. */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A `Vm*: N kB` line of /proc/<pid>/status in KiB, or undefined when the process is gone. */
-function procStatusKib(pid: number, field: 'VmRSS' | 'VmLck'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const rssKib = (pid: number): number | undefined => procStatusKib(pid, 'VmRSS');
+const cpuSeconds = (pid: number): number | undefined => whileAlive(() => cpuMs(pid) / 1000);
+const rssKib = (pid: number): number | undefined => whileAlive(() => statusKiB(pid, 'VmRSS'));
+const lockedKib = (pid: number): number | undefined => whileAlive(() => statusKiB(pid, 'VmLck'));
 
 // ---------------------------------------------------------------------------------------------
 // One connection
@@ -501,35 +419,27 @@ async function main(): Promise<void> {
   const f = (name: string): string => path.join(dir, name);
   const control = f('control.sock');
   const service = f('service.sock');
-  let agent: Agent | undefined;
+  let agent: NodeChild | undefined;
+  const log = new LogLevels();
   const nodes: KesNodeClient[] = [];
   const failures: string[] = [];
   // However the fuzz ends (done, failed, Ctrl-C, kill, a closed pipe), its agent does not outlive
   // it and the temp dir (a throwaway cold key until set-up ends) does not stay behind.
-  process.once('exit', () => {
-    for (const c of [...runningCommands.keys(), ...(agent?.running ? [agent.child] : [])]) c.kill('SIGTERM');
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      if (interrupted !== undefined) return; // a second Ctrl-C while the agent stops: the first one is handling it
-      interrupted = sig;
-      process.exitCode = 128 + os.constants.signals[sig];
-      process.stderr.write(`fuzz interrupted (${sig})\n`);
-      void stopChildren(agent, INTERRUPT_STOP_MS).finally(() => {
-        fs.rmSync(dir, { recursive: true, force: true });
-        process.exit();
-      });
-    });
-  }
+  children.stopOnExit('fuzz', { cleanup: () => fs.rmSync(dir, { recursive: true, force: true }), stopMs: INTERRUPT_STOP_MS });
 
   try {
     say(`fuzz: ${fmt(o.frames)} frames, seed ${o.seed}, ${o.concurrency} connections in flight per socket, temp dir ${dir}`);
 
     // Set-up: a throwaway cold key, the agent, a certified key uploaded, one node holding it.
     await run(BIN.cold, ['keygen', '--cold-vkey', f('cold.vkey'), '--cold-skey', f('cold.skey'), '--counter', f('cold.counter')]);
-    agent = new Agent(['run', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--control-socket', control, '--service-socket', service]);
-    await agent.waitStarted();
+    agent = new NodeChild([BIN.agent, 'run', '--cold-vkey', f('cold.vkey'), '--network', 'mainnet', '--control-socket', control, '--service-socket', service], {
+      name: 'the agent',
+      cwd: ROOT,
+      group: children,
+      keepChars: AGENT_OUTPUT_KEPT_CHARS,
+      onLine: (line) => log.add(line),
+    });
+    await agent.waitFor('agent: started', { timeoutMs: START_TIMEOUT_MS });
     await run(BIN.ctl, ['keygen', '--out', f('kes.vkey'), '--socket', control]);
     const period = (JSON.parse(await run(BIN.cold, ['period', '--network', 'mainnet', '--json'])) as { kesPeriod: number }).kesPeriod;
     await run(BIN.cold, ['issue-opcert', '--kes-vkey', f('kes.vkey'), '--cold-skey', f('cold.skey'), '--counter', f('cold.counter'), '--kes-period', String(period), '--out', f('opcert.cert')]);
@@ -551,7 +461,7 @@ async function main(): Promise<void> {
     // The fuzz itself, with the agent's RSS sampled throughout.
     const pid = agent.pid;
     const rss = { start: rssKib(pid) ?? 0, warm: 0, peak: 0, end: 0 };
-    const locked = { start: procStatusKib(pid, 'VmLck') ?? 0, end: 0 };
+    const locked = { start: lockedKib(pid) ?? 0, end: 0 };
     rss.peak = rss.start;
     const stats: Stats = {
       handshakes: Object.fromEntries(HANDSHAKE_CASES.map((c) => [c, 0])) as Record<HandshakeCase, number>,
@@ -596,13 +506,13 @@ async function main(): Promise<void> {
     const settleBy = Date.now() + SETTLE_MS;
     for (;;) {
       rss.end = rssKib(pid) ?? 0;
-      locked.end = procStatusKib(pid, 'VmLck') ?? 0;
+      locked.end = lockedKib(pid) ?? 0;
       const within =
         rss.end <= rss.start + MAX_RSS_GROWTH_MIB * 1024 &&
         locked.end <= locked.start + MAX_LOCKED_GROWTH_MIB * 1024 &&
         (!steadyChecked || rss.end <= rss.warm + MAX_RSS_STEADY_GROWTH_MIB * 1024);
       if (within || Date.now() >= settleBy) break;
-      await sleep(SETTLE_POLL_MS);
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     }
     clearInterval(sampler);
     rss.peak = Math.max(rss.peak, rss.end);
@@ -624,7 +534,7 @@ async function main(): Promise<void> {
         `${steadyChecked ? `; after ${WARM_FRACTION * 100}% + ${MAX_RSS_STEADY_GROWTH_MIB} MiB` : ''})`,
     );
     say(`fuzz: agent locked memory (VmLck) start ${mib(locked.start)}, end ${mib(locked.end)} (limit: start + ${MAX_LOCKED_GROWTH_MIB} MiB)`);
-    say(`fuzz: agent log lines by level: ${[...agent.levels].map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+    say(`fuzz: agent log lines by level: ${[...log.counts].map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
 
     if (stats.framesSent < o.frames) failures.push(`only ${fmt(stats.framesSent)} of ${fmt(o.frames)} frames were sent`);
     if (stats.findingCount > 0) {
@@ -659,28 +569,28 @@ async function main(): Promise<void> {
       signAndVerify(await newNode(), kesVk);
     });
     await check(failures, 'the agent logged no error and wrote nothing to stderr', async () => {
-      const errors = agent!.levels.get('error') ?? 0;
-      if (errors > 0) throw new Failure(`${errors} error line(s), e.g.\n    ${agent!.errorLines.join('\n    ')}`);
+      const errors = log.counts.get('error') ?? 0;
+      if (errors > 0) throw new Failure(`${errors} error line(s), e.g.\n    ${log.errorLines.join('\n    ')}`);
       if (agent!.stderr !== '') throw new Failure(`stderr: ${agent!.stderr.trim().slice(0, 2000)}`);
     });
     for (const n of nodes.splice(0)) await n.stop();
     await check(failures, 'the agent stops cleanly on SIGTERM (exit 0)', async () => {
-      const code = await agent!.stop();
+      const { code } = await agent!.stop();
       if (code !== 0) throw new Failure(`exit code ${code}`);
     });
   } catch (e) {
-    failures.push(e instanceof Failure ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e));
+    failures.push(e instanceof Failure || e instanceof ChildFailed ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e));
   } finally {
     for (const n of nodes) await n.stop();
     if (agent?.running) await agent.stop();
-    if (failures.length > 0 && agent !== undefined && interrupted === undefined) {
+    if (failures.length > 0 && agent !== undefined && children.interrupted === undefined) {
       say('agent log (last lines):');
-      for (const line of agent.tail.slice(-LOG_TAIL_LINES)) say(`  ${line}`);
+      for (const line of agent.stdout.replace(/\n$/, '').split('\n').slice(-LOG_TAIL_LINES)) say(`  ${line}`);
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
   // Interrupted, what failed is the interruption's doing: the signal handler reports it.
-  if (interrupted !== undefined) return;
+  if (children.interrupted !== undefined) return;
   if (failures.length > 0) {
     for (const x of failures) process.stderr.write(`fuzz FAILED: ${x}\n`);
     process.exitCode = 1;

@@ -12,6 +12,7 @@ import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol';
 import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 import { existsOneLevelDown, privateTmp, processesMentioning, waitUntil } from '../helpers/leftovers';
 import { Proc, ROOT, run, type RunResult } from '../helpers/processes';
+import { statusKiB } from '../../scripts/proc-stat';
 
 const FUZZ = path.join(ROOT, 'dist', 'scripts', 'fuzz.js');
 /** Frames for the smoke run: a few hundred connections, a few seconds. */
@@ -83,13 +84,6 @@ test('a bad option is refused with one line and exit 1, before anything starts',
   expect(r.stderr).toContain('--frames: expected an integer');
 });
 
-/** VmLck of `pid` in KiB (0 when nothing is locked). */
-function lockedKib(pid: number): number {
-  const m = /^VmLck:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no VmLck line for pid ${pid}`);
-  return Number(m[1]);
-}
-
 /** Connect, send `bytes`, read until the agent closes (it refuses the frame with ERROR). */
 function sendUntilClosed(socketPath: string, bytes: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -131,9 +125,9 @@ describe('found by the fuzzer', () => {
     frame[4] = KIND.KEY;
     const env = e!;
     const pid = env.agent!.child.pid!;
-    const before = lockedKib(pid);
+    const before = statusKiB(pid, 'VmLck');
     for (let i = 0; i < KEY_KIND_FRAMES; i++) await sendUntilClosed(i % 2 === 0 ? env.serviceSocket : env.controlSocket, frame);
-    const after = lockedKib(pid);
+    const after = statusKiB(pid, 'VmLck');
     expect(after - before).toBeLessThanOrEqual(MAX_LOCKED_GROWTH_KIB);
     // The agent refused every one and carries on (kes-ctl status answers).
     expect(env.agent!.child.exitCode).toBeNull();

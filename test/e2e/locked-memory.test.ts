@@ -5,21 +5,16 @@
  * allocating anything, and closes the connection; its locked memory does not move and keygen
  * still works.
  */
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol/constants';
 import { nativeAccept } from '../../src/protocol';
 import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { statusKiB } from '../../scripts/proc-stat';
 
 /** The reported attack took locked memory from 4.1 MiB to the 8-MiB limit with 70 connections. */
 const CONNECTIONS = 70;
 /** What one refused frame may still cost the agent in locked memory, at most (one arena). */
 const ARENA_KIB = 64;
-
-function vmLckKiB(pid: number): number {
-  const m = /^VmLck:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]);
-}
 
 /**
  * Pick our protocol in the version handshake, start a KEY-kind frame of the largest size, send
@@ -54,10 +49,10 @@ describe('locked memory and KEY frames sent to the agent', () => {
 
   test(`${CONNECTIONS} connections each starting a 64-KiB KEY frame: each refused and closed, locked memory unchanged, keygen still works`, async () => {
     const pid = e.agent!.child.pid!;
-    const before = vmLckKiB(pid);
+    const before = statusKiB(pid, 'VmLck');
     const mark = e.agent!.mark();
     await Promise.all(Array.from({ length: CONNECTIONS }, () => halfKeyFrame(e.serviceSocket)));
-    expect(vmLckKiB(pid)).toBeLessThanOrEqual(before + ARENA_KIB);
+    expect(statusKiB(pid, 'VmLck')).toBeLessThanOrEqual(before + ARENA_KIB);
     await ctlJson(e, 'keygen');
     expect(e.agent!.stdout.slice(mark.stdout)).toMatch(/UNEXPECTED_MESSAGE|carries a key/);
   });
