@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
-import { ERROR_CODES, KesError, type ErrorCode } from '../../src/errors';
+import { ERROR_CODES, KesError, MAX_ERROR_LINE_CHARS, oneLine, type ErrorCode } from '../../src/errors';
 import { EXIT } from '../../src/cli/exit-codes';
 import { BIN, run } from '../helpers/processes';
 import { AgentRefusedError } from '../../src/client/control-client';
@@ -16,11 +16,9 @@ import {
   createCli,
   describeFailure,
   exitCodeFor,
-  oneLine,
   packageVersion,
   runCli,
   toJsonLine,
-  MAX_ERROR_LINE_CHARS,
   type KesCliContext,
 } from '../../src/cli/common';
 import { bindNegativeValues } from '../../src/cli/common/run-cli';
