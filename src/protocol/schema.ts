@@ -194,6 +194,15 @@ const msg = <B extends StructSpec>(
 
 const EMPTY = struct({});
 
+/** IMPORT_OK's body; IMPORT_OK_V2 is the same with the counter floor appended. */
+const IMPORT_OK_FIELDS = {
+  kesVk: bytes(KES_VK_BYTES),
+  counter: U64,
+  startKesPeriod: U64,
+  currentKesPeriod: U64,
+  startsInFuture: BOOL,
+};
+
 /** Every message, by its `type` string. Kinds and field order are the wire contract. */
 export const MESSAGE_SCHEMAS = {
   hello: msg('HELLO', 'both', 'client', struct({ protocol: str(MAX_PROTOCOL_NAME_BYTES), versions: vec(U16, 1, MAX_HELLO_VERSIONS) })),
@@ -218,18 +227,7 @@ export const MESSAGE_SCHEMAS = {
 
   keygen_ok: msg('KEYGEN_OK', 'control', 'agent', struct({ kesVk: bytes(KES_VK_BYTES), replacedStaged: BOOL })),
   verkey: msg('VERKEY', 'control', 'agent', struct({ kesVk: bytes(KES_VK_BYTES), hasOpcert: BOOL })),
-  import_ok: msg(
-    'IMPORT_OK',
-    'control',
-    'agent',
-    struct({
-      kesVk: bytes(KES_VK_BYTES),
-      counter: U64,
-      startKesPeriod: U64,
-      currentKesPeriod: U64,
-      startsInFuture: BOOL,
-    }),
-  ),
+  import_ok: msg('IMPORT_OK', 'control', 'agent', struct(IMPORT_OK_FIELDS)),
   upload_ok: msg(
     'UPLOAD_OK',
     'control',
@@ -260,14 +258,8 @@ export const MESSAGE_SCHEMAS = {
     'IMPORT_OK_V2',
     'control',
     'agent',
-    struct({
-      kesVk: bytes(KES_VK_BYTES),
-      counter: U64,
-      startKesPeriod: U64,
-      currentKesPeriod: U64,
-      startsInFuture: BOOL,
-      counterFloor: option(U64),
-    }),
+    // IMPORT_OK's fields, then the counter floor: field order is the wire layout.
+    struct({ ...IMPORT_OK_FIELDS, counterFloor: option(U64) }),
   ),
 
   key: msg('KEY', 'service', 'agent', struct({ seq: U64, opcert: OPCERT_SPEC, evolution: U32 }), true),
