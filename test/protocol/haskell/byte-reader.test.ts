@@ -9,9 +9,9 @@ import * as secretMemory from '../../../src/crypto/secret-memory';
 import { encodeMessage } from '../../../src/protocol';
 import { FramedSocket } from '../../../src/protocol/framed-socket';
 import { ByteReader, PeerClosedError, ReadTimeoutError, readAnswer } from '../../../src/protocol/haskell';
-import { h, hexOf, listen, z, type Listener } from './pair';
+import { SV2 } from './golden-hex';
+import { h, hexOf, listen, type Listener } from './pair';
 
-const SV2 = '536572766963653a322e30' + z(21);
 const ACCEPT = h('01' + SV2);
 
 let l: Listener;
