@@ -1,5 +1,5 @@
 /**
- * Errors with stable codes.
+ * Errors with stable codes, and their messages as one line for stderr or a log.
  *
  * A code is a contract: scripts, logs and the wire protocol match on it. Never rename or reuse
  * one; add new ones at the end of their group. Messages name the thing and what was expected,
@@ -82,4 +82,23 @@ export class KesError extends Error {
 
 export function isKesError(e: unknown, code?: ErrorCode): e is KesError {
   return e instanceof KesError && (code === undefined || e.code === code);
+}
+
+/** Long messages are cut so a line stays readable; file paths come first, so the cut loses little. */
+export const MAX_ERROR_LINE_CHARS = 1000;
+
+/**
+ * A message as one line of stderr or one log field: lines joined, control characters neutralised,
+ * the length bounded.
+ */
+export function oneLine(message: string): string {
+  const s = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .join('; ')
+    // Strip terminal control sequences: a message may quote a file name or value.
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, '?');
+  return s.length > MAX_ERROR_LINE_CHARS ? `${s.slice(0, MAX_ERROR_LINE_CHARS - 1)}…` : s;
 }

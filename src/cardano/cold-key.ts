@@ -5,21 +5,12 @@
  * The seed lives in allocSecret() memory inside a ColdSigningKey and is wiped by destroy().
  */
 import { KesError } from '../errors';
-import { assertBytes, bytesEqual, wipe } from '../crypto/bytes';
+import { assertBytes, bytesEqual } from '../crypto/bytes';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ed25519PublicKey } from '../crypto/ed25519';
 import { allocSecret, releaseSecret } from '../crypto/secret-memory';
 import { heapRandomBytes } from '../crypto/sodium-heap';
-import { decodeCbor, encodeCbor, expectBytes } from './cbor';
 import type { WriteOutcome } from './file-io';
-import {
-  ENVELOPE_DESCRIPTIONS,
-  ENVELOPE_TYPES,
-  keyEnvelope,
-  readKeyEnvelopeFile,
-  readSecretEnvelopeFile,
-  writeEnvelopeFile,
-  writeSecretEnvelopeFile,
-} from './envelope';
+import { ENVELOPE_TYPES, keyEnvelope, readKeyEnvelopeFile, readSecretKeyEnvelopeFile, writeEnvelopeFile, writeSecretKeyEnvelopeFile } from './envelope';
 
 export class ColdSigningKey {
   #seed: Uint8Array | undefined;
@@ -71,28 +62,12 @@ export class ColdSigningKey {
  * @throws KesError FILE_*, ENVELOPE_*, CBOR_MALFORMED.
  */
 export function readColdSigningKeyFile(file: string): ColdSigningKey {
-  const env = readSecretEnvelopeFile(file, ENVELOPE_TYPES.coldSigningKey);
-  try {
-    // decodeCbor returns a view into env.cbor (secret memory), which fromSeed copies.
-    const seed = expectBytes(decodeCbor(env.cbor, file), ED25519_SEED_BYTES, `${file}: cold signing key`);
-    return ColdSigningKey.fromSeed(seed);
-  } finally {
-    releaseSecret(env.cbor);
-  }
+  return readSecretKeyEnvelopeFile(file, ENVELOPE_TYPES.coldSigningKey, ED25519_SEED_BYTES, 'cold signing key', (seed) => ColdSigningKey.fromSeed(seed));
 }
 
 /** Write a cold signing key file (mode 0600); the encoded bytes are wiped after the write. */
 export function writeColdSigningKeyFile(file: string, key: ColdSigningKey, opts: { overwrite: boolean }): WriteOutcome {
-  const cbor = encodeCbor(key.seed);
-  try {
-    return writeSecretEnvelopeFile(
-      file,
-      { type: ENVELOPE_TYPES.coldSigningKey, description: ENVELOPE_DESCRIPTIONS[ENVELOPE_TYPES.coldSigningKey], cbor },
-      opts,
-    );
-  } finally {
-    wipe(cbor);
-  }
+  return writeSecretKeyEnvelopeFile(file, ENVELOPE_TYPES.coldSigningKey, key.seed, opts);
 }
 
 export function readColdVerificationKeyFile(file: string): Uint8Array {

@@ -395,3 +395,27 @@ export function readKeyEnvelopeFile(file: string, type: PublicEnvelopeType, leng
   const env = readEnvelopeFile(file, type);
   return expectBytes(decodeCbor(env.cbor, file), length, `${file}: ${what}`).slice();
 }
+
+/**
+ * Read a secret key envelope of `type` holding exactly `length` bytes and hand the key to `take`,
+ * which copies what it keeps: the bytes are a view into secret memory released when `take`
+ * returns. `what` names the key in errors.
+ */
+export function readSecretKeyEnvelopeFile<R>(file: string, type: SecretEnvelopeType, length: number, what: string, take: (key: Uint8Array) => R): R {
+  const env = readSecretEnvelopeFile(file, type);
+  try {
+    return take(expectBytes(decodeCbor(env.cbor, file), length, `${file}: ${what}`));
+  } finally {
+    releaseSecret(env.cbor);
+  }
+}
+
+/** Write a secret key envelope (mode 0600), CBOR `bytes(n)` under `type`; the encoded bytes are wiped after the write. */
+export function writeSecretKeyEnvelopeFile(file: string, type: SecretEnvelopeType, key: Uint8Array, opts: EnvelopeWriteOptions): WriteOutcome {
+  const cbor = encodeCbor(key);
+  try {
+    return writeSecretEnvelopeFile(file, { type, description: ENVELOPE_DESCRIPTIONS[type], cbor }, opts);
+  } finally {
+    wipe(cbor);
+  }
+}

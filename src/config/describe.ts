@@ -3,8 +3,10 @@
  * where the value came from. Nothing in the configuration is secret, and nothing secret can be
  * added to it: a setting holds paths, names, flags and ids, never key bytes.
  */
+import type { ConfigFileRef } from './config-location';
+import type { Source } from './precedence';
+import type { ResolvedConfig } from './resolve';
 import { SETTINGS, SETTING_NAMES, type SettingName } from './settings';
-import { describeSource, type ResolvedConfig, type Source } from './resolve';
 import type { ValueKind } from './value-kinds';
 
 export interface SettingRow {
@@ -36,6 +38,25 @@ export function describeConfig(r: ResolvedConfig): SettingRow[] {
       reloadable: spec.reloadable,
     };
   });
+}
+
+/**
+ * "--log-level", "KES_AGENT_LOG_LEVEL", "config file /etc/kes-agent/agent.toml" or "default".
+ * `via`: the flag or variable name the value was given under (an alias), if not our own.
+ */
+export function describeSource(name: SettingName, source: Source, file: Pick<ConfigFileRef, 'path'>, via?: string): string {
+  const spec = SETTINGS[name];
+  switch (source) {
+    case 'flag':
+      return via ?? spec.flag;
+    case 'env':
+      return via ?? spec.env;
+    case 'file':
+      // An old key name still works; saying so lets the operator move to the new one.
+      return via === undefined ? `config file ${file.path}` : `config file ${file.path} (as ${via}, the old name of ${spec.toml})`;
+    case 'default':
+      return 'default';
+  }
 }
 
 function notSetText(name: SettingName, r: ResolvedConfig): string {

@@ -17,16 +17,13 @@ export {
   DEFAULT_CONFIG_PATH,
   HASKELL_CONFIG_FLAG,
   HASKELL_CONFIG_SHORT,
-  describeSource,
   locateConfigFile,
-  resolveConfig,
   type ConfigFileRef,
-  type ConfigInput,
-  type ResolvedConfig,
-  type Source,
-} from './resolve';
+} from './config-location';
+export type { Source } from './precedence';
+export { resolveConfig, type ConfigInput, type ResolvedConfig } from './resolve';
 export { MAX_CONFIG_FILE_BYTES, MAX_CONFIG_DEPTH, parseConfigText, readConfigFile, type ConfigFileContents } from './config-file';
 export { planReload, type ReloadPlan } from './reload';
-export { describeConfig, logFieldsFor, type SettingRow } from './describe';
+export { describeConfig, describeSource, logFieldsFor, type SettingRow } from './describe';
 export { LiveLogger } from './live-logger';
 export { MAX_IDS_PER_LIST, MAX_UNIX_ID, type FlagValue } from './value-kinds';

@@ -276,6 +276,25 @@ export interface AgentSettings {
   readonly metrics: string | undefined;
 }
 
+/** The agent's view of the values, once the checks across settings have passed (cold-vkey set). */
+export function toAgentSettings(v: SettingValues): AgentSettings {
+  return {
+    coldVkey: v.coldVkey!,
+    network: v.network,
+    genesis: v.genesis,
+    // Empty: no control socket (the Haskell agent's `-c ""`).
+    controlSocket: v.controlSocket === '' ? null : v.controlSocket!,
+    serviceSocket: v.serviceSocket!,
+    logLevel: v.logLevel!,
+    logFormat: v.logFormat!,
+    allowUnlockedMemory: v.allowUnlockedMemory!,
+    controlAccess: { uids: v.controlUids!, gids: [] },
+    serviceAccess: { uids: v.serviceUids!, gids: v.serviceGids! },
+    bootstrapPaths: v.bootstrapPaths ?? [],
+    metrics: v.metrics,
+  };
+}
+
 /** Settings the Haskell agent's agent.toml has and we do not, with what to do instead. */
 export const HASKELL_ONLY_KEYS: Readonly<Record<string, string>> = {
   'log-target': 'logs always go to stdout, which systemd sends to the journal',

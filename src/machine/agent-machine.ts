@@ -35,8 +35,8 @@ import { slotActions } from './actions';
 import { announcements } from './announcements';
 import { evolutionActions, evolutionDelays, evolutionGuards, SYNC_TRANSITIONS } from './evolution';
 import { commandGuards } from './guards';
-import { INSTALL_TRANSITIONS, installActions, UPLOAD_TRANSITIONS } from './install';
-import { commandOutcomes } from './outcomes';
+import { importOpcertChecks, INSTALL_TRANSITIONS, installActions, UPLOAD_TRANSITIONS } from './install';
+import { commandOutcomes, refuseIf } from './outcomes';
 import { RECEIVE_BUNDLE_TRANSITIONS, RECEIVE_DROP_TRANSITIONS, receiveActions, receiveGuards } from './receive';
 import type { MachineEnv } from './setup';
 import type { AgentContext, AgentEmitted, AgentEvent, MachineDeps } from './types';
@@ -92,42 +92,9 @@ export function createAgentMachine(deps: MachineDeps) {
             },
             { actions: ['stageNewKey', { type: 'reportKeygen', params: { replacedStaged: false } }] },
           ],
-          EXPORT_VERKEY: [
-            {
-              guard: 'noStagedKey',
-              actions: { type: 'reject', params: { command: 'exportVerkey', code: 'NO_STAGED_KEY' } },
-            },
-            { actions: 'reportVerkey' },
-          ],
-          // Checks in the order spec/protocol.md §5 lists the codes; the first failure wins and
-          // nothing changes. A second import replaces the staged opcert after the same checks.
-          IMPORT_OPCERT: [
-            {
-              guard: 'noStagedKey',
-              actions: { type: 'reject', params: { command: 'importOpcert', code: 'NO_STAGED_KEY' } },
-            },
-            {
-              guard: 'opcertWrongColdKey',
-              actions: { type: 'reject', params: { command: 'importOpcert', code: 'OPCERT_WRONG_COLD_KEY' } },
-            },
-            {
-              guard: 'opcertBadSignature',
-              actions: { type: 'reject', params: { command: 'importOpcert', code: 'OPCERT_BAD_SIGNATURE' } },
-            },
-            {
-              guard: 'opcertWrongKesKey',
-              actions: { type: 'reject', params: { command: 'importOpcert', code: 'OPCERT_WRONG_KES_KEY' } },
-            },
-            {
-              guard: 'candidateOpcertExpired',
-              actions: { type: 'reject', params: { command: 'importOpcert', code: 'OPCERT_EXPIRED' } },
-            },
-            {
-              guard: 'candidateCounterTooLow',
-              actions: { type: 'reject', params: { command: 'importOpcert', code: 'OPCERT_COUNTER_TOO_LOW' } },
-            },
-            { actions: ['attachOpcert', 'recordOpcert', 'reportImport'] },
-          ],
+          EXPORT_VERKEY: [refuseIf('noStagedKey', 'exportVerkey', 'NO_STAGED_KEY'), { actions: 'reportVerkey' }],
+          // Nothing changes on a refusal. A second import replaces the staged opcert after the same checks.
+          IMPORT_OPCERT: [...importOpcertChecks('importOpcert'), { actions: ['attachOpcert', 'recordOpcert', 'reportImport'] }],
           // IMPORT_OPCERT and UPLOAD as one event; UPLOAD of the staged key (install.ts).
           INSTALL: [...INSTALL_TRANSITIONS],
           UPLOAD: [...UPLOAD_TRANSITIONS],

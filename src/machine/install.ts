@@ -7,6 +7,7 @@
 import { toHex } from '../crypto/bytes';
 import { ActiveSlot } from '../slots';
 import { localTimestampUs } from './bundle-age';
+import { refuseIf } from './outcomes';
 import { opcertExpiresAtMs } from './rules';
 import { assignContext, nowOf, type MachineEnv } from './setup';
 import type { ActiveEntry, BundleSource } from './types';
@@ -64,18 +65,27 @@ const becomeActive = <const F extends readonly ('attachOpcert' | 'recordOpcert')
 };
 
 /**
+ * IMPORT_OPCERT's checks, in the order spec/protocol.md §5 lists the codes; the first failure
+ * wins. INSTALL runs the same, answering as `install`.
+ */
+export const importOpcertChecks = <const C extends 'importOpcert' | 'install'>(command: C) =>
+  [
+    refuseIf('noStagedKey', command, 'NO_STAGED_KEY'),
+    refuseIf('opcertWrongColdKey', command, 'OPCERT_WRONG_COLD_KEY'),
+    refuseIf('opcertBadSignature', command, 'OPCERT_BAD_SIGNATURE'),
+    refuseIf('opcertWrongKesKey', command, 'OPCERT_WRONG_KES_KEY'),
+    refuseIf('candidateOpcertExpired', command, 'OPCERT_EXPIRED'),
+    refuseIf('candidateCounterTooLow', command, 'OPCERT_COUNTER_TOO_LOW'),
+  ] as const;
+
+/**
  * INSTALL: IMPORT_OPCERT's checks, in its order, then UPLOAD's last one; one event, so no other
  * client can act between them. A refusal changes nothing (the staged key stays, with any opcert
  * it had).
  */
 export const INSTALL_TRANSITIONS = [
-  { guard: 'noStagedKey', actions: { type: 'reject', params: { command: 'install', code: 'NO_STAGED_KEY' } } },
-  { guard: 'opcertWrongColdKey', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_WRONG_COLD_KEY' } } },
-  { guard: 'opcertBadSignature', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_BAD_SIGNATURE' } } },
-  { guard: 'opcertWrongKesKey', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_WRONG_KES_KEY' } } },
-  { guard: 'candidateOpcertExpired', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_EXPIRED' } } },
-  { guard: 'candidateCounterTooLow', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_COUNTER_TOO_LOW' } } },
-  { guard: 'replacesUsableWithNotYetValid', actions: { type: 'reject', params: { command: 'install', code: 'OPCERT_NOT_YET_VALID' } } },
+  ...importOpcertChecks('install'),
+  refuseIf('replacesUsableWithNotYetValid', 'install', 'OPCERT_NOT_YET_VALID'),
   ...becomeActive('install', ['attachOpcert', 'recordOpcert'] as const),
 ] as const;
 
@@ -84,10 +94,10 @@ export const INSTALL_TRANSITIONS = [
  * the upload would swap a key that signs now for one that cannot yet (unless forced).
  */
 export const UPLOAD_TRANSITIONS = [
-  { guard: 'noStagedKey', actions: { type: 'reject', params: { command: 'upload', code: 'NO_STAGED_KEY' } } },
-  { guard: 'stagedHasNoOpcert', actions: { type: 'reject', params: { command: 'upload', code: 'NO_OPCERT' } } },
-  { guard: 'candidateOpcertExpired', actions: { type: 'reject', params: { command: 'upload', code: 'OPCERT_EXPIRED' } } },
-  { guard: 'candidateCounterTooLow', actions: { type: 'reject', params: { command: 'upload', code: 'OPCERT_COUNTER_TOO_LOW' } } },
-  { guard: 'replacesUsableWithNotYetValid', actions: { type: 'reject', params: { command: 'upload', code: 'OPCERT_NOT_YET_VALID' } } },
+  refuseIf('noStagedKey', 'upload', 'NO_STAGED_KEY'),
+  refuseIf('stagedHasNoOpcert', 'upload', 'NO_OPCERT'),
+  refuseIf('candidateOpcertExpired', 'upload', 'OPCERT_EXPIRED'),
+  refuseIf('candidateCounterTooLow', 'upload', 'OPCERT_COUNTER_TOO_LOW'),
+  refuseIf('replacesUsableWithNotYetValid', 'upload', 'OPCERT_NOT_YET_VALID'),
   ...becomeActive('upload', [] as const),
 ] as const;

@@ -8,6 +8,10 @@ import { kesPeriodAt } from './rules';
 import { emitWith, outcome, type MachineEnv } from './setup';
 import type { AgentErrorCode, CommandName, CommandOutcome } from './types';
 
+/** A transition that refuses `command` with `code` when `guard` holds; nothing changes. */
+export const refuseIf = <const G extends string, const C extends CommandName, const E extends AgentErrorCode>(guard: G, command: C, code: E) =>
+  ({ guard, actions: { type: 'reject', params: { command, code } } }) as const;
+
 export function commandOutcomes(env: MachineEnv) {
   const { timing } = env;
   const { commandRefusalDetail } = refusalDetails(env);

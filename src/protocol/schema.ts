@@ -194,6 +194,15 @@ const msg = <B extends StructSpec>(
 
 const EMPTY = struct({});
 
+/** IMPORT_OK's body; IMPORT_OK_V2 is the same with the counter floor appended. */
+const IMPORT_OK_FIELDS = {
+  kesVk: bytes(KES_VK_BYTES),
+  counter: U64,
+  startKesPeriod: U64,
+  currentKesPeriod: U64,
+  startsInFuture: BOOL,
+};
+
 /** Every message, by its `type` string. Kinds and field order are the wire contract. */
 export const MESSAGE_SCHEMAS = {
   hello: msg('HELLO', 'both', 'client', struct({ protocol: str(MAX_PROTOCOL_NAME_BYTES), versions: vec(U16, 1, MAX_HELLO_VERSIONS) })),
@@ -218,18 +227,7 @@ export const MESSAGE_SCHEMAS = {
 
   keygen_ok: msg('KEYGEN_OK', 'control', 'agent', struct({ kesVk: bytes(KES_VK_BYTES), replacedStaged: BOOL })),
   verkey: msg('VERKEY', 'control', 'agent', struct({ kesVk: bytes(KES_VK_BYTES), hasOpcert: BOOL })),
-  import_ok: msg(
-    'IMPORT_OK',
-    'control',
-    'agent',
-    struct({
-      kesVk: bytes(KES_VK_BYTES),
-      counter: U64,
-      startKesPeriod: U64,
-      currentKesPeriod: U64,
-      startsInFuture: BOOL,
-    }),
-  ),
+  import_ok: msg('IMPORT_OK', 'control', 'agent', struct(IMPORT_OK_FIELDS)),
   upload_ok: msg(
     'UPLOAD_OK',
     'control',
@@ -260,14 +258,8 @@ export const MESSAGE_SCHEMAS = {
     'IMPORT_OK_V2',
     'control',
     'agent',
-    struct({
-      kesVk: bytes(KES_VK_BYTES),
-      counter: U64,
-      startKesPeriod: U64,
-      currentKesPeriod: U64,
-      startsInFuture: BOOL,
-      counterFloor: option(U64),
-    }),
+    // IMPORT_OK's fields, then the counter floor: field order is the wire layout.
+    struct({ ...IMPORT_OK_FIELDS, counterFloor: option(U64) }),
   ),
 
   key: msg('KEY', 'service', 'agent', struct({ seq: U64, opcert: OPCERT_SPEC, evolution: U32 }), true),
@@ -308,7 +300,7 @@ export function toBorshSchema(spec: FieldSpec): Schema {
     case 'string':
       return 'string';
     case 'vec':
-      if (minEncodedBytes(spec.item) === 0) throw new Error('schema bug: vec of zero-sized items');
+      if (encodedBytesRange(spec.item).min === 0) throw new Error('schema bug: vec of zero-sized items');
       return { array: { type: toBorshSchema(spec.item) } };
     case 'option':
       return { option: toBorshSchema(spec.inner) };
@@ -320,42 +312,33 @@ export function toBorshSchema(spec: FieldSpec): Schema {
   }
 }
 
-/** Fewest bytes a value of this field can encode to. */
-export function minEncodedBytes(spec: FieldSpec): number {
+/**
+ * Fewest and most bytes a value of this field can encode to (the most: every string and vec at
+ * its limit).
+ */
+export function encodedBytesRange(spec: FieldSpec): { readonly min: number; readonly max: number } {
   switch (spec.t) {
     case 'uint':
-      return spec.bits / 8;
+      return exactly(spec.bits / 8);
     case 'bool':
-      return 1;
+      return exactly(1);
     case 'bytes':
-      return spec.len;
+      return exactly(spec.len);
     case 'string':
-      return 4;
-    case 'vec':
-      return 4 + spec.minCount * minEncodedBytes(spec.item);
+      return { min: 4, max: 4 + spec.maxBytes };
+    case 'vec': {
+      const item = encodedBytesRange(spec.item);
+      return { min: 4 + spec.minCount * item.min, max: 4 + spec.maxCount * item.max };
+    }
     case 'option':
-      return 1;
+      return { min: 1, max: 1 + encodedBytesRange(spec.inner).max };
     case 'struct':
-      return Object.values(spec.fields).reduce((n, f) => n + minEncodedBytes(f), 0);
+      return Object.values(spec.fields)
+        .map(encodedBytesRange)
+        .reduce((sum, f) => ({ min: sum.min + f.min, max: sum.max + f.max }), exactly(0));
   }
 }
 
-/** Most bytes a value of this field can encode to (every string and vec at its limit). */
-export function maxEncodedBytes(spec: FieldSpec): number {
-  switch (spec.t) {
-    case 'uint':
-      return spec.bits / 8;
-    case 'bool':
-      return 1;
-    case 'bytes':
-      return spec.len;
-    case 'string':
-      return 4 + spec.maxBytes;
-    case 'vec':
-      return 4 + spec.maxCount * maxEncodedBytes(spec.item);
-    case 'option':
-      return 1 + maxEncodedBytes(spec.inner);
-    case 'struct':
-      return Object.values(spec.fields).reduce((n, f) => n + maxEncodedBytes(f), 0);
-  }
+function exactly(n: number): { readonly min: number; readonly max: number } {
+  return { min: n, max: n };
 }

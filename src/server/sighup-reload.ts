@@ -6,9 +6,8 @@
  * in the order the signals came, and none can take the keys down: every outcome is a log line.
  */
 import { describeSource, logFieldsFor, planReload, SETTINGS, type AgentSettings, type LiveLogger, type ResolvedConfig, type SettingName } from '../config';
-import { isKesError } from '../errors';
+import { isKesError, oneLine } from '../errors';
 import { LOG_LEVELS, type AgentLogger, type LogLevel } from '../platform/logger';
-import { oneLine } from '../cli/common/report';
 import type { Daemon } from './daemon';
 import type { LiveSettings } from './daemon-reload';
 

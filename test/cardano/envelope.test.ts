@@ -13,8 +13,8 @@ import {
 } from '../../src/cardano/envelope';
 import * as fileIo from '../../src/cardano/file-io';
 import { readFileBounded, writeFileSafely } from '../../src/cardano/file-io';
-import { KesError } from '../../src/errors';
 import { toHex } from '../../src/crypto/bytes';
+import { thrownBy } from '../helpers/thrown';
 import { readVectorText, vectorPath } from '../helpers/vectors';
 
 const FIXTURES = ['cold.skey', 'cold.vkey', 'kes.skey', 'kes.vkey', 'opcert.cert', 'opcert.counter'] as const;
@@ -30,16 +30,6 @@ function put(name: string, content: string | Uint8Array): string {
   const p = path.join(dir, name);
   fs.writeFileSync(p, content);
   return p;
-}
-
-function errOf(f: () => unknown): KesError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KesError) return e;
-    throw e;
-  }
-  throw new Error('expected a KesError');
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -106,7 +96,7 @@ describe('malformed envelopes: one clear error naming the file', () => {
     ['unknown type', ok({ type: 'Foo Bar' }), 'ENVELOPE_WRONG_TYPE', 'got unknown type "Foo Bar"'],
   ])('%s', (_name, content, code, message) => {
     const file = put('bad.json', content);
-    const e = errOf(() => readEnvelopeFile(file, ENVELOPE_TYPES.coldVerificationKey));
+    const e = thrownBy(() => readEnvelopeFile(file, ENVELOPE_TYPES.coldVerificationKey));
     expect(e.code).toBe(code);
     expect(e.message.startsWith(`${file}: `)).toBe(true);
     expect(e.message).toContain(message);
@@ -114,17 +104,17 @@ describe('malformed envelopes: one clear error naming the file', () => {
   });
 
   test('wrong type names the expected and the actual type', () => {
-    const e = errOf(() => readEnvelopeFile(vectorPath('cardano-cli', 'cold.vkey'), ENVELOPE_TYPES.opcert));
+    const e = thrownBy(() => readEnvelopeFile(vectorPath('cardano-cli', 'cold.vkey'), ENVELOPE_TYPES.opcert));
     expect(e.code).toBe('ENVELOPE_WRONG_TYPE');
     expect(e.message).toBe(
       `${vectorPath('cardano-cli', 'cold.vkey')}: expected a NodeOperationalCertificate text envelope, got StakePoolVerificationKey_ed25519`,
     );
-    const two = errOf(() => readEnvelopeFile(vectorPath('cardano-cli', 'opcert.cert'), [ENVELOPE_TYPES.kesVerificationKey, ENVELOPE_TYPES.opcertCounter]));
+    const two = thrownBy(() => readEnvelopeFile(vectorPath('cardano-cli', 'opcert.cert'), [ENVELOPE_TYPES.kesVerificationKey, ENVELOPE_TYPES.opcertCounter]));
     expect(two.message).toContain('expected a KesVerificationKey_ed25519_kes_2^6 or a NodeOperationalCertificateIssueCounter text envelope');
   });
 
   test('a secret file given where a public one is expected is refused before its hex is decoded', () => {
-    const e = errOf(() => readEnvelopeFile(vectorPath('cardano-cli', 'cold.skey'), ENVELOPE_TYPES.coldVerificationKey as never));
+    const e = thrownBy(() => readEnvelopeFile(vectorPath('cardano-cli', 'cold.skey'), ENVELOPE_TYPES.coldVerificationKey as never));
     expect(e.code).toBe('ENVELOPE_WRONG_TYPE');
     expect(e.message).not.toMatch(/bbb52476/);
   });
@@ -179,24 +169,24 @@ test('writing a secret envelope wipes the bytes it wrote', () => {
 
 describe('file access errors', () => {
   test('missing file', () => {
-    const e = errOf(() => readEnvelopeFile(path.join(dir, 'nope'), ENVELOPE_TYPES.opcert));
+    const e = thrownBy(() => readEnvelopeFile(path.join(dir, 'nope'), ENVELOPE_TYPES.opcert));
     expect(e.code).toBe('FILE_UNREADABLE');
     expect(e.message).toBe(`${path.join(dir, 'nope')}: no such file`);
   });
   test('directory instead of a file', () => {
-    const e = errOf(() => readEnvelopeFile(dir, ENVELOPE_TYPES.opcert));
+    const e = thrownBy(() => readEnvelopeFile(dir, ENVELOPE_TYPES.opcert));
     expect(e.code).toBe('FILE_UNREADABLE');
     expect(e.message).toBe(`${dir}: is a directory, expected a file`);
   });
   test('file too large is refused before reading', () => {
     const big = put('big.json', Buffer.alloc(64 * 1024 + 1, 0x20));
-    expect(errOf(() => readEnvelopeFile(big, ENVELOPE_TYPES.opcert)).code).toBe('FILE_TOO_LARGE');
+    expect(thrownBy(() => readEnvelopeFile(big, ENVELOPE_TYPES.opcert)).code).toBe('FILE_TOO_LARGE');
   });
   // root reads any file, so the check only means something for other users.
   (process.getuid?.() === 0 ? test.skip : test)('unreadable file (mode 000)', () => {
     const p = put('locked.json', readVectorText('cardano-cli', 'opcert.cert'));
     fs.chmodSync(p, 0o000);
-    const e = errOf(() => readEnvelopeFile(p, ENVELOPE_TYPES.opcert));
+    const e = thrownBy(() => readEnvelopeFile(p, ENVELOPE_TYPES.opcert));
     expect(e.code).toBe('FILE_UNREADABLE');
     expect(e.message).toBe(`${p}: permission denied`);
   });
@@ -209,11 +199,11 @@ describe('file access errors', () => {
 describe('writeFileSafely', () => {
   test('overwrite=false refuses an existing file (FILE_EXISTS) and a dangling symlink (FILE_IS_SYMLINK), and leaves them untouched', () => {
     const p = put('exists', 'old');
-    expect(errOf(() => writeFileSafely(p, utf8('new'), { mode: 0o600, overwrite: false })).code).toBe('FILE_EXISTS');
+    expect(thrownBy(() => writeFileSafely(p, utf8('new'), { mode: 0o600, overwrite: false })).code).toBe('FILE_EXISTS');
     expect(fs.readFileSync(p, 'utf8')).toBe('old');
     const link = path.join(dir, 'dangling');
     fs.symlinkSync(path.join(dir, 'target-does-not-exist'), link);
-    expect(errOf(() => writeFileSafely(link, utf8('x'), { mode: 0o600, overwrite: false })).code).toBe('FILE_IS_SYMLINK');
+    expect(thrownBy(() => writeFileSafely(link, utf8('x'), { mode: 0o600, overwrite: false })).code).toBe('FILE_IS_SYMLINK');
     expect(fs.existsSync(path.join(dir, 'target-does-not-exist'))).toBe(false);
   });
   test('overwrite=true replaces the file with the new mode and leaves no temp file', () => {
@@ -228,7 +218,7 @@ describe('writeFileSafely', () => {
   test('missing directory is FILE_WRITE_FAILED naming the file', () => {
     const p = path.join(dir, 'no', 'such', 'dir', 'f');
     for (const overwrite of [false, true]) {
-      const e = errOf(() => writeFileSafely(p, utf8('x'), { mode: 0o644, overwrite }));
+      const e = thrownBy(() => writeFileSafely(p, utf8('x'), { mode: 0o644, overwrite }));
       expect(e.code).toBe('FILE_WRITE_FAILED');
       expect(e.message).toBe(`${p}: directory does not exist`);
     }

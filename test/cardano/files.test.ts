@@ -24,10 +24,10 @@ import {
   writeOpcertFile,
   type Opcert,
 } from '../../src/cardano';
-import { KesError } from '../../src/errors';
 import { loadSodium } from '../../src/crypto/sodium';
 import { toHex } from '../../src/crypto/bytes';
 import { kesVkFromRaw } from '../../src/crypto/kes';
+import { thrownBy } from '../helpers/thrown';
 import { hex, readVectorJson, readVectorText, vectorPath } from '../helpers/vectors';
 
 interface Vectors {
@@ -49,16 +49,6 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const out = (name: string): string => path.join(dir, name);
-
-function errOf(f: () => unknown): KesError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KesError) return e;
-    throw e;
-  }
-  throw new Error('expected a KesError');
-}
 
 describe('every cardano-cli fixture is read and re-written byte for byte', () => {
   test('cold.vkey', () => {
@@ -191,7 +181,7 @@ describe('issuing', () => {
       ['coldSeed fake', { coldSeed: { length: 32 } }, 'INVALID_ARGUMENT'],
     ];
     for (const [name, over, code] of rows) {
-      const e = errOf(() => issueOpcert({ ...good, ...over } as never));
+      const e = thrownBy(() => issueOpcert({ ...good, ...over } as never));
       expect([name, e.code]).toEqual([name, code]);
     }
   });
@@ -202,7 +192,7 @@ describe('issuing', () => {
     key.destroy();
     expect(key.destroyed).toBe(true);
     expect(seedRef.every((b) => b === 0)).toBe(true);
-    expect(errOf(() => key.seed).code).toBe('COLD_KEY_DESTROYED');
+    expect(thrownBy(() => key.seed).code).toBe('COLD_KEY_DESTROYED');
     key.destroy();
   });
 });
@@ -255,7 +245,7 @@ describe('wrong files for every reader', () => {
         expect(() => read(cli(f))).not.toThrow();
         continue;
       }
-      const e = errOf(() => read(cli(f)));
+      const e = thrownBy(() => read(cli(f)));
       expect(e.code).toBe('ENVELOPE_WRONG_TYPE');
       expect(e.message).toBe(`${cli(f)}: expected a ${want} text envelope, got ${got}`);
       rejected++;
@@ -293,7 +283,7 @@ describe('wrong files for every reader', () => {
   ] as const)('%s', (name, idx, cborHex, code, fragment) => {
     const [, read, type] = readers[idx]!;
     const p = envelopeFile(name.replace(/\W+/g, '_'), type, cborHex);
-    const e = errOf(() => read(p));
+    const e = thrownBy(() => read(p));
     expect(e.code).toBe(code);
     expect(e.message.startsWith(`${p}: `)).toBe(true);
     expect(e.message).toContain(fragment);

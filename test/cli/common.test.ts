@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
-import { ERROR_CODES, KesError, type ErrorCode } from '../../src/errors';
+import { ERROR_CODES, KesError, MAX_ERROR_LINE_CHARS, oneLine, type ErrorCode } from '../../src/errors';
 import { EXIT } from '../../src/cli/exit-codes';
+import { runCapturingOutput, type InProcessRun } from '../helpers/in-process-cli';
 import { BIN, run } from '../helpers/processes';
 import { AgentRefusedError } from '../../src/client/control-client';
 import { WIRE_ERROR_CODES } from '../../src/protocol';
@@ -16,11 +16,9 @@ import {
   createCli,
   describeFailure,
   exitCodeFor,
-  oneLine,
   packageVersion,
   runCli,
   toJsonLine,
-  MAX_ERROR_LINE_CHARS,
   type KesCliContext,
 } from '../../src/cli/common';
 import { bindNegativeValues } from '../../src/cli/common/run-cli';
@@ -104,17 +102,9 @@ describe('a KesCommand in a createCli CLI', () => {
     }
   }
 
-  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d: Buffer) => (out += d.toString()));
-    stderr.on('data', (d: Buffer) => (err += d.toString()));
+  function run(argv: string[]): Promise<InProcessRun> {
     const cli = createCli<KesCliContext>({ binaryName: 'kes-x', binaryLabel: 'test', commands: [Boom] });
-    const code = await runCli(cli, argv, { stdout, stderr, env: {} });
-    await new Promise((r) => setImmediate(r));
-    return { code, out, err };
+    return runCapturingOutput((io) => runCli(cli, argv, { ...io, env: {} }));
   }
 
   test.each([

@@ -6,7 +6,6 @@
  * where CODE is USAGE or a specific stable code. Also: `--version` after every command, `--help`
  * without `#0`, and no arguments at all → usage on stderr, exit 2.
  */
-import { PassThrough } from 'node:stream';
 import type { Cli } from 'clipanion';
 import { buildKesAgentCli } from '../../src/cli/agent';
 import { buildKesColdCli } from '../../src/cli/cold';
@@ -17,6 +16,7 @@ import { EXIT } from '../../src/cli/exit-codes';
 import { buildKesAgentControlCli, runKesAgentControl } from '../../src/cli/haskell-control';
 import { HS_EXIT } from '../../src/cli/haskell-control/exit-codes';
 import { buildKesNodeCli } from '../../src/cli/node';
+import { runCapturingOutput, type InProcessRun } from '../helpers/in-process-cli';
 import { BIN, ROOT, cleanEnv, run } from '../helpers/processes';
 import * as path from 'node:path';
 
@@ -86,16 +86,8 @@ function commands(): Cmd[] {
 
 const ALL = commands();
 
-async function runIn(bin: Bin, argv: string[], env: NodeJS.ProcessEnv = {}, runner = bin.run): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runner(argv, { stdout, stderr, env });
-  await new Promise((r) => setImmediate(r));
-  return { code, out, err };
+function runIn(bin: Bin, argv: string[], env: NodeJS.ProcessEnv = {}, runner = bin.run): Promise<InProcessRun> {
+  return runCapturingOutput((io) => runner(argv, { ...io, env }));
 }
 
 /** The command line with every required option (and operand) given a placeholder value, except `skip`. */

@@ -9,7 +9,7 @@ import { KesNodeClient, type KesNodeClientEvents } from '../../src/client';
 import { toHex } from '../../src/crypto/bytes';
 import { KES_SIGN_KEY_BYTES, kesVkFromRaw, verifyKes } from '../../src/crypto/kes';
 import { loadSodium, sodium } from '../../src/crypto/sodium';
-import { KesError, type ErrorCode } from '../../src/errors';
+import type { ErrorCode } from '../../src/errors';
 import { WIRE_ERROR_CODES, type ConfirmMessage } from '../../src/protocol';
 import { type ChainTiming } from '../../src/time';
 import {
@@ -21,6 +21,7 @@ import {
   type FakeConnection,
   type TestBundle,
 } from '../helpers/fake-agent';
+import { thrownBy } from '../helpers/thrown';
 
 const MSG = new TextEncoder().encode('block header body');
 const COLD = 9;
@@ -120,18 +121,8 @@ const dropped = (seq: number) => async (c: FakeConnection): Promise<number> => {
   return seq;
 };
 
-function thrown(f: () => unknown): KesError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KesError) return e;
-    throw e;
-  }
-  throw new Error('expected a KesError');
-}
-
 function expectCode(f: () => unknown, code: ErrorCode, mentions?: RegExp): void {
-  const e = thrown(f);
+  const e = thrownBy(f);
   expect(e.code).toBe(code);
   if (mentions) expect(e.message).toMatch(mentions);
 }

@@ -19,6 +19,7 @@ import {
 import { KesError } from '../../src/errors';
 import { HASKELL_CONFIG_FLAG, HASKELL_LOG_LEVELS } from '../../src/config';
 import { defaultControlSocket, defaultServiceSocket } from '../../src/platform/socket-paths';
+import { thrownBy } from '../helpers/thrown';
 
 let dir: string;
 let file: string;
@@ -313,7 +314,7 @@ describe('Haskell kes-agent names', () => {
     const i = { configFlag: undefined, env: cold(name), defaultConfigPath: missingDefault };
     const same = resolveConfig({ ...i, flags: { [name]: sample }, haskellFlags: { [name]: sample } });
     expect([same.values[name], same.via[name]]).toEqual([sample, SETTINGS[name].flag]);
-    const e = caught(() => resolveConfig({ ...i, flags: { [name]: sample }, haskellFlags: { [name]: other } }));
+    const e = thrownBy(() => resolveConfig({ ...i, flags: { [name]: sample }, haskellFlags: { [name]: other } }));
     expect(e).toEqual(
       new KesError('SETTING_INVALID', `${SETTINGS[name].flag} "${sample}" and ${flag} "${other}" are two flags for the same setting ${SETTINGS[name].toml} with different values: give only one`),
     );
@@ -323,7 +324,7 @@ describe('Haskell kes-agent names', () => {
     const i = { flags: {}, defaultConfigPath: missingDefault };
     const same = resolveConfig({ ...i, env: { ...cold(name), [SETTINGS[name].env]: sample, [env!]: sample } });
     expect(same.values[name]).toBe(sample);
-    const e = caught(() => resolveConfig({ ...i, env: { ...cold(name), [SETTINGS[name].env]: sample, [env!]: other } }));
+    const e = thrownBy(() => resolveConfig({ ...i, env: { ...cold(name), [SETTINGS[name].env]: sample, [env!]: other } }));
     expect(e).toEqual(
       new KesError('CONFIG_INVALID', `${SETTINGS[name].env} "${sample}" and ${env} "${other}" are two environment variables for the same setting ${SETTINGS[name].toml} with different values: give only one`),
     );
@@ -457,12 +458,3 @@ describe('Haskell kes-agent names', () => {
     });
   });
 });
-
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
 import { type AgentEnv, ctl, startAgent, stopAgentEnv } from '../helpers/agent-env';
 import { BIN, cleanEnv, Proc, run, tempDir, type RunResult } from '../helpers/processes';
+import { eventually } from '../helpers/eventually';
 import { vectorPath } from '../helpers/vectors';
 import { defaultSocketDir } from '../../src/platform/socket-paths';
 import { MAX_CONTROL_CONNECTIONS, NODE_CONFIRM_DEADLINE_MS, TEST_CONFIRM_DEADLINE_ENV, TEST_HOOKS_ENV, nodeConfirmDeadline } from '../../src/server/limits';
@@ -21,16 +22,6 @@ import { makeTestGenesis } from '../helpers/test-genesis';
 
 /** A valid cold verification key that needs no keygen (the agent only reads it). */
 const COLD_VKEY = vectorPath('cardano-cli', 'cold.vkey');
-
-/** Poll `check` until it holds (bounded): for state that settles asynchronously, not timing. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Run `tasks` with at most `limit` at a time (one-shot processes on a 2-core machine). */
 async function inParallel<T>(tasks: (() => Promise<T>)[], limit = 4): Promise<T[]> {

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { ControlClient } from '../../src/client/control-client';
 import { KesNodeClient } from '../../src/client';
+import { eventually } from '../helpers/eventually';
 import { nextEvent } from '../helpers/node-events';
 import { ColdSigningKey, issueOpcert, writeColdVerificationKeyFile } from '../../src/cardano';
 import { fromHex, toHex } from '../../src/crypto/bytes';
@@ -66,16 +67,6 @@ function startNode(socketPath: string, timing: ChainTiming, coldVk: Uint8Array, 
 
 async function connected(nodes: KesNodeClient[]): Promise<void> {
   await Promise.all(nodes.map((n) => (n.connected ? Promise.resolve() : nextEvent(n, 'connected'))));
-}
-
-/** Poll `check` until it holds (bounded): for state that settles asynchronously, not timing. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** One control request over the agent's real control socket, from this process (no spawn). */

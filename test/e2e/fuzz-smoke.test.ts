@@ -10,7 +10,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol';
 import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
-import { existsOneLevelDown, privateTmp, processesMentioning, waitUntil } from '../helpers/leftovers';
+import { eventually } from '../helpers/eventually';
+import { existsOneLevelDown, privateTmp, processesMentioning } from '../helpers/leftovers';
 import { Proc, ROOT, run, type RunResult } from '../helpers/processes';
 import { statusKiB } from '../../scripts/proc-stat';
 
@@ -61,7 +62,7 @@ test('interrupted (SIGINT) once its agent runs, it stops the agent and any comma
     const fuzz = new Proc(FUZZ, ['--frames', '1000000', '--seed', '20001'], tmp.env);
     try {
       // The agent has made its sockets (the cold key is there too); set-up commands follow.
-      await waitUntil('the fuzzer\'s agent listens', () => existsOneLevelDown(tmp.dir, 'control.sock'), SETUP_TIMEOUT_MS);
+      await eventually('the fuzzer\'s agent listens', () => existsOneLevelDown(tmp.dir, 'control.sock'), SETUP_TIMEOUT_MS);
       // The check below sees a live agent: its socket paths name the temp dir.
       expect(processesMentioning(tmp.dir).length).toBeGreaterThan(0);
       fuzz.child.kill('SIGINT');

@@ -28,15 +28,6 @@ export function processesMentioning(text: string): number[] {
   return pids;
 }
 
-/** Resolve once `cond()` holds (checked every 20 ms); reject after `timeoutMs`, a safety bound. */
-export async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** `dir`/<any subdir>/`name` exists: a script's temp dir (made inside `dir`) holds `name`. */
 export function existsOneLevelDown(dir: string, name: string): boolean {
   return fs.readdirSync(dir).some((sub) => fs.existsSync(path.join(dir, sub, name)));

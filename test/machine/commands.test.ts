@@ -3,24 +3,18 @@
  * key, simulated time. Every refusal must leave both slots exactly as they were (the Haskell
  * agent loses the staged key on a failed install, docs/haskell-protocol.md §8.2).
  */
-import { loadSodium } from '../../src/crypto/sodium';
 import { bytesEqual, toHex } from '../../src/crypto/bytes';
 import { isKesError } from '../../src/errors';
 import type { Opcert } from '../../src/cardano/opcert';
-import { COLD_SEED, coldVkOf, Harness, OTHER_COLD_SEED, signsAt, testTiming, ok, refused } from './harness';
+import { COLD_SEED, coldVkOf, freshHarnessPerTest, Harness, OTHER_COLD_SEED, signsAt, testTiming, ok, refused } from './harness';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
 const KP = 100;
 
 let h: Harness;
-beforeAll(async () => {
-  await loadSodium();
+freshHarnessPerTest(timing, KP, (fresh) => {
+  h = fresh;
 });
-beforeEach(() => {
-  h = Harness.at(timing, KP);
-});
-afterEach(() => h.stop());
-
 
 describe('keygen / export-verkey / drop-staged', () => {
   test('keygen stages a fresh key at evolution 0; export-verkey returns its vk', () => {

@@ -7,6 +7,7 @@
  * that a staged key still signs. Opcerts are issued with a cold key derived from a fixed seed.
  */
 import { SimulatedClock } from 'xstate';
+import { loadSodium } from '../../src/crypto/sodium';
 import { Agent } from '../../src/machine/agent';
 import type { ActiveChange, AgentResult } from '../../src/machine/types';
 import { commandRefusalText } from '../../src/protocol/refusal-text';
@@ -154,6 +155,22 @@ export class Harness {
   stop(): void {
     this.agent.stop();
   }
+}
+
+/**
+ * For a test file whose every test starts from a fresh agent at KES period `kp`: loads sodium
+ * once, hands each test its own Harness through `use` before it runs, and stops it after.
+ */
+export function freshHarnessPerTest(timing: ChainTiming, kp: number, use: (h: Harness) => void): void {
+  let current: Harness | undefined;
+  beforeAll(async () => {
+    await loadSodium();
+  });
+  beforeEach(() => {
+    current = Harness.at(timing, kp);
+    use(current);
+  });
+  afterEach(() => current?.stop());
 }
 
 const PROBE = new TextEncoder().encode('block header body');

@@ -3,21 +3,15 @@
  * later (nodes could not forge until then), unless the upload is forced. Real keys and opcerts,
  * simulated time: every instant is computed from the test timing.
  */
-import { loadSodium } from '../../src/crypto/sodium';
-import { Harness, signsAt, testTiming, ok, refused } from './harness';
+import { freshHarnessPerTest, Harness, signsAt, testTiming, ok, refused } from './harness';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
 const KP = 100;
 
 let h: Harness;
-beforeAll(async () => {
-  await loadSodium();
+freshHarnessPerTest(timing, KP, (fresh) => {
+  h = fresh;
 });
-beforeEach(() => {
-  h = Harness.at(timing, KP);
-});
-afterEach(() => h.stop());
-
 
 /** keygen + import of an opcert starting at c0; returns the staged vk. */
 function stage(counter: number, c0: number): Uint8Array {

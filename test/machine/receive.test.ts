@@ -3,12 +3,11 @@
  * Haskell age rule with tombstones (the Haskell kes-agent's `isTaggedBundleAgeValid`), timestamps as machine state, and
  * the future-timestamp bound. Real Sum6 keys and opcerts, simulated time.
  */
-import { loadSodium } from '../../src/crypto/sodium';
 import { bytesEqual } from '../../src/crypto/bytes';
 import { KesSignKey } from '../../src/crypto/kes';
 import { MAX_PEER_CLOCK_AHEAD_MS } from '../../src/machine/agent';
 import type { PeerResult } from '../../src/machine/types';
-import { COLD_SEED, Harness, OTHER_COLD_SEED, coldVkOf, signsAt, testTiming } from './harness';
+import { COLD_SEED, freshHarnessPerTest, Harness, OTHER_COLD_SEED, coldVkOf, signsAt, testTiming } from './harness';
 import { peerRefusalText } from '../../src/protocol/refusal-text';
 
 const timing = testTiming({ maxKESEvolutions: 6 });
@@ -16,13 +15,9 @@ const KP = 100;
 const PEER = '/run/peer/service.sock';
 
 let h: Harness;
-beforeAll(async () => {
-  await loadSodium();
+freshHarnessPerTest(timing, KP, (fresh) => {
+  h = fresh;
 });
-beforeEach(() => {
-  h = Harness.at(timing, KP);
-});
-afterEach(() => h.stop());
 
 function ok<T>(r: PeerResult<T>): T {
   if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${peerRefusalText(r)}`);

@@ -19,6 +19,7 @@ import {
 import { encodeMessage, nativeAccept } from '../../src/protocol';
 import { offeredIds } from '../../src/server/version-negotiation';
 import { type AgentEnv, ctlJson, makeAgentEnv, startAgent, stopAgentEnv } from '../helpers/agent-env';
+import { eventually } from '../helpers/eventually';
 import { tempDir } from '../helpers/processes';
 
 /** A real Writable that keeps what was written, split into lines. */
@@ -299,7 +300,7 @@ describe('createLogger: throttled repeats', () => {
     log.warn('w');
     log.warn('w');
     expect(out.lines).toHaveLength(1);
-    await waitUntil(() => out.text.includes('repeated'));
+    await eventually('the repeat count is written', () => out.text.includes('repeated'), 5_000);
     expect(out.lines[1]).toMatch(/warn  w repeated 2 more times$/);
   });
 });
@@ -365,11 +366,3 @@ describe('through the built agent (real sockets)', () => {
     expect(agent.stderr).toBe('');
   });
 });
-
-async function waitUntil(test: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

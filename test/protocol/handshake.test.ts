@@ -23,20 +23,11 @@ import {
   type OutgoingMessage,
   type SocketRole,
 } from '../../src/protocol';
+import { thrownBy } from '../helpers/thrown';
 import { decodeOne } from './spec-parse';
 
 /** Through real bytes both ways, as the socket would carry it. */
 const wire = <M extends Message>(m: M): Message => decodeOne(encodeMessage(m as OutgoingMessage));
-
-function thrown(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ProtocolError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
 
 describe('welcome (agent side, after the version handshake picked our protocol)', () => {
   test.each(['control', 'service'] as const)('%s: WELCOME names the socket\'s protocol, version 2 and the agent version', (role) => {
@@ -71,7 +62,7 @@ describe('acceptWelcome (client side)', () => {
 
   test('an ERROR reply becomes a ProtocolError with its code; the agent text is kept apart', () => {
     const reply = errorReply('BUSY', 'the agent accepts at most 2048 service connections');
-    const e = thrown(() => acceptWelcome(wire(reply), 'service'));
+    const e = thrownBy(() => acceptWelcome(wire(reply), 'service'), ProtocolError);
     expect(e.code).toBe('BUSY');
     expect(e.wireCode).toBe(9);
     expect(e.message).toBe('the agent refused the kes-agent/service handshake: BUSY');
@@ -84,7 +75,7 @@ describe('acceptWelcome (client side)', () => {
     { id: 'WELCOME with a version we do not speak', reply: { type: 'welcome', protocol: CONTROL_PROTOCOL, version: 1, agentVersion: 'a' } as Message, code: 'VERSION_MISMATCH' },
     { id: 'something other than WELCOME', reply: { type: 'no_key', seq: 1 } as Message, code: 'UNEXPECTED_MESSAGE' },
   ])('$id → ProtocolError $code', ({ reply, code }) => {
-    expect(thrown(() => acceptWelcome(wire(reply), 'control')).code).toBe(code);
+    expect(thrownBy(() => acceptWelcome(wire(reply), 'control'), ProtocolError).code).toBe(code);
   });
 });
 

@@ -45,7 +45,7 @@ import {
   type SocketRole,
   type WireErrorName,
 } from '../../src/protocol';
-import { maxEncodedBytes, toBorshSchema, type FieldSpec } from '../../src/protocol/schema';
+import { encodedBytesRange, toBorshSchema, type FieldSpec } from '../../src/protocol/schema';
 import { utf8Length } from '../../src/protocol/fields';
 import { CBOR_MAX_DEPTH, decodeCbor, encodeCbor, type CborValue } from '../../src/cardano/cbor';
 import { decodeOpcert, encodeOpcert, type Opcert } from '../../src/cardano/opcert';
@@ -79,7 +79,7 @@ const TRUNCATION_BUDGET_BYTES_SQUARED = 2_000_000 * SCALE;
 
 function truncationRuns(type: MessageType): number {
   const schema = MESSAGE_SCHEMAS[type];
-  const largest = 1 + maxEncodedBytes(schema.body) + (schema.secret ? KES_SECRET_BYTES : 0);
+  const largest = 1 + encodedBytesRange(schema.body).max + (schema.secret ? KES_SECRET_BYTES : 0);
   return Math.max(2, Math.min(RUNS_HEAVY, Math.floor(TRUNCATION_BUDGET_BYTES_SQUARED / largest ** 2)));
 }
 const opts = (numRuns: number): fc.Parameters<unknown> => ({ numRuns });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isKesError, type ErrorCode } from '../../src/errors';
+import { isKesError } from '../../src/errors';
 import {
   parseGenesis,
   readGenesisFile,
@@ -15,6 +15,7 @@ import {
   timingForGenesis,
 } from '../../src/time';
 import { parseIsoUtcMs } from '../../src/time/genesis';
+import { thrownBy } from '../helpers/thrown';
 import { vectorPath } from '../helpers/vectors';
 import { makeTestGenesis } from '../helpers/test-genesis';
 
@@ -32,15 +33,6 @@ function writeTmp(name: string, content: string | Uint8Array): string {
   const p = path.join(dir, name);
   fs.writeFileSync(p, content);
   return p;
-}
-
-function caught(f: () => unknown): Error & { code?: ErrorCode } {
-  try {
-    f();
-  } catch (e) {
-    return e as Error & { code?: ErrorCode };
-  }
-  throw new Error('expected a throw');
 }
 
 describe('real mainnet Shelley genesis (vectors/genesis)', () => {
@@ -109,7 +101,7 @@ describe('a Shelley genesis recognised by networkMagic gives the built-in era hi
     ['maxKESEvolutions', 10, 'maxKESEvolutions is 10, not mainnet\'s 62'],
   ])('mainnet\'s networkMagic with another %s: refused naming the field', (field, value, says) => {
     const file = variant(`mainnet-${field}.json`, { [field]: value });
-    const e = caught(() => timingForGenesis(readGenesisDoc(file), file));
+    const e = thrownBy(() => timingForGenesis(readGenesisDoc(file), file));
     expect(e.code).toBe('GENESIS_INVALID');
     expect(e.message).toBe(`${file}: networkMagic 764824073 says mainnet, but ${says}: use mainnet's real Shelley genesis, or a networkMagic of your own for a private testnet`);
   });
@@ -119,7 +111,7 @@ describe('a Shelley genesis recognised by networkMagic gives the built-in era hi
     ['no networkMagic', { networkMagic: undefined }, '(missing)'],
   ])('mainnet\'s systemStart with %s: refused as before, the hint names what differs', (_label, change, shown) => {
     const file = variant(`lookalike-${shown}.json`, change);
-    const e = caught(() => timingForGenesis(readGenesisDoc(file), file));
+    const e = thrownBy(() => timingForGenesis(readGenesisDoc(file), file));
     expect(e.code).toBe('GENESIS_INVALID');
     expect(e.message).toBe(
       `${file}: systemStart is mainnet's but networkMagic is ${shown}, not 764824073: mainnet began in the Byron era, which a genesis file does not describe, so this file's KES periods would be wrong: use mainnet's real Shelley genesis or --network mainnet`,
@@ -240,7 +232,7 @@ describe('invalid genesis fields → GENESIS_INVALID naming the file and the fie
 
   test.each(cases)('%s = %p', (field, value) => {
     const file = writeTmp(`bad-${field}.json`, variant(field, value));
-    const e = caught(() => readGenesisFile(file));
+    const e = thrownBy(() => readGenesisFile(file));
     expect(isKesError(e, 'GENESIS_INVALID')).toBe(true);
     expect(e.message.startsWith(`${file}: ${field}: `)).toBe(true);
     expect(e.message).toMatch(value === MISSING ? /missing, expected / : /expected .*, got /);
@@ -250,7 +242,7 @@ describe('invalid genesis fields → GENESIS_INVALID naming the file and the fie
   test('slotLength written as 1e400 (JSON for Infinity) is refused', () => {
     const text = JSON.stringify(base).replace('"slotLength":1', '"slotLength":1e400');
     expect(text).toContain('1e400');
-    const e = caught(() => parseGenesis(text, 'inf.json'));
+    const e = thrownBy(() => parseGenesis(text, 'inf.json'));
     expect(isKesError(e, 'GENESIS_INVALID')).toBe(true);
     expect(e.message).toMatch(/^inf\.json: slotLength: expected /);
   });
@@ -263,14 +255,14 @@ describe('invalid genesis fields → GENESIS_INVALID naming the file and the fie
     ['string at top level', '"genesis"'],
   ])('%s → GENESIS_INVALID naming the file', (_label, text) => {
     const file = writeTmp('shape.json', text);
-    const e = caught(() => readGenesisFile(file));
+    const e = thrownBy(() => readGenesisFile(file));
     expect(isKesError(e, 'GENESIS_INVALID')).toBe(true);
     expect(e.message.startsWith(`${file}: `)).toBe(true);
   });
 
   test('not UTF-8 → GENESIS_INVALID', () => {
     const file = writeTmp('latin1.json', new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]));
-    const e = caught(() => readGenesisFile(file));
+    const e = thrownBy(() => readGenesisFile(file));
     expect(isKesError(e, 'GENESIS_INVALID')).toBe(true);
     expect(e.message).toBe(`${file}: not UTF-8 text, expected a Shelley genesis JSON object`);
   });
@@ -279,7 +271,7 @@ describe('invalid genesis fields → GENESIS_INVALID naming the file and the fie
     const file = path.join(dir, 'huge.json');
     fs.writeFileSync(file, '');
     fs.truncateSync(file, MAX_GENESIS_FILE_BYTES + 1);
-    const e = caught(() => readGenesisFile(file));
+    const e = thrownBy(() => readGenesisFile(file));
     expect(isKesError(e, 'FILE_TOO_LARGE')).toBe(true);
     expect(e.message).toContain(`${MAX_GENESIS_FILE_BYTES}`);
     fs.rmSync(file);
@@ -287,10 +279,10 @@ describe('invalid genesis fields → GENESIS_INVALID naming the file and the fie
 
   test('missing file and directory → FILE_UNREADABLE naming the file', () => {
     const missing = path.join(dir, 'nope.json');
-    const e1 = caught(() => readGenesisFile(missing));
+    const e1 = thrownBy(() => readGenesisFile(missing));
     expect(isKesError(e1, 'FILE_UNREADABLE')).toBe(true);
     expect(e1.message).toBe(`${missing}: no such file`);
-    const e2 = caught(() => readGenesisFile(dir));
+    const e2 = thrownBy(() => readGenesisFile(dir));
     expect(isKesError(e2, 'FILE_UNREADABLE')).toBe(true);
     expect(e2.message.startsWith(`${dir}: `)).toBe(true);
   });

@@ -5,25 +5,9 @@
  */
 import { UsageError } from 'clipanion';
 import { AgentRefusedError } from '../../client/control-client';
-import { KesError } from '../../errors';
+import { KesError, oneLine } from '../../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { exitCodeFor, exitCodeForRefusal } from './exit-map';
-
-/** Long messages are cut so a line stays readable; file paths come first, so the cut loses little. */
-export const MAX_ERROR_LINE_CHARS = 1000;
-
-/** Collapse a possibly multi-line message into one line. */
-export function oneLine(message: string): string {
-  const s = message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-    .join('; ')
-    // Strip terminal control sequences: a message may quote a file name or value.
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]/g, '?');
-  return s.length > MAX_ERROR_LINE_CHARS ? `${s.slice(0, MAX_ERROR_LINE_CHARS - 1)}…` : s;
-}
 
 /** The code of a command-line mistake that has no more specific KesError code (exit 2). */
 export const USAGE_CODE = 'USAGE';

@@ -8,11 +8,12 @@
  * - with `--json`, every outcome is also one JSON object on stdout (KesCommand, jsonFailure).
  */
 import { Builtins, Cli, Command, type BaseContext, type CommandClass } from 'clipanion';
+import { oneLine } from '../../errors';
 import { EXIT } from '../exit-codes';
 import type { KesCliContext } from './base-command';
 import { jsonFailure, jsonRequested } from './json-output';
 import { OPTION_WITH_ARG, withPlaceholders } from './option-placeholders';
-import { errorLine, oneLine, USAGE_CODE } from './report';
+import { errorLine, USAGE_CODE } from './report';
 import { usageErrorMessage } from './usage-errors';
 import { packageVersion } from './version';
 

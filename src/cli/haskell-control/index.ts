@@ -6,7 +6,7 @@
  */
 import { Builtins, Cli, Command, type BaseContext, type CommandClass } from 'clipanion';
 import type { KesCliContext } from '../common/base-command';
-import { oneLine } from '../common/report';
+import { oneLine } from '../../errors';
 import { nameOptionValues, parseArgv } from '../common/run-cli';
 import { packageVersion } from '../common/version';
 import { DropKeyCommand } from './drop-key';

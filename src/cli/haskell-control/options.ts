@@ -18,7 +18,8 @@ import { Command, Option, UsageError } from 'clipanion';
 import { AGENT_UID_ENV, AGENT_UID_FLAG, agentTrustFrom, type AgentTrust } from '../../client/agent-identity';
 import { CONTROL_SOCKET_ENVS, CONTROL_SOCKET_NAME, HASKELL_CONTROL_PATH_ENV, clientDefaultSocket, resolveSocketPath } from '../../platform/socket-paths';
 import type { KesCliContext } from '../common/base-command';
-import { describeFailure, oneLine } from '../common/report';
+import { oneLine } from '../../errors';
+import { describeFailure } from '../common/report';
 import { ControlSession, sessionLog } from './connection';
 import { HsControlFailure, hsExitFor, type HsExitCode } from './exit-codes';
 

@@ -9,9 +9,10 @@ import * as secretMemory from '../../../src/crypto/secret-memory';
 import { encodeMessage } from '../../../src/protocol';
 import { FramedSocket } from '../../../src/protocol/framed-socket';
 import { ByteReader, PeerClosedError, ReadTimeoutError, readAnswer } from '../../../src/protocol/haskell';
-import { h, hexOf, listen, z, type Listener } from './pair';
+import { eventually } from '../../helpers/eventually';
+import { SV2 } from './golden-hex';
+import { h, hexOf, listen, type Listener } from './pair';
 
-const SV2 = '536572766963653a322e30' + z(21);
 const ACCEPT = h('01' + SV2);
 
 let l: Listener;
@@ -24,13 +25,6 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const write = (s: net.Socket, b: Uint8Array): Promise<void> => new Promise((r) => s.write(b, () => r()));
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
 
 test('fields split across many chunks are assembled in order', async () => {
   const { local, remote } = await l.pair();
@@ -123,7 +117,7 @@ test('consumed bytes are wiped in the socket chunks; a secret read lands in allo
   }
   // Bytes never consumed are wiped when the reader is destroyed.
   await write(remote, h('ffffffff'));
-  await until(() => r.buffered === 4);
+  await eventually('4 bytes buffered', () => r.buffered === 4, 5_000);
   r.destroy();
   for (const c of chunks) expect(c.every((b) => b === 0)).toBe(true);
   remote.destroy();
@@ -138,7 +132,7 @@ test('the buffering cap: the socket is paused, the peer stays blocked, and nothi
   for (let i = 0; i < TOTAL; i++) data[i] = (i * 7) & 0xff;
   let written = false;
   remote.write(data, () => (written = true));
-  await until(() => local.isPaused());
+  await eventually('the socket is paused', () => local.isPaused(), 5_000);
   await sleep(100);
   // At most the cap plus one read chunk (64 KiB) is ever held.
   expect(r.buffered).toBeGreaterThanOrEqual(CAP);
@@ -154,7 +148,7 @@ test('the buffering cap: the socket is paused, the peer stays blocked, and nothi
     max = Math.max(max, r.buffered);
   }
   expect(max).toBeLessThanOrEqual(CAP + 64 * 1024);
-  await until(() => written);
+  await eventually('the write completed', () => written, 5_000);
   r.destroy();
   remote.destroy();
 }, 30_000);
@@ -166,14 +160,14 @@ test('handOver: the bytes after the handshake answer reach the next plain reader
   await write(remote, new Uint8Array([...ACCEPT, ...h('68656c6c6f')]));
   const a = await readAnswer(r);
   expect(a.accepted).toBe(true);
-  await until(() => r.buffered === 5);
+  await eventually('5 bytes buffered', () => r.buffered === 5, 5_000);
   expect(r.handOver()).toEqual({ ended: false, leftoverBytes: 5 });
   expect(local.isPaused()).toBe(true);
   const got: Buffer[] = [];
   local.on('data', (c: Buffer) => got.push(Buffer.from(c)));
   local.resume();
   await write(remote, h('20776f726c64'));
-  await until(() => Buffer.concat(got).length === 11);
+  await eventually('11 bytes handed over', () => Buffer.concat(got).length === 11, 5_000);
   expect(Buffer.concat(got).toString()).toBe('hello world');
   local.destroy();
   remote.destroy();
@@ -185,7 +179,7 @@ test('handOver into our own FramedSocket: a frame that arrived with the handshak
   const frame = encodeMessage({ type: 'status' });
   await write(remote, new Uint8Array([...ACCEPT, ...frame]));
   expect((await readAnswer(r)).accepted).toBe(true);
-  await until(() => r.buffered === frame.length);
+  await eventually('the whole frame buffered', () => r.buffered === frame.length, 5_000);
   expect(r.handOver().ended).toBe(false);
   const fs = new FramedSocket(local, { receivesSecrets: false });
   expect(await fs.receive(2000)).toEqual({ type: 'status' });
@@ -210,7 +204,7 @@ test('detach: a pending read rejects; after the peer closed, handOver reports en
   const r2 = new ByteReader(pair2.local);
   pair2.remote.end(new Uint8Array([...ACCEPT, 0x78, 0x79]));
   expect((await readAnswer(r2)).accepted).toBe(true);
-  await until(() => pair2.local.readableEnded);
+  await eventually('the second connection ended', () => pair2.local.readableEnded, 5_000);
   expect(r2.handOver()).toEqual({ ended: true, leftoverBytes: 2 });
   pair2.local.destroy();
 });

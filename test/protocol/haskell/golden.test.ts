@@ -48,23 +48,13 @@ import {
   type ServiceVersion,
 } from '../../../src/protocol/haskell';
 import { readVectorJson } from '../../helpers/vectors';
-import { decodeFrom, h, hexOf, listen, z, type Listener } from './pair';
+import { CV0, CV1, CV2, CV3, OCERT_HEX, SIGMA, SV0, SV1, SV2, VK } from './golden-hex';
+import { decodeFrom, h, hexOf, listen, type Listener } from './pair';
 
-// --- Version identifiers (docs/haskell-protocol.md §2) --------------------------------------
-const SV0 = '536572766963653a5374616e6461726443727970746f3a302e34000000000000';
-const SV1 = '536572766963653a312e30' + z(21);
-const SV2 = '536572766963653a322e30' + z(21);
-const CV0 = '436f6e74726f6c3a5374616e6461726443727970746f3a302e35000000000000';
-const CV1 = '436f6e74726f6c3a312e30' + z(21);
-const CV2 = '436f6e74726f6c3a322e30' + z(21);
-const CV3 = '436f6e74726f6c3a332e30' + z(21);
 const SERVICE_HEX: Record<ServiceVersion, string> = { 0: SV0, 1: SV1, 2: SV2 };
 const CONTROL_HEX: Record<ControlVersion, string> = { 0: CV0, 1: CV1, 2: CV2, 3: CV3 };
 
-// --- cardano-cli vectors: opcert.cert (vk df22…, n 7, period 1430) and kes.skey (608 raw) -----
-const VK = 'df22d655d82015c61cb62c8138dfe7a27238a60c1e1cd5bb18ec71a5dd71f39f';
-const SIGMA = '412db8487ff22463b8c901b623d0bc62acd30ae7e19f6717e0b57e9b0759b51c0baddf0a6d002aa814d26db064d4c6e7fefc4c98fbd8ca325baaf685aceaf406';
-const OCERT_HEX = VK + '0000000000000007' + '0000000000000596' + SIGMA;
+// --- cardano-cli vectors: opcert.cert and kes.skey (608 raw) ----------------------------------
 const OCERT = { hotVk: h(VK), counter: 7n, kesPeriod: 1430n, sigma: h(SIGMA) };
 const skeyCbor = readVectorJson<{ cborHex: string }>('cardano-cli', 'kes.skey').cborHex;
 const opcertCbor = readVectorJson<{ cborHex: string }>('cardano-cli', 'opcert.cert').cborHex;

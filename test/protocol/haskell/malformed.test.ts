@@ -25,11 +25,8 @@ import {
   type AgentInfo,
   type HaskellWireErrorCode,
 } from '../../../src/protocol/haskell';
+import { CV1, SV1, SV2 } from './golden-hex';
 import { decodeFrom, h, listen, z, type Listener } from './pair';
-
-const SV1 = '536572766963653a312e30' + z(21);
-const SV2 = '536572766963653a322e30' + z(21);
-const CV1 = '436f6e74726f6c3a312e30' + z(21);
 
 let l: Listener;
 beforeAll(async () => {
