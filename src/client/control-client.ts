@@ -43,15 +43,42 @@ export class AgentRefusedError extends KesError {
 
 type Reply<T extends Message['type']> = Extract<Message, { type: T }>;
 
+/** Where the agent is and whom to believe there, for ControlClient.connect and statusOnce. */
+export interface ControlConnectOptions {
+  socketPath: string;
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+  trust?: AgentTrust;
+}
+
+const STATUS_REQUEST: OutgoingMessage = { type: 'status' };
+
 export class ControlClient {
   readonly #conn: AgentConnection;
+  /** The request connectToAgent sent ahead with the version answer, whose reply comes next. */
+  #sentAhead: OutgoingMessage | undefined;
 
-  private constructor(conn: AgentConnection) {
+  private constructor(conn: AgentConnection, sentAhead?: OutgoingMessage) {
     this.#conn = conn;
+    this.#sentAhead = sentAhead;
+  }
+
+  /**
+   * One STATUS on a connection of its own (what `kes-ctl status` asks), sent with the version
+   * answer so that it costs no round trip of its own. The connection is dropped as soon as the
+   * reply is in: nothing more is said on it.
+   */
+  static async statusOnce(opts: ControlConnectOptions): Promise<StatusReport> {
+    const ctl = new ControlClient(await connectToAgent({ ...opts, role: 'control', firstRequest: STATUS_REQUEST }), STATUS_REQUEST);
+    try {
+      return await ctl.status();
+    } finally {
+      ctl.#conn.framed.destroy();
+    }
   }
 
   /** `signal` aborts the connect and handshake (CLIENT_STOPPED). */
-  static async connect(opts: { socketPath: string; connectTimeoutMs?: number; signal?: AbortSignal; trust?: AgentTrust }): Promise<ControlClient> {
+  static async connect(opts: ControlConnectOptions): Promise<ControlClient> {
     return new ControlClient(
       await connectToAgent({ socketPath: opts.socketPath, role: 'control', connectTimeoutMs: opts.connectTimeoutMs, signal: opts.signal, trust: opts.trust }),
     );
@@ -104,8 +131,8 @@ export class ControlClient {
    * before it (no peers reported); STATUS_OK on a version 1 connection.
    */
   async status(): Promise<StatusReport> {
-    if (this.protocolVersion < CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR) return statusReport(await this.#request('status', { type: 'status' }, 'status_ok'));
-    return statusReport(await this.#request('status', { type: 'status' }, ['status_ok_v3', 'status_ok_v2']));
+    if (this.protocolVersion < CONTROL_PROTOCOL_VERSION_COUNTER_FLOOR) return statusReport(await this.#request('status', STATUS_REQUEST, 'status_ok'));
+    return statusReport(await this.#request('status', STATUS_REQUEST, ['status_ok_v3', 'status_ok_v2']));
   }
 
   dropStaged(): Promise<Reply<'dropped'>> {
@@ -125,7 +152,8 @@ export class ControlClient {
     const path = this.#conn.socketPath;
     let reply: Message;
     try {
-      await this.#conn.framed.send(msg);
+      if (this.#sentAhead === msg) this.#sentAhead = undefined;
+      else await this.#conn.framed.send(msg);
       reply = await this.#conn.framed.receive(REPLY_TIMEOUT_MS + extraWaitMs);
     } catch (e) {
       if (e instanceof ReceiveTimeoutError) throw new KesError('AGENT_TIMEOUT', `${path}: no reply to ${what} within ${e.timeoutMs} ms`);

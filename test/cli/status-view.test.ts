@@ -6,7 +6,7 @@
 import { EXIT } from '../../src/cli/exit-codes';
 import { ANSI_PAINT, NO_PAINT, colourEnabled, formatRelative, isoSeconds, shortHex } from '../../src/cli/common/format';
 import { toJsonLine } from '../../src/cli/common/json-output';
-import { statusJson } from '../../src/cli/ctl/status';
+import { statusJson } from '../../src/cli/ctl/status-json';
 import { importWarnings } from '../../src/cli/ctl/import-opcert';
 import { DEFAULT_WARN_PERIODS, checkStatus, clockBehind, nextStep } from '../../src/cli/ctl/status-assess';
 import { counterFloorText, protectionWarnings, renderStatus } from '../../src/cli/ctl/status-view';

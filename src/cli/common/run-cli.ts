@@ -15,6 +15,7 @@ import { jsonFailure, jsonRequested } from './json-output';
 import { OPTION_WITH_ARG, withPlaceholders } from './option-placeholders';
 import { errorLine, USAGE_CODE } from './report';
 import { usageErrorMessage } from './usage-errors';
+import { ignoreClosedReader } from './closed-reader';
 import { packageVersion } from './version';
 
 export const VERSION_FLAG = '--version';
@@ -167,20 +168,6 @@ export async function runCli<C extends KesCliContext>(cli: Cli<C> | CliBuilder<C
   const parsed = typeof cli === 'function' ? parseArgv(cli(argv), argv, ctx, EXIT.USAGE, () => cli()) : parseArgv(cli, argv, ctx, EXIT.USAGE);
   if ('exitCode' in parsed) return parsed.exitCode;
   return parsed.cli.run(parsed.command, ctx);
-}
-
-/**
- * When the reader of our stdout or stderr has gone (`kes-ctl status | head -1`, `| true`), the
- * next write fails with EPIPE as an 'error' event; unhandled, Node prints a stack trace and
- * exits 1 whatever the command did. A C tool would die of SIGPIPE, which Node ignores. The
- * nearest quiet equivalent: drop the output nobody reads and let the command finish, so its
- * exit code still says how it went (an upload that reached the agent is not reported as failed).
- * Any other write error stays unhandled, as before.
- */
-function ignoreClosedReader(stream: NodeJS.WritableStream): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
 }
 
 /** The whole body of a bin file: run with process.argv and set process.exitCode. */

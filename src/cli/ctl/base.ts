@@ -1,11 +1,10 @@
 /** What every kes-ctl command shares: the control socket and one connection per step. */
 import { Option } from 'clipanion';
-import { AGENT_UID_ENV, AGENT_UID_FLAG, agentTrustFrom, type AgentTrust } from '../../client/agent-identity';
-import { ControlClient } from '../../client/control-client';
-import { toHex } from '../../crypto/bytes';
-import type { Opcert } from '../../protocol';
-import { CONTROL_SOCKET_ENV, CONTROL_SOCKET_ENVS, CONTROL_SOCKET_NAME, HASKELL_CONTROL_PATH_ENV, clientDefaultSocket, resolveSocketPath } from '../../platform/socket-paths';
+import { AGENT_UID_ENV, AGENT_UID_FLAG, type AgentTrust } from '../../client/agent-identity';
+import type { ControlClient } from '../../client/control-client';
+import { CONTROL_SOCKET_ENV, HASKELL_CONTROL_PATH_ENV } from '../../platform/socket-paths';
 import { KesCommand } from '../common/base-command';
+import { controlSocketPath, controlTrust, withControlClient } from './control-connection';
 
 export abstract class CtlCommand extends KesCommand {
   socket = Option.String('--socket', { description: `Control socket (default: env ${CONTROL_SOCKET_ENV} or the Haskell agent's ${HASKELL_CONTROL_PATH_ENV}, else the agent's default)` });
@@ -14,27 +13,14 @@ export abstract class CtlCommand extends KesCommand {
   });
 
   protected socketPath(): string {
-    const env = this.context.env;
-    return resolveSocketPath(this.socket, CONTROL_SOCKET_ENVS, clientDefaultSocket(CONTROL_SOCKET_NAME, env), env);
+    return controlSocketPath(this.socket, this.context.env);
   }
 
-  /** Whom to believe on the socket: --agent-uid, KES_AGENT_UID, else the owner of /run/kes-agent. */
   protected agentTrust(): AgentTrust {
-    return agentTrustFrom(this.agentUid, this.context.env);
+    return controlTrust(this.agentUid, this.context.env);
   }
 
-  /** One connection for one step: scripts run each step as its own command. */
-  protected async withAgent<T>(fn: (ctl: ControlClient) => Promise<T>): Promise<T> {
-    const ctl = await ControlClient.connect({ socketPath: this.socketPath(), trust: this.agentTrust() });
-    try {
-      return await fn(ctl);
-    } finally {
-      ctl.close();
-    }
+  protected withAgent<T>(fn: (ctl: ControlClient) => Promise<T>): Promise<T> {
+    return withControlClient(this.socketPath(), this.agentTrust(), fn);
   }
-}
-
-/** An opcert as JSON: public fields only, bytes as lowercase hex. */
-export function opcertJson(o: Opcert): Record<string, string | number> {
-  return { counter: o.counter, kesPeriod: o.kesPeriod, hotVkey: toHex(o.hotVk), coldVkey: toHex(o.coldVk), sigma: toHex(o.sigma) };
 }

@@ -4,12 +4,11 @@
  */
 import { Command, Option, UsageError } from 'clipanion';
 import { integerIn } from '../common/integer-option';
-import { toHex } from '../../crypto/bytes';
-import { PEER_LINK_STATES, type PeerStatus, type StatusReport } from '../../protocol';
 import { EXIT } from '../exit-codes';
 import { ANSI_PAINT, NO_PAINT, colourEnabled, type Paint } from '../common/format';
-import { isoTime, toJsonLine } from '../common/json-output';
-import { CtlCommand, opcertJson } from './base';
+import { toJsonLine } from '../common/json-output';
+import { CtlCommand } from './base';
+import { statusJson } from './status-json';
 import { DEFAULT_PEER_DOWN_AFTER_S, DEFAULT_WARN_PERIODS, MAX_PEER_DOWN_AFTER_S, MAX_WARN_PERIODS, checkWithPeers } from './status-assess';
 import { renderStatus } from './status-view';
 import { WATCH_INTERVAL_MS, WatchPrinter, watchStatus, type WatchMode } from './status-watch';
@@ -129,66 +128,3 @@ export class StatusCommand extends CtlCommand {
 const CHECK_CODE = { ok: 'OK', 'expiring-soon': 'EXPIRING_SOON', 'peer-down': 'PEER_DOWN', 'not-ready': 'NOT_READY', 'chain-not-started': 'CHAIN_NOT_STARTED' } as const;
 
 const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'peer-down': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
-
-function peerJson(p: PeerStatus): Record<string, unknown> {
-  return {
-    path: p.path,
-    state: PEER_LINK_STATES[p.state] ?? `unknown(${p.state})`,
-    since: isoTime(p.sinceMs),
-    lastKey:
-      p.lastKey === null
-        ? null
-        : { kesVkey: toHex(p.lastKey.kesVk), counter: p.lastKey.counter, evolution: p.lastKey.evolution, timestampUs: p.lastKey.timestampUs, receivedAt: isoTime(p.lastKey.receivedAtMs) },
-    lastDrop: p.lastDrop === null ? null : { timestampUs: p.lastDrop.timestampUs, receivedAt: isoTime(p.lastDrop.receivedAtMs) },
-    lastRefusal: p.lastRefusal === null ? null : { code: p.lastRefusal.code, message: p.lastRefusal.message, at: isoTime(p.lastRefusal.atMs) },
-    received: p.received,
-    accepted: p.accepted,
-  };
-}
-
-export function statusJson(s: StatusReport): Record<string, unknown> {
-  return {
-    agentVersion: s.agentVersion,
-    network: s.network,
-    protocolVersion: s.protocolVersion,
-    chainStarted: s.chainStarted,
-    currentKesPeriod: s.currentKesPeriod,
-    currentSlot: s.currentSlot,
-    periodStart: s.chainStarted ? isoTime(s.periodStartMs) : null,
-    nextPeriodStart: isoTime(s.nextPeriodMs),
-    slotsPerKesPeriod: s.slotsPerKesPeriod,
-    maxKesEvolutions: s.maxKesEvolutions,
-    serviceClients: s.serviceClients,
-    protection: {
-      keyMemoryLocked: s.protection.keyMemoryLocked,
-      sodiumHeapLocked: s.protection.sodiumHeapLocked,
-      coreDumpsDisabled: s.protection.coreDumpsDisabled,
-      peerCredentialsChecked: s.protection.peerCredentialsChecked,
-      unlockedMemoryAllowed: s.protection.unlockedMemoryAllowed,
-    },
-    staged: s.staged === null ? null : { kesVkey: toHex(s.staged.kesVk), opcert: s.staged.opcert === null ? null : opcertJson(s.staged.opcert) },
-    active:
-      s.active === null
-        ? null
-        : {
-            kesVkey: toHex(s.active.kesVk),
-            counter: s.active.opcert.counter,
-            startKesPeriod: s.active.opcert.kesPeriod,
-            evolution: s.active.evolution,
-            periodsRemaining: s.active.periodsRemaining,
-            expiresAt: isoTime(s.active.expiresAtMs),
-            installedAt: isoTime(s.active.installedAtMs),
-            opcert: opcertJson(s.active.opcert),
-          },
-    expired:
-      s.expired === null
-        ? null
-        : { kesVkey: toHex(s.expired.kesVk), counter: s.expired.counter, startKesPeriod: s.expired.startKesPeriod, expiredAt: isoTime(s.expired.expiredAtMs) },
-    // Only from an agent that reports it (control protocol 2); null: it has no floor.
-    ...(s.counterFloor === undefined ? {} : { counterFloor: s.counterFloor }),
-    // Only from an agent that reports them (STATUS_OK_V3).
-    ...(s.peers === undefined ? {} : { peers: s.peers.map(peerJson) }),
-    warnings: s.warnings,
-  };
-}
-

@@ -1,0 +1,105 @@
+/**
+ * The plain `kes-ctl status` line, answered without clipanion and with the STATUS sent along with
+ * the version answer: which lines take that path, that it prints what the full CLI prints, that
+ * the agent answers the early request and logs nothing about the dropped connection, and that
+ * every failure is reported by the full CLI, once.
+ */
+import { EXIT } from '../../src/cli/exit-codes';
+import { plainStatusLine } from '../../src/cli/ctl/plain-status';
+import { DEFAULT_WARN_PERIODS } from '../../src/cli/ctl/status-assess';
+import { makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { BIN, run } from '../helpers/processes';
+
+jest.setTimeout(60_000);
+
+describe('plainStatusLine', () => {
+  test.each([
+    [['status'], { json: false }],
+    [['status', '--json'], { json: true }],
+    [['status', '--socket', '/run/a.sock'], { json: false, socket: '/run/a.sock' }],
+    [['status', '--socket=/run/a.sock', '--json'], { json: true, socket: '/run/a.sock' }],
+    [['status', '--json', '--agent-uid', 'cardano'], { json: true, agentUid: 'cardano' }],
+    [['status', '--agent-uid=1001', '--socket', 's'], { json: false, agentUid: '1001', socket: 's' }],
+  ])('%j is plain', (argv, line) => {
+    expect(plainStatusLine(argv)).toEqual(line);
+  });
+
+  test.each([
+    [[]],
+    [['upload']],
+    [['--json', 'status']],
+    [['status', '--check']],
+    [['status', '--watch']],
+    [['status', '--help']],
+    [['status', '-h']],
+    [['status', '--version']],
+    [['status', '--warn-periods', '5']],
+    [['status', '--json', '--json']],
+    [['status', '--socket', 'a', '--socket', 'b']],
+    [['status', '--socket']],
+    [['status', '--socket', '']],
+    [['status', '--socket=']],
+    [['status', '--socket', '--json']],
+    [['status', '--agent-uid', '-5']],
+    [['status', 'extra']],
+    [['status', '--jsonx']],
+    [['status', '--']],
+  ])('%j goes to the full CLI', (argv) => {
+    expect(plainStatusLine(argv)).toBeUndefined();
+  });
+});
+
+describe('kes-ctl status on the plain path, against a real agent', () => {
+  let e: AgentEnv;
+
+  beforeAll(async () => {
+    e = await makeAgentEnv();
+    await startAgent(e);
+  });
+
+  afterAll(async () => {
+    await stopAgentEnv(e);
+  });
+
+  /** The JSON a status line printed, less the slot, which moves on every second. */
+  async function statusJson(args: string[]): Promise<Record<string, unknown>> {
+    const r = await run(BIN.ctl, ['status', '--socket', e.controlSocket, ...args], { env: e.env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const { currentSlot, ...rest } = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(typeof currentSlot).toBe('number');
+    return rest;
+  }
+
+  test('prints what the full CLI prints (--warn-periods at its default takes the full path)', async () => {
+    expect(plainStatusLine(['status', '--json', '--warn-periods', String(DEFAULT_WARN_PERIODS)])).toBeUndefined();
+    const plain = await statusJson(['--json']);
+    const full = await statusJson(['--json', '--warn-periods', String(DEFAULT_WARN_PERIODS)]);
+    expect(plain['ok']).toBe(true);
+    expect(plain).toEqual(full);
+  });
+
+  test('the agent answers the STATUS sent with the version answer, and says nothing about the dropped connection', async () => {
+    const mark = e.agent!.mark();
+    for (let i = 0; i < 5; i++) {
+      const r = await run(BIN.ctl, ['status', '--socket', e.controlSocket], { env: e.env });
+      expect(r.code).toBe(EXIT.OK);
+      expect(r.stdout).toMatch(/^kes-agent \S+ \(protocol 2\), network mainnet\n/);
+    }
+    // One more on the full path: its reply comes after anything the agent logged for those five.
+    await statusJson(['--json', '--warn-periods', String(DEFAULT_WARN_PERIODS)]);
+    const since = `${e.agent!.stdout.slice(mark.stdout)}${e.agent!.stderr.slice(mark.stderr)}`.split('\n');
+    expect(since.filter((l) => /\b(warn|error)\b/.test(l))).toEqual([]);
+  });
+
+  test('a failure is reported once, by the full CLI, with its own exit code', async () => {
+    const missing = `${e.controlSocket}.missing`;
+    const r = await run(BIN.ctl, ['status', '--socket', missing, '--json'], { env: e.env });
+    expect(r.code).toBe(EXIT.UNREACHABLE);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^kes-ctl: error: .*no such socket file.*\[AGENT_SOCKET_MISSING\]$/)]);
+    const out = r.stdout.trimEnd().split('\n');
+    expect(out).toHaveLength(1);
+    expect(JSON.parse(out[0]!)).toMatchObject({ ok: false, code: 'AGENT_SOCKET_MISSING', exitCode: EXIT.UNREACHABLE });
+  });
+});
