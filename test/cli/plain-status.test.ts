@@ -7,7 +7,7 @@
 import { EXIT } from '../../src/cli/exit-codes';
 import { plainStatusLine } from '../../src/cli/ctl/plain-status';
 import { DEFAULT_WARN_PERIODS } from '../../src/cli/ctl/status-assess';
-import { makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe } from '../helpers/agent-env';
 import { BIN, run } from '../helpers/processes';
 
 jest.setTimeout(60_000);
@@ -50,19 +50,11 @@ describe('plainStatusLine', () => {
 });
 
 describe('kes-ctl status on the plain path, against a real agent', () => {
-  let e: AgentEnv;
-
-  beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e);
-  });
-
-  afterAll(async () => {
-    await stopAgentEnv(e);
-  });
+  const agent = agentForEachDescribe();
 
   /** The JSON a status line printed, less the slot, which moves on every second. */
   async function statusJson(args: string[]): Promise<Record<string, unknown>> {
+    const e = agent();
     const r = await run(BIN.ctl, ['status', '--socket', e.controlSocket, ...args], { env: e.env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.OK);
@@ -81,6 +73,7 @@ describe('kes-ctl status on the plain path, against a real agent', () => {
   });
 
   test('the agent answers the STATUS sent with the version answer, and says nothing about the dropped connection', async () => {
+    const e = agent();
     const mark = e.agent!.mark();
     for (let i = 0; i < 5; i++) {
       const r = await run(BIN.ctl, ['status', '--socket', e.controlSocket], { env: e.env });
@@ -94,6 +87,7 @@ describe('kes-ctl status on the plain path, against a real agent', () => {
   });
 
   test('a failure is reported once, by the full CLI, with its own exit code', async () => {
+    const e = agent();
     const missing = `${e.controlSocket}.missing`;
     const r = await run(BIN.ctl, ['status', '--socket', missing, '--json'], { env: e.env });
     expect(r.code).toBe(EXIT.UNREACHABLE);

@@ -100,3 +100,22 @@ export async function stopAgentEnv(e: AgentEnv): Promise<void> {
   if (e.agent) await e.agent.stop();
   fs.rmSync(e.dir, { recursive: true, force: true });
 }
+
+/**
+ * One agent for every test of the describe block this is called in: made and started before the
+ * first test, stopped and removed after the last. Returns the env (there once the tests run).
+ */
+export function agentForEachDescribe(): () => AgentEnv {
+  let e: AgentEnv | undefined;
+  beforeAll(async () => {
+    e = await makeAgentEnv();
+    await startAgent(e);
+  });
+  afterAll(async () => {
+    if (e !== undefined) await stopAgentEnv(e);
+  });
+  return () => {
+    if (e === undefined) throw new Error('agentForEachDescribe: the agent is there only inside the tests');
+    return e;
+  };
+}
