@@ -3,11 +3,13 @@
  * tests, the demo, the fuzzer and the benchmarks: to completion (`runNode`, `runOk`), or kept
  * running (`NodeChild`) with their output collected, waited on by pattern and stopped with a
  * signal. A `ChildGroup` holds the children a script must not leave behind when it ends or is
- * interrupted. Children get the isolated environment of child-env.ts unless given another.
+ * interrupted. Children get the isolated environment of child-env.ts unless given another. An
+ * `executable` runs in node's place, for what starts node itself (the sh launcher bin/kes-agent).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { isolatedEnv } from './child-env';
 
 /** A one-shot command that runs longer than this has hung and is killed. @default 30000 */
@@ -25,7 +27,17 @@ export interface RunOutput extends Exit {
   stderr: string;
 }
 
+/**
+ * What the child wrote, byte for byte: the text is decoded as UTF-8, which turns stray binary into
+ * U+FFFD, so a test that inspects everything a child wrote reads these.
+ */
+export interface OutputBytes {
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
 export interface RunResult extends RunOutput {
+  bytes: OutputBytes;
   /** Wall time from spawn to the child's exit with its stdio closed, in ns. */
   ns: number;
 }
@@ -35,6 +47,8 @@ export class ChildFailed extends Error {}
 
 /** Where, as whom and with what the child runs (default: this process's cwd, uid and gid, isolatedEnv()). */
 export interface SpawnOptions {
+  /** Run this file with the args instead of node: the args are then its own, not node's. */
+  executable?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** With `gid`: run as this user; libuv also drops supplementary groups, as setpriv --clear-groups. */
@@ -59,20 +73,20 @@ export interface RunOptions extends SpawnOptions {
 }
 
 /**
- * The command that runs `node <args>` with at least `fds` open files allowed. Node cannot raise
- * its own limit, so when the soft limit is too low (and the hard one allows it) a shell raises
- * it and execs node, keeping the pid.
+ * The command that runs `node <args>` (or `executable <args>`) with at least `fds` open files
+ * allowed. Node cannot raise its own limit, so when the soft limit is too low (and the hard one
+ * allows it) a shell raises it and execs the command, keeping the pid.
  * @throws Error naming both limits when even the hard limit is too low.
  */
-export function nodeCommand(args: string[], fds = 0): { file: string; args: string[] } {
-  const direct = { file: process.execPath, args };
+export function nodeCommand(args: string[], fds = 0, executable: string = process.execPath): { file: string; args: string[] } {
+  const direct = { file: executable, args };
   if (fds === 0) return direct;
   const [soft, hard] = fileLimits();
   if (soft >= fds) return direct;
   if (hard < fds) {
     throw new Error(`open-file limit too low: ${fds} needed, soft ${soft}, hard ${hard}; raise it (ulimit -n) and run again`);
   }
-  return { file: '/bin/sh', args: ['-c', `ulimit -n ${fds} && exec "$0" "$@"`, process.execPath, ...args] };
+  return { file: '/bin/sh', args: ['-c', `ulimit -n ${fds} && exec "$0" "$@"`, executable, ...args] };
 }
 
 function fileLimits(): [number, number] {
@@ -90,19 +104,19 @@ function spawnOptions(opts: SpawnOptions): { env: NodeJS.ProcessEnv; cwd?: strin
   };
 }
 
-/** Run `node <args>` to completion; rejects only when it cannot be started. */
+/** Run `node <args>` (or `executable <args>`) to completion; rejects only when it cannot be started. */
 export function runNode(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     opts.group?.admit();
-    const cmd = nodeCommand(args, opts.fds);
+    const cmd = nodeCommand(args, opts.fds, opts.executable);
     // The clock starts at spawn: the benchmarks compare this wall time with `node -e 0`'s.
     const start = process.hrtime.bigint();
     const child = spawn(cmd.file, cmd.args, { ...spawnOptions(opts), stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     opts.group?.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     let kill: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       if (opts.termGraceMs === undefined) {
@@ -121,9 +135,16 @@ export function runNode(args: string[], opts: RunOptions = {}): Promise<RunResul
       const ns = Number(process.hrtime.bigint() - start);
       clearTimeout(timer);
       clearTimeout(kill);
-      resolve({ code, signal, stdout, stderr, ns });
+      const bytes = { stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+      resolve({ code, signal, stdout: bytes.stdout.toString('utf8'), stderr: bytes.stderr.toString('utf8'), bytes, ns });
     });
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    if (opts.input !== undefined) {
+      // A child may exit without reading its input (a refusal at start): how it ended tells.
+      child.stdin!.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE') reject(e);
+      });
+      child.stdin!.end(opts.input);
+    }
   });
 }
 
@@ -154,12 +175,14 @@ export interface WaitOptions {
 }
 
 export interface NodeChildOptions extends SpawnOptions {
-  /** Names the child in errors. @default its script's file name */
+  /** Names the child in errors. @default its executable's or script's file name */
   name?: string;
   /** Open an IPC channel (nextMessage). */
   ipc?: boolean;
   /** Keep only the last this many characters of each stream, for a child that prints for long. @default all */
   keepChars?: number;
+  /** Also keep every byte of both streams as written (`bytes`), whatever keepChars keeps of the text. */
+  keepBytes?: boolean;
   /** @default WAIT_TIMEOUT_MS */
   waitTimeoutMs?: number;
   /** Called with each whole line the child prints on stdout. */
@@ -188,13 +211,18 @@ class Kept {
   }
 }
 
-/** A long-running `node <args>` whose output is collected and can be awaited by pattern. */
+/** A long-running `node <args>` (or `executable <args>`) whose output is collected and can be awaited by pattern. */
 export class NodeChild {
   readonly child: ChildProcess;
   readonly name: string;
   /** Resolves when the process has exited (its output may still be arriving). */
   readonly exited: Promise<Exit>;
+  /** Resolves when the process has exited and closed its output: all it wrote is in. */
+  readonly closed: Promise<Exit>;
   readonly #out: { stdout: Kept; stderr: Kept };
+  /** Every chunk of each stream as written, with keepBytes. */
+  readonly #chunks: { stdout: Buffer[]; stderr: Buffer[] } | undefined;
+  readonly #onLine: ((line: string) => void) | undefined;
   readonly #waitTimeoutMs: number;
   /** Re-checked whenever output arrives or the streams close; each returns true once settled. */
   #waiters: (() => boolean)[] = [];
@@ -206,37 +234,47 @@ export class NodeChild {
 
   constructor(args: string[], opts: NodeChildOptions = {}) {
     opts.group?.admit();
-    const cmd = nodeCommand(args, opts.fds);
-    this.name = opts.name ?? path.basename(args[0] ?? process.execPath);
+    const cmd = nodeCommand(args, opts.fds, opts.executable);
+    this.name = opts.name ?? path.basename(opts.executable ?? args[0] ?? process.execPath);
     this.#waitTimeoutMs = opts.waitTimeoutMs ?? WAIT_TIMEOUT_MS;
     const keep = opts.keepChars ?? Infinity;
     this.#out = { stdout: new Kept(keep), stderr: new Kept(keep) };
     this.child = spawn(cmd.file, cmd.args, { ...spawnOptions(opts), stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? ['ipc' as const] : [])] });
     opts.group?.add(this.child);
-    const onLine = opts.onLine;
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      this.#out.stdout.add(d);
-      if (onLine !== undefined) {
-        const lines = (this.#partialLine + d).split('\n');
-        this.#partialLine = lines.pop() ?? '';
-        lines.forEach((line) => onLine(line));
-      }
-      this.#poke();
-    });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      this.#out.stderr.add(d);
-      this.#poke();
-    });
+    this.#onLine = opts.onLine;
+    this.#chunks = opts.keepBytes === true ? { stdout: [], stderr: [] } : undefined;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      // Decoded here rather than by setEncoding, so that the chunks are there as bytes too.
+      const decoder = new StringDecoder('utf8');
+      const readable = this.child[stream]!;
+      readable.on('data', (b: Buffer) => {
+        this.#chunks?.[stream].push(b);
+        this.#text(stream, decoder.write(b));
+      });
+      readable.on('end', () => this.#text(stream, decoder.end()));
+    }
     this.child.on('message', (m: unknown) => {
       const w = this.#messageWaiters.shift();
       if (w) w(m);
       else this.#messages.push(m);
     });
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-    this.child.on('close', () => {
-      this.#ended = true;
-      this.#poke();
-    });
+    this.closed = new Promise((resolve) =>
+      this.child.on('close', (code, signal) => {
+        this.#ended = true;
+        this.#poke();
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  /**
+   * Everything it wrote so far, byte for byte (opened with keepBytes).
+   * @throws Error when it was started without keepBytes.
+   */
+  get bytes(): OutputBytes {
+    if (this.#chunks === undefined) throw new Error(`${this.name}: started without keepBytes`);
+    return { stdout: Buffer.concat(this.#chunks.stdout), stderr: Buffer.concat(this.#chunks.stderr) };
   }
 
   /** Its stdout so far (the last keepChars of it when that is set). */
@@ -331,6 +369,18 @@ export class NodeChild {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
     if (this.running) this.child.kill(signal);
     return this.exited;
+  }
+
+  #text(stream: 'stdout' | 'stderr', d: string): void {
+    if (d === '') return;
+    this.#out[stream].add(d);
+    const onLine = this.#onLine;
+    if (stream === 'stdout' && onLine !== undefined) {
+      const lines = (this.#partialLine + d).split('\n');
+      this.#partialLine = lines.pop() ?? '';
+      lines.forEach((line) => onLine(line));
+    }
+    this.#poke();
   }
 
   #poke(): void {

@@ -5,12 +5,12 @@
  * NODE_OPTIONS reaches the agent, which then runs with no TCP port open. Ports are 0 so that a
  * failure never clashes with anything else on the host.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
 import { makeAgentEnv, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
-import { BIN, ROOT, run, type RunResult } from '../helpers/processes';
+import { NodeChild } from '../../scripts/child-process';
+import { BIN, ROOT, run, runExecutable, type RunResult } from '../helpers/processes';
 import { listeningTcpInodes } from '../helpers/proc-fds';
 
 const LAUNCHER = path.join(ROOT, 'bin', 'kes-agent');
@@ -29,19 +29,7 @@ afterAll(async () => stopAgentEnv(e));
 
 /** Run the launcher (through the link) to completion with `nodeOptions`. */
 function launch(args: string[], nodeOptions: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(link, args, { env: { ...e.env, NODE_OPTIONS: nodeOptions }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), REFUSAL_BOUND_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runExecutable(link, args, { env: { ...e.env, NODE_OPTIONS: nodeOptions }, timeoutMs: REFUSAL_BOUND_MS });
 }
 
 test('package.json points kes-agent at the launcher, and the launcher is executable', () => {
@@ -68,23 +56,13 @@ test.each([
 });
 
 test('a harmless NODE_OPTIONS (the unit\'s V8 flag) reaches the agent, which runs with no TCP port and no debugger', async () => {
-  const agent = spawn(link, ['run', '--cold-vkey', e.coldVkey, '--network', 'preview'], {
+  const agent = new NodeChild(['run', '--cold-vkey', e.coldVkey, '--network', 'preview'], {
+    executable: link,
     env: { ...e.env, NODE_OPTIONS: '--max-semi-space-size=2' },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  agent.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
   try {
-    await new Promise<void>((resolve, reject) => {
-      agent.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-        if (stdout.includes('agent: started')) resolve();
-      });
-      void exited.then((code) => reject(new Error(`agent exited ${code} before starting:\n${stdout}${stderr}`)));
-    });
-    const pid = agent.pid!;
+    await agent.waitFor('agent: started');
+    const pid = agent.pid;
     // The launcher exec'd Node: same pid, now node running the agent with the flag.
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     expect(fs.realpathSync(argv[1]!)).toBe(fs.realpathSync(BIN.agent));
@@ -92,10 +70,10 @@ test('a harmless NODE_OPTIONS (the unit\'s V8 flag) reaches the agent, which run
     expect(listeningTcpInodes(pid)).toEqual([]);
     expect((await run(BIN.ctl, ['status'], { env: e.env })).code).toBe(EXIT.OK);
   } finally {
-    agent.kill('SIGTERM');
+    await agent.stop('SIGTERM');
   }
-  expect(await exited).toBe(EXIT.OK);
-  expect(stderr).not.toMatch(/Debugger listening/);
+  expect((await agent.closed).code).toBe(EXIT.OK);
+  expect(agent.stderr).not.toMatch(/Debugger listening/);
 });
 
 test('started without the launcher, the agent closes the inspector Node opened and refuses (exit 2)', async () => {

@@ -29,7 +29,7 @@ import { KES_MAX_EVOLUTION, KES_SEED_BYTES, KES_SIGN_KEY_BYTES, r1Offset, vk0Off
 import { loadSodium } from '../../src/crypto/sodium';
 import type { KeyMessage } from '../../src/protocol';
 import { Recorder, type CapturedProc, type CapturedStream } from '../helpers/capture';
-import { BIN, cleanEnv, tempDir } from '../helpers/processes';
+import { BIN, cleanEnv, tempDir, type OutputMark } from '../helpers/processes';
 import { handshakeRaw } from '../helpers/raw-client';
 import { LEAK_WINDOW_BYTES, plant, SecretWindows, type LeakForm } from '../helpers/leak-scan';
 import { periodForSpawns, testChain, type TestChain } from '../helpers/test-chain';
@@ -97,7 +97,7 @@ interface Round {
   /** The opcert's start period. */
   start?: number;
   /** The agent's stdout mark() before the upload. */
-  uploadMark?: number;
+  uploadMark?: OutputMark;
   /** The KES key the node received, at evolution 0 (TEST-held copy). */
   received?: Uint8Array;
   /** What the agent served after EVOLUTIONS periods, and at which evolution. */
@@ -220,7 +220,7 @@ test('no 16-byte window of any secret appears in any output or file of the whole
     }
     for (const r of rounds) {
       expect({ format: r.format, exitCode: r.agent!.child.exitCode }).toEqual({ format: r.format, exitCode: 0 });
-      const log = r.agent!.stdout.toString('utf8');
+      const log = r.agent!.stdout;
       // The most verbose level really was on: per-node confirmations are debug lines.
       expect(log).toContain('service: node confirmed');
       if (r.format === 'json') expect(log.trim().split('\n').every((l) => l.startsWith('{'))).toBe(true);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isolatedEnv } from '../../scripts/child-env';
-import { NodeChild, runNode, type RunOutput, type SpawnOptions as ChildSpawnOptions } from '../../scripts/child-process';
+import { NodeChild, runNode, type OutputBytes, type RunOptions, type RunOutput, type SpawnOptions as ChildSpawnOptions } from '../../scripts/child-process';
 
 export type { OutputMark } from '../../scripts/child-process';
 
@@ -36,12 +36,24 @@ const RUN_TIMEOUT_MS = 20_000;
 /** Where and as whom a child runs (default: the checkout's cwd, this process's uid and gid). */
 export type SpawnOptions = Pick<ChildSpawnOptions, 'env' | 'cwd' | 'uid' | 'gid'>;
 
+type RunTestOptions = SpawnOptions & { input?: string; timeoutMs?: number };
+
+function runOptions(opts: RunTestOptions): RunOptions {
+  return { ...opts, input: opts.input ?? '', timeoutMs: opts.timeoutMs ?? RUN_TIMEOUT_MS, termGraceMs: TERM_GRACE_MS };
+}
+
 /**
  * Run `node <bin> <args>` to completion (stopped after `timeoutMs`, a safety bound: SIGTERM first,
  * so a script that started an agent stops it and cleans up). Its stdin is a pipe holding `input`.
+ * Its output comes as text and, for a test that inspects every byte, as `bytes`.
  */
-export function run(bin: string, args: string[], opts: SpawnOptions & { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return runNode([bin, ...args], { ...opts, input: opts.input ?? '', timeoutMs: opts.timeoutMs ?? RUN_TIMEOUT_MS, termGraceMs: TERM_GRACE_MS });
+export function run(bin: string, args: string[], opts: RunTestOptions = {}): Promise<RunResult & { bytes: OutputBytes }> {
+  return runNode([bin, ...args], runOptions(opts));
+}
+
+/** Run `file <args>` as `run` does, for an executable that is not a node script (the sh launcher bin/kes-agent). */
+export function runExecutable(file: string, args: string[], opts: RunTestOptions = {}): Promise<RunResult> {
+  return runNode(args, { ...runOptions(opts), executable: file });
 }
 
 /** A long-running `node <bin> <args>` whose output is collected and can be awaited line by line. */

@@ -7,6 +7,9 @@ import { ChildFailed, NodeChild, runNode, runOk } from '../../scripts/child-proc
 /** A child that prints every IPC message it gets as a line, and exits on "exit". */
 const ECHO = `process.on('message', (m) => { if (m === 'exit') process.exit(3); process.stdout.write(m + '\\n'); }); process.send('ready');`;
 
+/** A child that writes "a", a stray byte and the first two bytes of "€"; its last byte and a newline once told. */
+const SPLIT = `process.stdout.write(Buffer.from([0x61, 0xff, 0xe2, 0x82])); process.once('message', () => process.stdout.write(Buffer.from([0xac, 0x0a]), () => process.exit(0)));`;
+
 function echoChild(opts: { keepChars?: number } = {}): NodeChild {
   return new NodeChild(['-e', ECHO], { name: 'echo', ipc: true, ...opts });
 }
@@ -61,6 +64,25 @@ describe('NodeChild', () => {
     expect(c.running).toBe(false);
   });
 
+  test('with keepBytes every byte is kept as written, and the text is decoded across chunks', async () => {
+    const c = new NodeChild(['-e', SPLIT], { name: 'split', ipc: true, keepBytes: true });
+    try {
+      await c.waitFor('a');
+      c.child.send('go');
+      expect(await c.closed).toEqual({ code: 0, signal: null });
+      expect(c.bytes).toEqual({ stdout: Buffer.from([0x61, 0xff, 0xe2, 0x82, 0xac, 0x0a]), stderr: Buffer.alloc(0) });
+      expect(c.stdout).toBe('a\uFFFD€\n');
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test('without keepBytes there are no bytes to read', async () => {
+    const c = new NodeChild(['-e', 'process.exit(0)'], { name: 'textonly' });
+    await c.closed;
+    expect(() => c.bytes).toThrow('textonly: started without keepBytes');
+  });
+
   test('nextMessage rejects once the child has exited without sending one', async () => {
     const c = new NodeChild(['-e', 'process.exit(0)'], { name: 'quiet', ipc: true });
     await expect(c.nextMessage()).rejects.toThrow(/quiet: exited 0 before sending a message/);
@@ -72,6 +94,17 @@ describe('runNode and runOk', () => {
     const cat = ['-e', 'process.stdin.pipe(process.stdout)'];
     await expect(runNode(cat, { input: 'abc' })).resolves.toMatchObject({ code: 0, signal: null, stdout: 'abc', stderr: '' });
     await expect(runNode(cat)).resolves.toMatchObject({ code: 0, stdout: '' });
+  });
+
+  test('a child that exits without reading its input is a result, not an error', async () => {
+    // More than a pipe holds, so the write cannot complete before the child is gone.
+    await expect(runNode(['-e', 'process.exit(5)'], { input: 'x'.repeat(1 << 20) })).resolves.toMatchObject({ code: 5, signal: null });
+  });
+
+  test('bytes hold the output as written; an executable runs in node\'s place', async () => {
+    const r = await runNode(['-c', "printf 'a\\377\\n'; printf e >&2"], { executable: '/bin/sh' });
+    expect(r).toMatchObject({ code: 0, signal: null, stdout: 'a\uFFFD\n', stderr: 'e' });
+    expect(r.bytes).toEqual({ stdout: Buffer.from([0x61, 0xff, 0x0a]), stderr: Buffer.from('e') });
   });
 
   test('runOk returns the run when it exits 0 and names the command with its stderr otherwise', async () => {
