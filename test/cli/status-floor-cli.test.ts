@@ -6,21 +6,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
-import { cold, ctl, ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, cold, ctl, ctlJson, currentPeriod, stageAndCertify, type AgentEnv } from '../helpers/agent-env';
 
 jest.setTimeout(60_000);
 
-let e: AgentEnv;
-beforeAll(async () => {
-  e = await makeAgentEnv();
-  await startAgent(e);
-});
-afterAll(async () => {
-  if (e !== undefined) await stopAgentEnv(e);
-});
+const agent = agentForEachDescribe();
 
 /** A copy of the counter file rewound to 0: a stale copy on the cold host. */
-function staleCounter(): string {
+function staleCounter(e: AgentEnv): string {
   const stale = path.join(e.dir, 'stale.counter');
   const cborHex = (JSON.parse(fs.readFileSync(e.counter, 'utf8')) as { cborHex: string }).cborHex;
   fs.writeFileSync(stale, JSON.stringify({ type: 'NodeOperationalCertificateIssueCounter', description: 'Next certificate issue number: 0', cborHex: `8200${cborHex.slice(4)}` }, null, 4) + '\n');
@@ -28,6 +21,7 @@ function staleCounter(): string {
 }
 
 test('none on a fresh agent (import warns), set by upload, kept after drop-active; a stale counter is then refused', async () => {
+  const e = agent();
   let s = await ctlJson<Record<string, unknown>>(e, 'status');
   expect(s['protocolVersion']).toBe(2);
   expect(s['counterFloor']).toBeNull();
@@ -52,7 +46,7 @@ test('none on a fresh agent (import warns), set by upload, kept after drop-activ
   const vkey = path.join(e.dir, 'third.vkey');
   await ctlJson(e, 'keygen', '--out', vkey);
   const low = path.join(e.dir, 'low.opcert');
-  const r = await cold(e, 'issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', staleCounter(), `--kes-period=${await currentPeriod(e)}`, '--out', low);
+  const r = await cold(e, 'issue-opcert', '--kes-vkey', vkey, '--cold-skey', e.coldSkey, '--counter', staleCounter(e), `--kes-period=${await currentPeriod(e)}`, '--out', low);
   expect(r.code).toBe(0);
   const refused = await ctl(e, 'import-opcert', low);
   expect(refused.code).toBe(EXIT.REFUSED);

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
-import { ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 import { periodForSpawns, testChain } from '../helpers/test-chain';
 import { BIN, Proc, run } from '../helpers/processes';
 
@@ -56,17 +56,10 @@ async function waitForStatus(e: AgentEnv, ok: (s: StatusJson) => boolean, timeou
 }
 
 describe('kes-ctl status against an agent on mainnet time', () => {
-  let e: AgentEnv;
-
-  beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e);
-  });
-  afterAll(async () => {
-    await stopAgentEnv(e);
-  });
+  const agent = agentForEachDescribe();
 
   test('no key: "none", the next step is keygen, --check is critical (8); protection in --json and in the view agree', async () => {
+    const e = agent();
     const r = await ctlRaw(e, 'status');
     expect(r.code).toBe(EXIT.OK);
     expect(r.stdout).not.toContain(ESC);
@@ -103,6 +96,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   });
 
   test('staged, then certified, then active: each view and its next step', async () => {
+    const e = agent();
     const vkey = path.join(e.dir, 'first.vkey');
     const k = await ctlJson<{ kesVkey: string }>(e, 'keygen', '--out', vkey);
     const short = `${k.kesVkey.slice(0, 16)}…`;
@@ -131,6 +125,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   });
 
   test('--check with an active key: 0 while more than --warn-periods remain, EXPIRING_SOON (10) within', async () => {
+    const e = agent();
     const ok = await ctlRaw(e, 'status', '--check');
     expect(ok.code).toBe(EXIT.OK);
     expect(ok.stdout).toMatch(/^ok: active key \(opcert counter 0\): \d+ KES periods remaining, expires \S+Z \(in [0-9dhm ]+\)\n$/);
@@ -145,6 +140,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   });
 
   test('usage errors: --check with --watch, a bad --warn-periods', async () => {
+    const e = agent();
     const both = await ctlRaw(e, 'status', '--check', '--watch');
     expect(both.code).toBe(EXIT.USAGE);
     expect(both.stderr).toMatch(/--check and --watch cannot be used together/);
@@ -156,6 +152,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   });
 
   test('--help documents --check with its exit codes, --warn-periods, --watch and the protection field', async () => {
+    const e = agent();
     const h = await ctlRaw(e, 'status', '--help');
     expect(h.code).toBe(EXIT.OK);
     for (const flag of ['--json', '--check', '--watch', '--warn-periods']) expect(h.stdout).toContain(flag);
@@ -166,6 +163,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   });
 
   test('on a terminal the view has colour; with NO_COLOR it has none', async () => {
+    const e = agent();
     const tty = await onTerminal(colourEnv(e), ['status']);
     expect(tty.code).toBe(EXIT.OK);
     expect(tty.out).toContain(`${ESC}[1mactive:`);
@@ -177,6 +175,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   });
 
   test('--watch prints the view, a new one after a keygen in another process, and exits 0 on SIGTERM', async () => {
+    const e = agent();
     const w = new Proc(BIN.ctl, ['status', '--watch'], colourEnv(e));
     try {
       await w.waitFor(/^next step:/m);
@@ -196,6 +195,7 @@ describe('kes-ctl status against an agent on mainnet time', () => {
   });
 
   test('an opcert that starts in a later period: --check is critical and the next step says why', async () => {
+    const e = agent();
     const { opcert } = await stageAndCertify(e, { kesPeriod: (await currentPeriod(e)) + 2, name: 'future' });
     await ctlJson(e, 'import-opcert', opcert);
     // A usable key is active from the tests above: replacing it with this one takes --force.

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol';
-import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, ctlJson } from '../helpers/agent-env';
 import { eventually } from '../helpers/eventually';
 import { existsOneLevelDown, privateTmp, processesMentioning } from '../helpers/leftovers';
 import { Proc, ROOT, run, type RunResult } from '../helpers/processes';
@@ -109,14 +109,7 @@ const KEY_KIND_FRAMES = 300;
 const MAX_LOCKED_GROWTH_KIB = 1024;
 
 describe('found by the fuzzer', () => {
-  let e: AgentEnv | undefined;
-  beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e);
-  });
-  afterAll(async () => {
-    if (e !== undefined) await stopAgentEnv(e); // undefined when makeAgentEnv itself failed
-  });
+  const agent = agentForEachDescribe();
 
   test(`${KEY_KIND_FRAMES} KEY-kind frames of 64 KiB sent to the agent leave its locked memory where it was`, async () => {
     // The agent assembles a KEY-kind payload in a locked arena before it can tell the frame is
@@ -124,7 +117,7 @@ describe('found by the fuzzer', () => {
     const frame = new Uint8Array(4 + MAX_FRAME_PAYLOAD_BYTES);
     new DataView(frame.buffer).setUint32(0, MAX_FRAME_PAYLOAD_BYTES, false);
     frame[4] = KIND.KEY;
-    const env = e!;
+    const env = agent();
     const pid = env.agent!.child.pid!;
     const before = statusKiB(pid, 'VmLck');
     for (let i = 0; i < KEY_KIND_FRAMES; i++) await sendUntilClosed(i % 2 === 0 ? env.serviceSocket : env.controlSocket, frame);

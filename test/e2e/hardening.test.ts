@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
 import { BIN, cleanEnv, Proc, run } from '../helpers/processes';
-import { ctl, ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, ctl, ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
 import { NOBODY, describeAsOtherUser, describeUnless, itAsOtherUser, otherUser } from '../helpers/other-user';
 import { listeningTcpInodes } from '../helpers/proc-fds';
 
@@ -39,14 +39,10 @@ function signalPending(pid: number, sig: NodeJS.Signals): boolean {
 }
 
 describe('a hardened agent', () => {
-  let e: AgentEnv;
-  beforeAll(async () => {
-    e = await makeAgentEnv({ timingArgs: ['--network', 'preview'] });
-    await startAgent(e);
-  });
-  afterAll(async () => stopAgentEnv(e));
+  const agentEnv = agentForEachDescribe({ timingArgs: ['--network', 'preview'] });
 
   it('reports every protection in force in status, and the kernel agrees', async () => {
+    const e = agentEnv();
     const s = await ctlJson<{ protection: ProtectionJson }>(e, 'status');
     expect(s.protection).toEqual({ keyMemoryLocked: true, sodiumHeapLocked: true, coreDumpsDisabled: true, peerCredentialsChecked: true, unlockedMemoryAllowed: false });
     const pid = e.agent!.child.pid!;
@@ -59,6 +55,7 @@ describe('a hardened agent', () => {
   });
 
   it('kes-node receives keys into locked memory too: its VmLck covers libsodium\'s heap and an arena, core dumps are off', async () => {
+    const e = agentEnv();
     const watch = new Proc(BIN.node, ['watch', '--json', '--socket', e.serviceSocket, '--network', 'preview'], cleanEnv());
     try {
       await watch.waitFor('"event":"connected"');
@@ -72,6 +69,7 @@ describe('a hardened agent', () => {
   });
 
   it('ignores SIGUSR1 (on Node 20 it would open the inspector): the agent stays up, no debugger listens', async () => {
+    const e = agentEnv();
     const pid = e.agent!.child.pid!;
     e.agent!.child.kill('SIGUSR1');
     // Wait for the kernel to deliver it (a safety bound only: delivery takes microseconds).
@@ -88,12 +86,14 @@ describe('a hardened agent', () => {
   });
 
   it('kes-node refuses to run with an inspector flag in NODE_OPTIONS (exit 2), as the agent does', async () => {
+    const e = agentEnv();
     const r = await run(BIN.node, ['watch', '--socket', e.serviceSocket, '--network', 'preview'], { env: cleanEnv({ NODE_OPTIONS: '--inspect=127.0.0.1:0' }) });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/kes-node: error: .*--inspect/);
   });
 
   itAsOtherUser('refuses another uid on both sockets by SO_PEERCRED, logging its uid and pid, even with loose file modes', async () => {
+    const e = agentEnv();
     // Simulate an operator loosening the modes by mistake: the kernel would now let nobody in.
     fs.chmodSync(e.dir, 0o755);
     fs.chmodSync(e.controlSocket, 0o666);

@@ -8,7 +8,7 @@
 import * as net from 'node:net';
 import { KIND, MAX_FRAME_PAYLOAD_BYTES } from '../../src/protocol/constants';
 import { nativeAccept } from '../../src/protocol';
-import { ctlJson, makeAgentEnv, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, ctlJson } from '../helpers/agent-env';
 import { statusKiB } from '../../scripts/proc-stat';
 
 /** The reported attack took locked memory from 4.1 MiB to the 8-MiB limit with 70 connections. */
@@ -40,14 +40,10 @@ function halfKeyFrame(socketPath: string): Promise<void> {
 }
 
 describe('locked memory and KEY frames sent to the agent', () => {
-  let e: AgentEnv;
-  beforeAll(async () => {
-    e = await makeAgentEnv({ timingArgs: ['--network', 'preview'] });
-    await startAgent(e);
-  });
-  afterAll(async () => stopAgentEnv(e));
+  const agent = agentForEachDescribe({ timingArgs: ['--network', 'preview'] });
 
   test(`${CONNECTIONS} connections each starting a 64-KiB KEY frame: each refused and closed, locked memory unchanged, keygen still works`, async () => {
+    const e = agent();
     const pid = e.agent!.child.pid!;
     const before = statusKiB(pid, 'VmLck');
     const mark = e.agent!.mark();

@@ -13,7 +13,7 @@ import { readColdVerificationKeyFile } from '../../src/cardano';
 import { loadSodium } from '../../src/crypto/sodium';
 import { networkTiming } from '../../src/time';
 import { BIN, run } from '../helpers/processes';
-import { type AgentEnv, ctl, ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, ctl, ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv } from '../helpers/agent-env';
 import { HaskellServiceClient, HS_SERVICE_V1, HS_SERVICE_V2 } from '../helpers/haskell-peer';
 import { nextEvent } from '../helpers/node-events';
 import { inetSockets, listeningUnixPaths } from '../helpers/proc-sockets';
@@ -78,27 +78,28 @@ beforeAll(async () => {
 });
 
 describe('on mainnet time, over TCP (127.0.0.1, a kernel-chosen port)', () => {
-  let e: AgentEnv;
   let target: { port: number };
   const closers: (() => Promise<unknown>)[] = [];
 
-  beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e, ['--metrics', '127.0.0.1:0']);
-    target = { port: metricsPort(e.agent!.stdout) };
-  });
+  // Declared before the agent's hooks: after-all hooks run in the order declared, so the clients
+  // close before the agent stops.
   afterAll(async () => {
     await Promise.all(closers.map((c) => c()));
-    await stopAgentEnv(e);
+  });
+  const agent = agentForEachDescribe({ startArgs: ['--metrics', '127.0.0.1:0'] });
+  beforeAll(() => {
+    target = { port: metricsPort(agent().agent!.stdout) };
   });
 
   test('the process listens on exactly the logged port, and on its two Unix sockets', () => {
+    const e = agent();
     const pid = e.agent!.child.pid!;
     expect(inetSockets(pid).filter((s) => s.listening)).toEqual([{ family: 'tcp', port: target.port, listening: true }]);
     expect(listeningUnixPaths(pid)).toEqual([e.controlSocket, e.serviceSocket].sort());
   });
 
   test('a fresh agent: the current period, no keys, no clients, nothing refused', async () => {
+    const e = agent();
     const s = await scrape(target);
     expect(s.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const p = s.p;
@@ -121,6 +122,7 @@ describe('on mainnet time, over TCP (127.0.0.1, a kernel-chosen port)', () => {
   });
 
   test('a refused request is counted under its code', async () => {
+    const e = agent();
     const r = await ctl(e, 'upload');
     expect(r.stderr).toContain('[NO_STAGED_KEY]');
     expect(refusals((await scrape(target)).p)).toEqual({ 'control/NO_STAGED_KEY': 1 });
@@ -129,6 +131,7 @@ describe('on mainnet time, over TCP (127.0.0.1, a kernel-chosen port)', () => {
   });
 
   test('clients by protocol, the staged and then active key, and the push to them', async () => {
+    const e = agent();
     const timing = networkTiming('mainnet');
     const node = new KesNodeClient({ socketPath: e.serviceSocket, timing, coldVk: readColdVerificationKeyFile(e.coldVkey), backoff: { initialMs: 50, maxMs: 500 } });
     closers.push(() => node.stop());

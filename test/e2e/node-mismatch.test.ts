@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { readColdVerificationKeyFile } from '../../src/cardano';
 import { toHex } from '../../src/crypto/bytes';
 import { EXIT } from '../../src/cli/exit-codes';
-import { cold, ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, cold, ctlJson, currentPeriod, stageAndCertify } from '../helpers/agent-env';
 import { BIN, run, type RunResult } from '../helpers/processes';
 
 /** --timeout for these runs: an hour, so an exit other than 7 cannot come from waiting it out. */
@@ -19,12 +19,11 @@ const LONG_TIMEOUT_MS = 3_600_000;
 const EVOLUTION = 3;
 
 describe('kes-node sign with settings that do not fit the agent', () => {
-  let e: AgentEnv;
+  const agent = agentForEachDescribe();
   let kp: number;
   let message: string;
   beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e);
+    const e = agent();
     kp = await currentPeriod(e);
     const b = await stageAndCertify(e, { kesPeriod: kp - EVOLUTION });
     await ctlJson(e, 'import-opcert', b.opcert);
@@ -32,20 +31,21 @@ describe('kes-node sign with settings that do not fit the agent', () => {
     message = path.join(e.dir, 'header.bin');
     fs.writeFileSync(message, 'a block header body');
   });
-  afterAll(async () => {
-    await stopAgentEnv(e);
-  });
 
-  const sign = (...args: string[]): Promise<RunResult> =>
-    run(BIN.node, ['sign', '--message', message, '--socket', e.serviceSocket, '--timeout', String(LONG_TIMEOUT_MS), ...args], { env: e.env });
+  const sign = (...args: string[]): Promise<RunResult> => {
+    const e = agent();
+    return run(BIN.node, ['sign', '--message', message, '--socket', e.serviceSocket, '--timeout', String(LONG_TIMEOUT_MS), ...args], { env: e.env });
+  };
 
   test('the right settings sign (the baseline for the two below)', async () => {
+    const e = agent();
     const r = await sign('--network', 'mainnet', '--cold-vkey', e.coldVkey);
     expect(r).toMatchObject({ code: EXIT.OK, stderr: '' });
     expect(r.stdout).toMatch(new RegExp(`^evolution: +${EVOLUTION} `, 'm'));
   });
 
   test('--cold-vkey of another pool: exit 4 at once, "cold key mismatch" with both cold vks', async () => {
+    const e = agent();
     const other = path.join(e.dir, 'other');
     const k = await cold(e, 'keygen', '--cold-vkey', `${other}.vkey`, '--cold-skey', `${other}.skey`, '--counter', `${other}.counter`);
     expect(k.code).toBe(0);
@@ -60,6 +60,7 @@ describe('kes-node sign with settings that do not fit the agent', () => {
   });
 
   test('--network preview against a mainnet agent: exit 14 at once, "network mismatch" naming both networks', async () => {
+    const e = agent();
     const r = await sign('--network', 'preview', '--cold-vkey', e.coldVkey);
     expect(r.code).toBe(EXIT.NETWORK_MISMATCH);
     expect(r.stdout).toBe('');

@@ -13,6 +13,7 @@ import { loadSodium } from '../../src/crypto/sodium';
 import { networkTiming, type ChainTiming } from '../../src/time';
 import {
   type AgentEnv,
+  agentForEachDescribe,
   cold,
   ctlJson,
   makeAgentEnv,
@@ -46,21 +47,19 @@ beforeAll(async () => {
 });
 
 describe('nodes on mainnet time', () => {
-  let e: AgentEnv;
   const nodes: KesNodeClient[] = [];
   const timing = networkTiming('mainnet');
   let kesVkey: string;
 
-  beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e);
-  });
+  // Declared before the agent's hooks: after-all hooks run in the order declared, so the nodes
+  // stop before the agent does.
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.stop()));
-    await stopAgentEnv(e);
   });
+  const agent = agentForEachDescribe();
 
   test('three connected nodes all receive and confirm an upload', async () => {
+    const e = agent();
     for (let i = 0; i < 3; i++) nodes.push(node(e, timing));
     await Promise.all(nodes.map((n) => (n.connected ? Promise.resolve() : nextEvent(n, 'connected'))));
     const { opcert } = await stageAndCertify(e);
@@ -75,6 +74,7 @@ describe('nodes on mainnet time', () => {
   });
 
   test('a restarted node gets the key again when it connects', async () => {
+    const e = agent();
     await nodes.pop()!.stop();
     const fresh = node(e, timing);
     nodes.push(fresh);
@@ -84,6 +84,7 @@ describe('nodes on mainnet time', () => {
   });
 
   test('the agent restarts: its keys are gone, the nodes keep theirs and reconnect', async () => {
+    const e = agent();
     // Armed before the kill: a node may reconnect before startAgent has seen the agent's banner.
     const reconnected = nodes.map((n) => nextEvent(n, 'connected', 30_000));
     await e.agent!.stop('SIGKILL');
@@ -98,6 +99,7 @@ describe('nodes on mainnet time', () => {
   });
 
   test('a new upload reaches the reconnected nodes; drop-active makes every node drop it', async () => {
+    const e = agent();
     const { opcert } = await stageAndCertify(e, { name: 'second' });
     await ctlJson(e, 'import-opcert', opcert);
     const up = await ctlJson<{ kesVkey: string; counter: number; nodesConfirmed: number }>(e, 'upload');

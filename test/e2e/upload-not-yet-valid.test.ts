@@ -5,7 +5,7 @@
  * `kes-ctl upload --force` then does it. Built binaries on real sockets; opcerts from kes-cold.
  */
 import * as path from 'node:path';
-import { cold, ctl, ctlJson, currentPeriod, makeAgentEnv, stageAndCertify, startAgent, stopAgentEnv, type AgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, cold, ctl, ctlJson, currentPeriod, stageAndCertify } from '../helpers/agent-env';
 import { BIN, run, type RunResult } from '../helpers/processes';
 
 const CONTROL_BIN = path.join(path.dirname(BIN.ctl), 'kes-agent-control.js');
@@ -19,23 +19,20 @@ interface StatusJson {
 }
 
 describe('upload of an opcert that starts later, over a key that signs now', () => {
-  let e: AgentEnv;
+  const agent = agentForEachDescribe();
   let kp: number;
   let working: string;
   beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e);
+    const e = agent();
     kp = await currentPeriod(e);
     const first = await stageAndCertify(e, { name: 'first' });
     await ctlJson(e, 'import-opcert', first.opcert);
     await ctlJson(e, 'upload');
     working = first.kesVkey;
   });
-  afterAll(async () => {
-    await stopAgentEnv(e);
-  });
 
   test('kes-ctl upload is refused (exit 6, OPCERT_NOT_YET_VALID, both periods); status stays ok with the same key; --force then installs it', async () => {
+    const e = agent();
     const later = kp + PERIODS_AHEAD;
     const next = await stageAndCertify(e, { name: 'later', kesPeriod: later });
     const imported = await ctlJson<{ startsInFuture: boolean }>(e, 'import-opcert', next.opcert);
@@ -63,6 +60,7 @@ describe('upload of an opcert that starts later, over a key that signs now', () 
   });
 
   test('kes-agent-control install-key is refused with "OpCert validation failed" (exit 2) and says why; the staged key stays', async () => {
+    const e = agent();
     // A fresh working key first (the previous test left a not-yet-valid one active).
     const now = await stageAndCertify(e, { name: 'again' });
     await ctlJson(e, 'import-opcert', now.opcert);

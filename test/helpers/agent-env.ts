@@ -103,13 +103,16 @@ export async function stopAgentEnv(e: AgentEnv): Promise<void> {
 
 /**
  * One agent for every test of the describe block this is called in: made and started before the
- * first test, stopped and removed after the last. Returns the env (there once the tests run).
+ * first test, stopped and removed after the last. Returns the env (there once the tests run, and
+ * in before-all hooks declared after this call, which run after its own).
+ * `timingArgs` as for makeAgentEnv, `startArgs` as startAgent's extra flags.
  */
-export function agentForEachDescribe(): () => AgentEnv {
+export function agentForEachDescribe(opts: { timingArgs?: string[]; startArgs?: string[] } = {}): () => AgentEnv {
+  const { startArgs, ...envOpts } = opts;
   let e: AgentEnv | undefined;
   beforeAll(async () => {
-    e = await makeAgentEnv();
-    await startAgent(e);
+    e = await makeAgentEnv(envOpts);
+    await startAgent(e, startArgs);
   });
   afterAll(async () => {
     if (e !== undefined) await stopAgentEnv(e);

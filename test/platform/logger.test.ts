@@ -18,7 +18,7 @@ import {
 } from '../../src/platform/logger';
 import { encodeMessage, nativeAccept } from '../../src/protocol';
 import { offeredIds } from '../../src/server/version-negotiation';
-import { type AgentEnv, ctlJson, makeAgentEnv, startAgent, stopAgentEnv } from '../helpers/agent-env';
+import { agentForEachDescribe, ctlJson } from '../helpers/agent-env';
 import { eventually } from '../helpers/eventually';
 import { tempDir } from '../helpers/processes';
 
@@ -306,16 +306,11 @@ describe('createLogger: throttled repeats', () => {
 });
 
 describe('through the built agent (real sockets)', () => {
-  let e: AgentEnv;
-  beforeAll(async () => {
-    e = await makeAgentEnv();
-  });
-  afterAll(async () => {
-    await stopAgentEnv(e);
-  });
+  const agentEnv = agentForEachDescribe({ startArgs: ['--log-level', 'debug'] });
 
   test('a node reconnect loop of 2,000 connections writes a bounded number of lines, and the agent still answers', async () => {
-    const agent = await startAgent(e, ['--log-level', 'debug']);
+    const e = agentEnv();
+    const agent = e.agent!;
     const before = agent.stdout.split('\n').filter(Boolean).length;
     const accept = nativeAccept('service');
     const offerBytes = 4 + 32 * offeredIds('service').length;
