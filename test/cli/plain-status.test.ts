@@ -44,6 +44,9 @@ describe('plainStatusLine', () => {
     [['status', 'extra']],
     [['status', '--jsonx']],
     [['status', '--']],
+    [['status', 'toString', 'x']],
+    [['status', '__proto__', 'x']],
+    [['status', 'constructor=x']],
   ])('%j goes to the full CLI', (argv) => {
     expect(plainStatusLine(argv)).toBeUndefined();
   });

@@ -43,7 +43,6 @@ const plainValue = (v: string | undefined): v is string => v !== undefined && v 
 export function plainStatusLine(argv: readonly string[]): PlainStatusLine | undefined {
   if (argv[0] !== STATUS_WORD) return undefined;
   const line: PlainStatusLine = { json: false };
-  const values: Record<string, 'socket' | 'agentUid'> = { [SOCKET_FLAG]: 'socket', [AGENT_UID_FLAG]: 'agentUid' };
   for (let i = 1; i < argv.length; i++) {
     const word = argv[i]!;
     if (word === JSON_FLAG && !line.json) {
@@ -52,7 +51,7 @@ export function plainStatusLine(argv: readonly string[]): PlainStatusLine | unde
     }
     const eq = word.indexOf('=');
     const name = eq === -1 ? word : word.slice(0, eq);
-    const field = values[name];
+    const field = name === SOCKET_FLAG ? 'socket' : name === AGENT_UID_FLAG ? 'agentUid' : undefined;
     if (field === undefined || line[field] !== undefined) return undefined;
     const value = eq === -1 ? argv[++i] : word.slice(eq + 1);
     if (!plainValue(value)) return undefined;
