@@ -225,17 +225,27 @@ export interface OutgoingKeyMessage extends Omit<KeyMessage, 'secret'> {
 
 export type OutgoingMessage = Exclude<Message, KeyMessage> | OutgoingKeyMessage;
 
-const BORSH: { readonly [T in MessageType]: Schema } = Object.fromEntries(
-  Object.entries(MESSAGE_SCHEMAS).map(([t, s]) => [t, toBorshSchema(s.body)]),
-) as { [T in MessageType]: Schema };
+/**
+ * Each type's borsh schema and fixed layout (bodies of integers, bools and fixed byte arrays skip
+ * borsh when decoded), made at the type's first use: making all of them when this module loads
+ * cost every short command ~1.5 ms of its start (kes-ctl status needs three types).
+ */
+const borshSchemas = new Map<MessageType, Schema>();
+const fixedLayouts = new Map<MessageType, FixedLayout | undefined>();
 
-/** Bodies of fixed layout (integers, bools, fixed byte arrays) skip borsh when decoded. */
-const FIXED: { readonly [T in MessageType]?: FixedLayout } = Object.fromEntries(
-  Object.entries(MESSAGE_SCHEMAS).flatMap(([t, s]) => {
-    const f = fixedLayout(s.body, t, s.wireName);
-    return f === undefined ? [] : [[t, f]];
-  }),
-);
+function borshSchemaOf(type: MessageType): Schema {
+  let schema = borshSchemas.get(type);
+  if (schema === undefined) {
+    schema = toBorshSchema(MESSAGE_SCHEMAS[type].body);
+    borshSchemas.set(type, schema);
+  }
+  return schema;
+}
+
+function fixedLayoutOf(type: MessageType): FixedLayout | undefined {
+  if (!fixedLayouts.has(type)) fixedLayouts.set(type, fixedLayout(MESSAGE_SCHEMAS[type].body, type, MESSAGE_SCHEMAS[type].wireName));
+  return fixedLayouts.get(type);
+}
 
 function isMessageType(t: unknown): t is MessageType {
   return typeof t === 'string' && Object.prototype.hasOwnProperty.call(MESSAGE_SCHEMAS, t);
@@ -260,7 +270,7 @@ export function encodeMessage(msg: OutgoingMessage): Uint8Array {
   const secret = schema.secret ? (msg as OutgoingKeyMessage).secret : undefined;
   if (schema.secret) assertSecretSource(secret, `${msg.type}.secret`);
 
-  const body = serialize(BORSH[msg.type], toWireValue(msg, schema.body, msg.type));
+  const body = serialize(borshSchemaOf(msg.type), toWireValue(msg, schema.body, msg.type));
   const payloadLength = KIND_BYTES + body.length + (schema.secret ? KES_SECRET_BYTES : 0);
   if (payloadLength > MAX_FRAME_PAYLOAD_BYTES) {
     throw new KesError('OUT_OF_RANGE', `${msg.type}: payload of ${payloadLength} bytes exceeds ${MAX_FRAME_PAYLOAD_BYTES}`);
@@ -349,14 +359,14 @@ export function decodeFrame(frame: DecodedFrame): Message {
 
 /** The message `{ type, ...fields }` of one body. */
 function decodeBody(type: MessageType, body: Uint8Array): Record<string, unknown> {
-  const fixed = FIXED[type];
+  const fixed = fixedLayoutOf(type);
   if (fixed !== undefined) return fixed.decode(body, { type });
   const schema = MESSAGE_SCHEMAS[type];
   let decoded: unknown;
   let canonical: Uint8Array;
   try {
-    decoded = deserialize(BORSH[type], body);
-    canonical = serialize(BORSH[type], decoded);
+    decoded = deserialize(borshSchemaOf(type), body);
+    canonical = serialize(borshSchemaOf(type), decoded);
   } catch {
     // borsh's own message is not passed on: it is free text about the peer's bytes.
     throw new ProtocolError('MALFORMED_FRAME', `${schema.wireName} body does not match its schema`);

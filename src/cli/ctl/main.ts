@@ -19,8 +19,9 @@ const plain = plainStatusLine(process.argv.slice(2));
 if (plain === undefined) {
   fullCli();
 } else {
+  // Only stdout: the plain path writes nothing else, and process.stderr is made at first use
+  // (the full CLI sets it up when it takes over).
   ignoreClosedReader(process.stdout);
-  ignoreClosedReader(process.stderr);
   runPlainStatus(plain, { stdout: process.stdout, env: process.env, now: Date.now }).then(
     (code) => (code === undefined ? fullCli() : (process.exitCode = code)),
     () => fullCli(),
