@@ -29,6 +29,7 @@ import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { BUNDLE_DIR, bundleFile, codeCacheFile, compileBundle, runBundle } from '../src/cli/launch';
 import { NodeChild, runOk } from './child-process';
+import { withoutBuiltinCopies } from './builtin-copies';
 
 /** bin name → its folder under src/cli (where main.ts is). */
 export const BUNDLED_BINS: Readonly<Record<string, string>> = {
@@ -48,15 +49,6 @@ const PACKAGE_ROOT = path.join(BUNDLE_DIR, '..', '..');
 /** Oldest Node the package supports (package.json engines). */
 const TARGET = 'node20';
 
-/**
- * esbuild's namespace object for a built-in (`import * as fs from 'node:fs'` becomes
- * `__toESM(require("node:fs"))`) is a copy with one getter per export, made again in every
- * module that imports it: seven copies of fs and seven of path in kes-ctl, 2.5 ms of its start.
- * The module object itself serves the same reads (TypeScript allows no `default` on these
- * namespaces, the only thing the copy adds), so the bundle takes it as it is.
- */
-const BUILTIN_NAMESPACE_COPY = /__toESM\(require\("(node:[a-z_]+)"\)\)/g;
-
 function bundle(bin: string, dir: string): void {
   const entry = path.join(PACKAGE_ROOT, 'src', 'cli', dir, 'main.ts');
   const file = bundleFile(bin);
@@ -73,7 +65,7 @@ function bundle(bin: string, dir: string): void {
     tsconfig: path.join(PACKAGE_ROOT, 'tsconfig.build.json'),
     logLevel: 'warning',
   });
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(BUILTIN_NAMESPACE_COPY, 'require("$1")'));
+  fs.writeFileSync(file, withoutBuiltinCopies(fs.readFileSync(file, 'utf8'), bin));
 }
 
 /** The lines a bin's cache is trained on when nothing better is at hand. */

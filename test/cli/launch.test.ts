@@ -12,6 +12,7 @@ const BUNDLED = {
   'kes-cold': 'cold',
   'kes-node': 'node',
   'kes-agent-control': 'haskell-control',
+  'kes-agent': 'agent',
 } as const;
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
