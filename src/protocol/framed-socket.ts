@@ -8,7 +8,7 @@
  * socket has written it.
  */
 import type * as net from 'node:net';
-import { allocSecret, releaseSecret } from '../crypto/secret-memory';
+import { releaseSecret } from '../crypto/secret-memory';
 import { ERROR_LINGER_MS, FRAME_HEADER_BYTES, KINDS_WITH_SECRET } from './constants';
 import { ProtocolError } from './errors';
 import { FrameDecoder } from './frame';
@@ -72,15 +72,16 @@ export class FramedSocket {
   #eof = false;
   #yieldScheduled = false;
   #ended = false;
-  /** Locked KEY copies written but not yet taken by the kernel. */
+  /** Shared KEY frames written (postShared) but not yet taken by the kernel. */
   #keyCopies = 0;
   readonly #keyCopyQuota: number;
 
   /**
    * `receivesSecrets`: true only where KEY frames arrive (a node's end of the service socket);
    * on the agent's side a KEY-kind frame is refused before any locked memory is spent on it.
-   * `keyCopyQuota`: how many locked KEY copies (sendEncoded) may wait for the kernel at once on
-   * this connection; the next one is refused with KeyCopyQuotaError. Unlimited when absent.
+   * `keyCopyQuota`: how many KEY frames (postShared) may wait for the kernel at once on this
+   * connection, each keeping a locked frame alive; the next one is refused with
+   * KeyCopyQuotaError. Unlimited when absent.
    */
   constructor(socket: net.Socket, opts: { receivesSecrets: boolean; keyCopyQuota?: number }) {
     this.socket = socket;
@@ -159,21 +160,12 @@ export class FramedSocket {
   }
 
   /**
-   * Send a whole frame made by encodeMessage, so that one encoding can go to many sockets. A
-   * frame of a kind that carries a key is copied into allocSecret() memory and the copy is wiped
-   * once written; `frame` itself stays the caller's to wipe, which it may do as soon as this
-   * returns. Other frames are written as they are and must not be changed afterwards.
+   * Write `frame` as it is, with no copy: the caller keeps it alive and unchanged until `done` is
+   * called, and wipes it after. For one KEY frame pushed to many connections: one locked copy
+   * shared by all of them instead of one each. While it waits for the kernel it counts against
+   * the key copy quota, as a copy would.
    */
-  sendEncoded(frame: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.postEncoded(frame, (err) => (err === undefined ? resolve() : reject(err))));
-  }
-
-  /**
-   * sendEncoded() without a promise, for one frame pushed to many connections: `done` is called
-   * once, with the error when the frame could not be written (a KeyCopyQuotaError, a failed
-   * allocation, a closed connection), else with nothing once the socket has written it.
-   */
-  postEncoded(frame: Uint8Array, done: (err?: Error) => void): void {
+  postShared(frame: Uint8Array, done: (err?: Error) => void): void {
     if (!carriesSecret(frame)) {
       this.#writeThen(frame, false, done);
       return;
@@ -182,17 +174,8 @@ export class FramedSocket {
       done(new KeyCopyQuotaError(this.#keyCopyQuota));
       return;
     }
-    let copy: Uint8Array;
-    try {
-      // The wire pool: a peer that leaves its copies queued uses up that budget, not the keys'.
-      copy = allocSecret(frame.length, 'wire'); // can fail: this write fails, not the caller's loop
-    } catch (e) {
-      done(e instanceof Error ? e : new Error(String(e)));
-      return;
-    }
-    copy.set(frame);
     this.#keyCopies++;
-    this.#writeThen(copy, true, (err) => {
+    this.#writeThen(frame, false, (err) => {
       this.#keyCopies--;
       done(err);
     });
@@ -209,10 +192,17 @@ export class FramedSocket {
       done(new ConnectionClosedError(true));
       return;
     }
-    this.socket.write(frame, (err) => {
+    try {
+      this.socket.write(frame, (err) => {
+        if (secret) releaseSecret(frame);
+        done(err ? new ConnectionClosedError(false) : undefined);
+      });
+    } catch (e) {
+      // Nothing was queued, so the callback will not come: `done` still comes once, and a
+      // secret frame is still wiped.
       if (secret) releaseSecret(frame);
-      done(err ? new ConnectionClosedError(false) : undefined);
-    });
+      done(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   /** Bytes accepted by `send()` but not yet handed to the kernel (a node that stopped reading). */

@@ -3,8 +3,8 @@
  *
  * Both sides talk through FramedSocket: `await conn.receive(timeoutMs)` for the next decoded
  * message (ProtocolError on bad input; reading pauses while a message waits), `conn.send(msg)`
- * (a KEY frame is wiped once written), `conn.sendEncoded(frame)` to write one encoding to many
- * sockets, and `conn.closeWithError(code, message)` to refuse a peer.
+ * (a KEY frame is wiped once written), `conn.postShared(frame, done)` to write one encoding to
+ * many sockets without a copy each, and `conn.closeWithError(code, message)` to refuse a peer.
  */
 export * from './constants';
 export * from './errors';

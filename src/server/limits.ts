@@ -23,10 +23,11 @@ export const MAX_SERVICE_CONNECTIONS = 2048;
  */
 export const MAX_NODE_PENDING_WRITE_BYTES = 256 * 1024;
 /**
- * Locked copies of a KEY frame one node's connection may hold at once: written by the agent but
- * not yet taken by the kernel (each connection has its own copy, wiped once written). A node
- * that reads never holds more than the push in flight; one that has stopped reading fills its
- * socket buffer and then its quota, and its next push fails and disconnects it. @default 2
+ * KEY frames one node's connection may have waiting for the kernel at once, each keeping a locked
+ * frame alive: our nodes share one frame per push (wiped when its last write is done), a Haskell
+ * node has its own copy. A node that reads never holds more than the push in flight; one that has
+ * stopped reading fills its socket buffer and then its quota, and its next push fails and
+ * disconnects it. @default 2
  */
 export const MAX_LOCKED_KEY_COPIES_PER_NODE = 2;
 /**

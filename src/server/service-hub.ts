@@ -255,19 +255,28 @@ export class ServiceHub {
   /**
    * One push (one seq) to `sessions`. Each wire form is encoded once, when the first node of
    * that protocol needs it, so pushing to many nodes costs one borrow of the key per form, not
-   * one per node. Each node gets its own copy of a frame that carries the key
-   * (FramedSocket.postEncoded, HaskellNodeSession.offer), and the shared frames are wiped before
-   * returning. A node that has not answered within the confirm deadline is disconnected.
+   * one per node. Our nodes are all written the same frame, wiped when the last write has let go
+   * of it (FramedSocket.postShared); each Haskell node gets its own copy (HaskellNodeSession.offer)
+   * and those forms are wiped before returning. A node that has not answered within the confirm
+   * deadline is disconnected.
    */
   #push(sessions: NodeSession[], kind: PushKind): Push {
     const push = new Push(this.#nextSeq++, kind, kind === 'none' ? 0n : this.#state.timestampUs);
     let native: Uint8Array | undefined;
+    // One frame for every native node, written without a copy: this loop holds it, and so does
+    // each write until the kernel has it; the last to let go wipes it (a KEY frame only: our
+    // NO_KEY / KEY_DROPPED frames hold no secret).
+    let nativeHolds = 1;
+    const letGoOfNative = (): void => {
+      if (--nativeHolds === 0 && native !== undefined && carriesSecret(native)) releaseSecret(native);
+    };
     const haskell = new Map<ServiceVersion, Uint8Array | undefined>();
     try {
       for (const s of sessions) {
         if (s instanceof NativeNodeSession) {
           native ??= this.#nativeFrame(push);
-          this.#sendTracked(s, push, native);
+          nativeHolds++;
+          this.#sendTracked(s, push, native, letGoOfNative);
         } else {
           const h = s as HaskellNodeSession;
           if (!haskell.has(h.version)) haskell.set(h.version, this.#encodeHaskell(h.version, push.kind, push.timestampUs));
@@ -275,9 +284,8 @@ export class ServiceHub {
         }
       }
     } finally {
-      // Every session has taken its own copy by now. Our NO_KEY / KEY_DROPPED frames are
-      // written as they are: only a frame that carries the key is wiped here.
-      if (native !== undefined && carriesSecret(native)) releaseSecret(native);
+      letGoOfNative();
+      // Every Haskell session has taken its own copy by now.
       for (const f of haskell.values()) if (f !== undefined) releaseSecret(f);
       // Also when encoding failed part-way: the nodes already sent it still get their deadline.
       push.arm(this.#confirmDeadlineMs, (session) => {
@@ -323,9 +331,14 @@ export class ServiceHub {
     });
   }
 
-  /** Write one frame to one node, tracked by `push` until the node confirms it or is lost. */
-  #sendTracked(session: NativeNodeSession, push: Push, frame: Uint8Array): void {
+  /**
+   * Write one frame to one node, tracked by `push` until the node confirms it or is lost.
+   * `letGo` is called once, when this write no longer needs `frame` (written, failed, or never
+   * started).
+   */
+  #sendTracked(session: NativeNodeSession, push: Push, frame: Uint8Array, letGo: () => void): void {
     if (session.pending.size >= MAX_UNCONFIRMED_PUSHES || session.conn.pendingWriteBytes > MAX_NODE_PENDING_WRITE_BYTES) {
+      letGo();
       // A node that neither reads nor confirms must not make the agent buffer for it: checked
       // before writing, so nothing more is queued for it.
       this.#log.warn('service: node is not keeping up; disconnecting it', { node: session.id, unconfirmed: session.pending.size });
@@ -333,11 +346,17 @@ export class ServiceHub {
       push.countUnreachable();
       return;
     }
-    push.expect(session);
+    try {
+      push.expect(session);
+    } catch (e) {
+      letGo();
+      throw e;
+    }
     // A failed write (its KEY copy could not be allocated, say) leaves the node without the
     // current key: settle the push as unconfirmed and disconnect it, so it reconnects and gets
     // the key again, instead of keeping a wiped one.
-    session.conn.postEncoded(frame, (e) => {
+    session.conn.postShared(frame, (e) => {
+      letGo();
       if (e === undefined || !push.settle(session, false)) return;
       const reason = e instanceof KeyCopyQuotaError ? 'not reading: key copy quota reached' : e instanceof KesError ? e.code : 'write failed';
       this.#log.warn('service: push to node failed; disconnecting it so it reconnects for the current key', { node: session.id, seq: push.seq, reason });

@@ -1,8 +1,9 @@
 /**
- * A push that cannot be written to one node (its copy of the KEY frame cannot be allocated:
- * locked memory exhausted) must not leave that node holding a wiped or stale key: the agent
- * disconnects it, it reconnects, and it gets the current key. The other nodes are not touched.
- * In-process daemon on real sockets; the allocation failure is injected once.
+ * A push that cannot be written to one node (the write of the shared KEY frame fails for it) must
+ * not leave that node holding a wiped or stale key: the agent disconnects it, it reconnects, and
+ * it gets the current key. The other nodes are not touched, and the shared frame is wiped once
+ * every write has let go of it. In-process daemon on real sockets; the write failure is injected
+ * once.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,9 +12,8 @@ import { ColdSigningKey, issueOpcert, writeColdVerificationKeyFile } from '../..
 import { ControlClient } from '../../src/client/control-client';
 import { KesNodeClient } from '../../src/client';
 import { toHex } from '../../src/crypto/bytes';
-import * as secretMemory from '../../src/crypto/secret-memory';
+import { ConnectionClosedError, FramedSocket } from '../../src/protocol/framed-socket';
 import { loadSodium } from '../../src/crypto/sodium';
-import { KesError } from '../../src/errors';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
 import { createLogger } from '../../src/platform/logger';
 import { nextEvent } from '../helpers/node-events';
@@ -23,7 +23,7 @@ import { testChain } from '../helpers/test-chain';
 /** A KEY frame's length: 4-byte length field + 765-byte payload. */
 const KEY_FRAME_BYTES = 769;
 
-test('a node whose KEY copy cannot be allocated is disconnected, reconnects and gets the current key; the other node keeps it', async () => {
+test('a node whose KEY write fails is disconnected, reconnects and gets the current key; the other node keeps it; the shared frame is wiped', async () => {
   await loadSodium();
   const dir = tempDir('kes-failed-push-');
   const cold = ColdSigningKey.generate();
@@ -46,13 +46,19 @@ test('a node whose KEY copy cannot be allocated is disconnected, reconnects and 
       nodes.push(n);
     }
 
-    // The upload encodes one KEY frame (an allocation of its size), then copies it per node:
-    // the first node's copy fails.
-    const real = secretMemory.allocSecret;
+    // The upload encodes one KEY frame and writes it to each node without a copy: the first
+    // node's write fails. Every frame handed to a write is kept, to see that it ends wiped.
+    const real = FramedSocket.prototype.postShared;
     let keyFrames = 0;
-    jest.spyOn(secretMemory, 'allocSecret').mockImplementation((n: number, pool?: secretMemory.SecretPool) => {
-      if (n === KEY_FRAME_BYTES && ++keyFrames === 2) throw new KesError('SECURE_MEMORY_EXHAUSTED', 'injected: locked memory exhausted');
-      return real(n, pool);
+    const shared: Uint8Array[] = [];
+    jest.spyOn(FramedSocket.prototype, 'postShared').mockImplementation(function (this: FramedSocket, frame: Uint8Array, done: (err?: Error) => void) {
+      if (frame.length !== KEY_FRAME_BYTES) return real.call(this, frame, done);
+      shared.push(frame);
+      if (++keyFrames === 1) {
+        done(new ConnectionClosedError(false));
+        return;
+      }
+      return real.call(this, frame, done);
     });
     const keys = nodes.map((n) => nextEvent(n, 'key', 20_000));
     const disconnects = nodes.map((n) => {
@@ -70,6 +76,9 @@ test('a node whose KEY copy cannot be allocated is disconnected, reconnects and 
       c.close();
     }
     expect(keyFrames).toBeGreaterThanOrEqual(2);
+    // The upload's two writes shared one frame, and it was wiped when both had let go of it.
+    expect(shared[0]).toBe(shared[1]);
+    expect(shared[0]!.every((b) => b === 0)).toBe(true);
     // Both end up with the key: one at once, the other after it was disconnected and came back.
     for (const k of keys) expect((await k).kesVk).toBe(toHex(kesVk));
     expect(disconnects.map((count) => count()).sort()).toEqual([0, 1]);
