@@ -19,8 +19,9 @@
  * - kes-agent (the daemon) is bundled too, for memory rather than speed: one minified file
  *   instead of ~150 modules left its idle RSS 2 MiB lower (63.2 vs 65.1 MiB, MALLOC_ARENA_MAX=1).
  *
- * Usage: node dist/scripts/bundle-bins.js            (all bins)
- *        node dist/scripts/bundle-bins.js --cache BIN (internal: the child that writes BIN's cache)
+ * Usage: node dist/scripts/bundle-bins.js                  (all bins)
+ *        node dist/scripts/bundle-bins.js --cache BIN LINES (internal: the child that writes BIN's
+ *                                                           cache, LINES a JSON array of argvs)
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -100,7 +101,7 @@ function cacheChild(bin: string, lines: readonly (readonly string[])[]): void {
 
 /**
  * Run `train` with the control socket of a throwaway agent, stopped and removed afterwards.
- * Resolves false, having printed why, when the agent cannot be started here.
+ * Resolves false, having printed why, when the agent cannot be started here or `train` failed.
  */
 async function withThrowawayAgent(train: (controlSocket: string) => void): Promise<boolean> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kes-build-'));
@@ -114,7 +115,7 @@ async function withThrowawayAgent(train: (controlSocket: string) => void): Promi
     return true;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    process.stderr.write(`bundle-bins: kes-ctl's code cache is trained on --help only: no throwaway agent (${why})\n`);
+    process.stderr.write(`bundle-bins: kes-ctl's code cache is trained on --help only: training it on status failed (${why})\n`);
     return false;
   } finally {
     await agent?.stop();

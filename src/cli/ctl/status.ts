@@ -123,8 +123,8 @@ export class StatusCommand extends CtlCommand {
   }
 }
 
-/** The first word of a --check line: what a person scanning cron mail looks for. */
 /** The `code` of a --check verdict in --json (the exit code says the same). */
 const CHECK_CODE = { ok: 'OK', 'expiring-soon': 'EXPIRING_SOON', 'peer-down': 'PEER_DOWN', 'not-ready': 'NOT_READY', 'chain-not-started': 'CHAIN_NOT_STARTED' } as const;
 
+/** The first word of a --check line: what a person scanning cron mail looks for. */
 const CHECK_PREFIX = { ok: 'ok', 'expiring-soon': 'warning', 'peer-down': 'warning', 'not-ready': 'critical', 'chain-not-started': 'not started' } as const;
