@@ -2,4 +2,4 @@
 import { launch } from '../cli/launch';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-launch('kes-agent', () => require('../cli/agent/main'));
+launch('kes-agent', require, () => require('../cli/agent/main'));

@@ -2,4 +2,4 @@
 import { launch } from '../cli/launch';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-launch('kes-cold', () => require('../cli/cold/main'));
+launch('kes-cold', require, () => require('../cli/cold/main'));

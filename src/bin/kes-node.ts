@@ -2,4 +2,4 @@
 import { launch } from '../cli/launch';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-launch('kes-node', () => require('../cli/node/main'));
+launch('kes-node', require, () => require('../cli/node/main'));

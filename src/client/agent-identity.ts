@@ -41,10 +41,11 @@ const STICKY = 0o1000;
 /** The default trust: the owner of the system socket directory, when it exists. */
 export function defaultAgentTrust(systemDir: string = SYSTEM_SOCKET_DIR): AgentTrust {
   try {
-    const st = fs.statSync(systemDir);
-    if (st.isDirectory()) return { agentUids: [st.uid], source: `the owner of ${systemDir}` };
+    // throwIfNoEntry: a host without the directory is the common case, not an exception.
+    const st = fs.statSync(systemDir, { throwIfNoEntry: false });
+    if (st?.isDirectory() === true) return { agentUids: [st.uid], source: `the owner of ${systemDir}` };
   } catch {
-    // No system agent here: only root and this user are trusted.
+    // Unreadable: no system agent that this user could check, so only root and this user are trusted.
   }
   return { agentUids: [], source: `no agent uid configured and no ${systemDir}` };
 }
@@ -104,6 +105,16 @@ export function verifyAgent(socket: net.Socket, socketPath: string, trust: Agent
   } catch (e) {
     throw notTrusted(socketPath, `cannot read which user is listening (${(e as { code?: string }).code ?? 'no peer credentials'})`);
   }
+  verifyListener(cred, socketPath, trust);
+  return cred;
+}
+
+/**
+ * verifyAgent's checks of a listener whose SO_PEERCRED the caller has read (kes-ctl status's
+ * blocking socket reads it as it connects: src/native/client-socket.ts).
+ * @throws KesError AGENT_NOT_TRUSTED
+ */
+export function verifyListener(cred: PeerCred, socketPath: string, trust: AgentTrust): void {
   const self = process.getuid?.();
   const allowed = new Set<number>([0, ...(self === undefined ? [] : [self]), ...trust.agentUids]);
   if (!allowed.has(cred.uid)) {
@@ -113,7 +124,6 @@ export function verifyAgent(socket: net.Socket, socketPath: string, trust: Agent
     );
   }
   assertPathSafe(socketPath, new Set([0, cred.uid, ...(self === undefined ? [] : [self])]));
-  return cred;
 }
 
 function expected(self: number | undefined, trust: AgentTrust): string {

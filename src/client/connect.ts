@@ -23,7 +23,6 @@ import {
   ProtocolError,
   ReceiveTimeoutError,
   acceptWelcome,
-  encodeMessage,
   nativeVersionId,
   NATIVE_CONTROL_VERSION_ID,
   NATIVE_SERVICE_VERSION_ID,
@@ -31,7 +30,6 @@ import {
   protocolVersions,
   wipeMessage,
   type Message,
-  type OutgoingMessage,
   type SocketRole,
 } from '../protocol';
 import { ByteReader, PeerClosedError, ReadTimeoutError, chooseVersion, encodeAccept, encodeReject, readOffer, versionName } from '../protocol/haskell';
@@ -58,13 +56,6 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Which uids the agent may run as besides root and ours. @default defaultAgentTrust() */
   trust?: AgentTrust;
-  /**
-   * A first request, written with the version answer instead of after WELCOME, so that a
-   * one-shot client waits one round trip less (spec/protocol.md §4: the agent reads it once it
-   * has sent WELCOME). Never a key: it goes out before the agent has said who it is beyond its
-   * uid.
-   */
-  firstRequest?: OutgoingMessage;
 }
 
 /** A connection that has completed the handshake. */
@@ -86,7 +77,6 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   assertPath(socketPath);
-  if (opts.firstRequest?.type === 'key') throw new KesError('INVALID_ARGUMENT', 'firstRequest: a key is never sent ahead of the handshake');
   const signal = opts.signal;
   if (signal?.aborted) throw stopped();
   const socket = await openSocket(socketPath, connectTimeoutMs, signal);
@@ -99,7 +89,7 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
   const onAbortEarly = (): void => void socket.destroy();
   signal?.addEventListener('abort', onAbortEarly, { once: true });
   try {
-    await acceptNativeVersion(socket, socketPath, role, handshakeTimeoutMs, opts.firstRequest);
+    await acceptNativeVersion(socket, socketPath, role, handshakeTimeoutMs);
   } catch (e) {
     socket.destroy();
     if (signal?.aborted) throw stopped();
@@ -148,7 +138,7 @@ export async function connectToAgent(opts: ConnectOptions): Promise<AgentConnect
  * offer stay in the socket for the FramedSocket.
  * @throws KesError AGENT_HANDSHAKE_TIMEOUT / AGENT_HANDSHAKE_FAILED
  */
-async function acceptNativeVersion(socket: net.Socket, socketPath: string, role: SocketRole, timeoutMs: number, firstRequest?: OutgoingMessage): Promise<void> {
+async function acceptNativeVersion(socket: net.Socket, socketPath: string, role: SocketRole, timeoutMs: number): Promise<void> {
   const reader = new ByteReader(socket);
   const ours = nativeVersionId(role);
   let offer: Uint8Array[];
@@ -179,7 +169,7 @@ async function acceptNativeVersion(socket: net.Socket, socketPath: string, role:
     throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent does not offer ${printable(ours)} (it offers ${names.join(', ') || 'nothing'})${hint}`);
   }
   const accept = encodeAccept(ours);
-  socket.write(firstRequest === undefined ? accept : Buffer.concat([accept, encodeMessage(firstRequest)]));
+  socket.write(accept);
   if (reader.handOver().ended) {
     throw new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: the agent closed the connection during the ${protocolForRole(role)} handshake`);
   }

@@ -43,7 +43,7 @@ export class AgentRefusedError extends KesError {
 
 type Reply<T extends Message['type']> = Extract<Message, { type: T }>;
 
-/** Where the agent is and whom to believe there, for ControlClient.connect and statusOnce. */
+/** Where the agent is and whom to believe there, for ControlClient.connect. */
 export interface ControlConnectOptions {
   socketPath: string;
   connectTimeoutMs?: number;
@@ -55,26 +55,9 @@ const STATUS_REQUEST: OutgoingMessage = { type: 'status' };
 
 export class ControlClient {
   readonly #conn: AgentConnection;
-  /** The request connectToAgent sent ahead with the version answer, whose reply comes next. */
-  #sentAhead: OutgoingMessage | undefined;
 
-  private constructor(conn: AgentConnection, sentAhead?: OutgoingMessage) {
+  private constructor(conn: AgentConnection) {
     this.#conn = conn;
-    this.#sentAhead = sentAhead;
-  }
-
-  /**
-   * One STATUS on a connection of its own (what `kes-ctl status` asks), sent with the version
-   * answer so that it costs no round trip of its own. The connection is dropped as soon as the
-   * reply is in: nothing more is said on it.
-   */
-  static async statusOnce(opts: ControlConnectOptions): Promise<StatusReport> {
-    const ctl = new ControlClient(await connectToAgent({ ...opts, role: 'control', firstRequest: STATUS_REQUEST }), STATUS_REQUEST);
-    try {
-      return await ctl.status();
-    } finally {
-      ctl.#conn.framed.destroy();
-    }
   }
 
   /** `signal` aborts the connect and handshake (CLIENT_STOPPED). */
@@ -152,8 +135,7 @@ export class ControlClient {
     const path = this.#conn.socketPath;
     let reply: Message;
     try {
-      if (this.#sentAhead === msg) this.#sentAhead = undefined;
-      else await this.#conn.framed.send(msg);
+      await this.#conn.framed.send(msg);
       reply = await this.#conn.framed.receive(REPLY_TIMEOUT_MS + extraWaitMs);
     } catch (e) {
       if (e instanceof ReceiveTimeoutError) throw new KesError('AGENT_TIMEOUT', `${path}: no reply to ${what} within ${e.timeoutMs} ms`);

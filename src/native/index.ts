@@ -4,9 +4,8 @@
  * Loaded lazily and at most once: kes-cold and kes-ctl never need it, and a host without a
  * compiler can still run them. The daemon requires it (or --allow-unlocked-memory).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { KesError } from '../errors';
+import { loadAddonFile, type AddonLoad } from './addon-file';
 
 export interface PeerCred {
   readonly pid: number;
@@ -35,34 +34,11 @@ export interface NativeAddon {
   getPeerCred(fd: number): PeerCred;
 }
 
-/** Where node-gyp puts the addon, relative to the package root. */
-const ADDON_RELATIVE_PATH = path.join('build', 'Release', 'kes_native.node');
-
-let cached: { addon?: NativeAddon; error?: string } | undefined;
-
-/** The package root: the nearest ancestor of this module with a package.json (src/ and dist/src/ both work). */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return __dirname;
-    dir = up;
-  }
-  return dir;
-}
+let cached: AddonLoad<NativeAddon> | undefined;
 
 /** The addon, or undefined if it is not built or cannot load (the reason is in nativeLoadError()). */
 export function tryLoadNative(): NativeAddon | undefined {
-  if (cached === undefined) {
-    const file = path.join(packageRoot(), ADDON_RELATIVE_PATH);
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      cached = { addon: require(file) as NativeAddon };
-    } catch (e) {
-      const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-      cached = { error: `${file}: ${why}` };
-    }
-  }
+  cached ??= loadAddonFile<NativeAddon>('kes_native');
   return cached.addon;
 }
 

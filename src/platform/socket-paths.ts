@@ -121,11 +121,12 @@ export function defaultServiceSocket(env: NodeJS.ProcessEnv = process.env): stri
 /**
  * A client's socket path: the flag, else the environment variable (ours or the Haskell agent's
  * name for it: both are read, and set to different values they are an error naming both), else
- * the default. Empty strings count as unset.
+ * the default. Empty strings count as unset. `fallback` is only called when it is needed: the
+ * default looks at the file system, which a given path makes pointless.
  *
  * @throws KesError CONFIG_INVALID when two of the variables disagree
  */
-export function resolveSocketPath(flag: string | undefined, envNames: string | readonly string[], fallback: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveSocketPath(flag: string | undefined, envNames: string | readonly string[], fallback: () => string, env: NodeJS.ProcessEnv = process.env): string {
   if (flag !== undefined && flag !== '') return flag;
   const given = (typeof envNames === 'string' ? [envNames] : envNames).flatMap((name) => {
     const value = env[name];
@@ -138,7 +139,7 @@ export function resolveSocketPath(flag: string | undefined, envNames: string | r
       `environment variables ${first.name} ${JSON.stringify(first.value)} and ${second.name} ${JSON.stringify(second.value)} name different sockets: set only one (or pass --socket)`,
     );
   }
-  return first?.value ?? fallback;
+  return first?.value ?? fallback();
 }
 
 /** The variables a control client reads, ours first. */

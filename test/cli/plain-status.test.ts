@@ -8,7 +8,9 @@ import { EXIT } from '../../src/cli/exit-codes';
 import { plainStatusLine } from '../../src/cli/ctl/plain-status';
 import { DEFAULT_WARN_PERIODS } from '../../src/cli/ctl/status-assess';
 import { agentForEachDescribe } from '../helpers/agent-env';
-import { BIN, run } from '../helpers/processes';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BIN, run, runExecutable, type RunResult } from '../helpers/processes';
 
 jest.setTimeout(60_000);
 
@@ -87,6 +89,58 @@ describe('kes-ctl status on the plain path, against a real agent', () => {
     await statusJson(['--json', '--warn-periods', String(DEFAULT_WARN_PERIODS)]);
     const since = `${e.agent!.stdout.slice(mark.stdout)}${e.agent!.stderr.slice(mark.stderr)}`.split('\n');
     expect(since.filter((l) => /\b(warn|error)\b/.test(l))).toEqual([]);
+  });
+
+  /**
+   * Run kes-ctl under `node -e` with a probe that records every bundle the launcher compiles
+   * (vm.Script's filename) and whether node:net was ever loaded; stdout is a pipe, as under
+   * monitoring.
+   */
+  async function probed(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<{ r: RunResult; compiled: string[]; net: boolean }> {
+    const script = `
+      const vm = require('node:vm');
+      const compiled = [];
+      const Script = vm.Script;
+      vm.Script = class extends Script {
+        constructor(source, options) { super(source, options); compiled.push(require('node:path').basename(options.filename)); }
+      };
+      // fs.writeSync: process.stderr on a pipe would itself load node:net.
+      process.on('exit', () => require('node:fs').writeSync(2, 'PROBE ' + JSON.stringify({ compiled, net: process.moduleLoadList.includes('NativeModule net') }) + '\\n'));
+      process.argv = [process.argv[0], ${JSON.stringify(BIN.ctl)}, ...${JSON.stringify(argv)}];
+      require(${JSON.stringify(BIN.ctl)});`;
+    const r = await run('-e', [script], { env });
+    const probe = JSON.parse(/PROBE (.*)/.exec(r.stderr)?.[1] ?? 'null') as { compiled: string[]; net: boolean };
+    return { r: { ...r, stderr: r.stderr.replace(/PROBE .*\n/, '') }, ...probe };
+  }
+
+  test('a plain status compiles only the status bundle and never loads node:net; another line only the full CLI', async () => {
+    const e = agent();
+    const plain = await probed(['status', '--json', '--socket', e.controlSocket], e.env);
+    expect({ code: plain.r.code, stderr: plain.r.stderr }).toEqual({ code: EXIT.OK, stderr: '' });
+    expect(JSON.parse(plain.r.stdout)).toMatchObject({ ok: true, network: 'mainnet' });
+    expect(plain).toMatchObject({ compiled: ['kes-ctl-status.js'], net: false });
+
+    const other = await probed(['--version'], e.env);
+    expect(other.r.code).toBe(EXIT.OK);
+    expect(other.compiled).toEqual(['kes-ctl.js']);
+
+    // A plain status that fails: the full CLI takes over and reports it.
+    const failed = await probed(['status', '--socket', `${e.controlSocket}.missing`], e.env);
+    expect(failed.r.code).toBe(EXIT.UNREACHABLE);
+    expect(failed.compiled).toEqual(['kes-ctl-status.js', 'kes-ctl.js']);
+  });
+
+  test('stdout a regular file or /dev/null: the same status, exit 0', async () => {
+    const e = agent();
+    const ctl = (args: string): string => `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN.ctl)} status --socket ${JSON.stringify(e.controlSocket)} ${args}`;
+    const file = path.join(e.dir, 'status.json');
+    fs.writeFileSync(file, '');
+    const toFile = await runExecutable('/bin/sh', ['-c', `${ctl('--json')} >> ${JSON.stringify(file)}`], { env: e.env });
+    expect({ code: toFile.code, stderr: toFile.stderr }).toEqual({ code: EXIT.OK, stderr: '' });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ ok: true, network: 'mainnet' });
+
+    const toNull = await runExecutable('/bin/sh', ['-c', `${ctl('')} > /dev/null; echo "exit=$?"`], { env: e.env });
+    expect({ stdout: toNull.stdout, stderr: toNull.stderr }).toEqual({ stdout: `exit=${EXIT.OK}\n`, stderr: '' });
   });
 
   test('a failure is reported once, by the full CLI, with its own exit code', async () => {

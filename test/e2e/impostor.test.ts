@@ -94,6 +94,16 @@ describeAsOtherUser('an impostor agent run by another local user', () => {
       expect(check.r.stdout).toBe('');
       expect(check.bytes).toBe(0);
 
+      // The plain status line connects twice: its blocking socket refuses, then the full CLI
+      // does and reports it. Neither connection carries a byte.
+      const plainMark = fake.mark();
+      const plain = await run(BIN.ctl, ['status', '--socket', control]);
+      expect(plain.code).toBe(EXIT.NOT_TRUSTED);
+      expect(plain.stdout).toBe('');
+      expect(oneLine(plain.stderr)).toMatch(new RegExp(`^kes-ctl: error: ${control}: the process listening here runs as uid ${NOBODY} .*\\[AGENT_NOT_TRUSTED\\]$`));
+      await fake.waitFor('closed bytes=', { after: plainMark, count: 2 });
+      expect(fake.stdout.slice(plainMark.stdout).match(/closed bytes=\d+/g)).toEqual(['closed bytes=0', 'closed bytes=0']);
+
       const message = path.join(dir, 'header.bin');
       fs.writeFileSync(message, 'a header');
       const sign = await against(fake, () => run(BIN.node, ['sign', '--message', message, '--socket', service, '--timeout', '60000']));

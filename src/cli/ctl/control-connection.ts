@@ -8,7 +8,7 @@ import { CONTROL_SOCKET_ENVS, CONTROL_SOCKET_NAME, clientDefaultSocket, resolveS
 
 /** --socket, else the environment (ours, then the Haskell agent's), else the agent's default. */
 export function controlSocketPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return resolveSocketPath(flag, CONTROL_SOCKET_ENVS, clientDefaultSocket(CONTROL_SOCKET_NAME, env), env);
+  return resolveSocketPath(flag, CONTROL_SOCKET_ENVS, () => clientDefaultSocket(CONTROL_SOCKET_NAME, env), env);
 }
 
 /** --agent-uid, KES_AGENT_UID, else the owner of /run/kes-agent. */

@@ -6,14 +6,14 @@
  * those words and prints exactly what StatusCommand prints on success. Anything else (another
  * option, --help, a repeated or odd-looking value) and any failure at all go to the full CLI,
  * which parses the line again and reports it in its usual words: status only reads, so asking
- * twice changes nothing. The request goes out with the version answer (ControlClient.statusOnce),
- * one round trip fewer than StatusCommand's.
+ * twice changes nothing. The request goes over a blocking socket, with the version answer
+ * (client/status-once.ts): one round trip fewer than StatusCommand's, and no node:net.
  */
 import { AGENT_UID_FLAG } from '../../client/agent-identity';
 import { EXIT } from '../exit-codes';
 import { ANSI_PAINT, NO_PAINT, colourEnabled } from '../common/format';
 import { jsonSuccess } from '../common/json-output';
-import { ControlClient } from '../../client/control-client';
+import { statusOnce } from '../../client/status-once';
 import { controlSocketPath, controlTrust } from './control-connection';
 import { DEFAULT_WARN_PERIODS } from './status-assess';
 import { statusJson } from './status-json';
@@ -61,10 +61,10 @@ export function plainStatusLine(argv: readonly string[]): PlainStatusLine | unde
 }
 
 /** Print the agent's status as StatusCommand would; undefined (nothing printed) on any failure. */
-export async function runPlainStatus(line: PlainStatusLine, ctx: PlainStatusContext): Promise<number | undefined> {
+export function runPlainStatus(line: PlainStatusLine, ctx: PlainStatusContext): number | undefined {
   let text: string;
   try {
-    const s = await ControlClient.statusOnce({ socketPath: controlSocketPath(line.socket, ctx.env), trust: controlTrust(line.agentUid, ctx.env) });
+    const s = statusOnce({ socketPath: controlSocketPath(line.socket, ctx.env), trust: controlTrust(line.agentUid, ctx.env), now: ctx.now });
     if (line.json) {
       text = jsonSuccess(statusJson(s));
     } else {

@@ -69,7 +69,7 @@ export abstract class HsControlCommand extends Command<KesCliContext> {
   protected socketPath(): string {
     if (this.controlAddress === '') throw new UsageError('-c/--control-address: expected a socket path, got an empty string');
     const env = this.context.env;
-    return resolveSocketPath(this.controlAddress, CONTROL_SOCKET_ENVS, clientDefaultSocket(CONTROL_SOCKET_NAME, env), env);
+    return resolveSocketPath(this.controlAddress, CONTROL_SOCKET_ENVS, () => clientDefaultSocket(CONTROL_SOCKET_NAME, env), env);
   }
 
   protected verbosity(): number {

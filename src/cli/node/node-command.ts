@@ -26,7 +26,7 @@ export abstract class NodeCommand extends KesCommand {
 
   protected socketPath(): string {
     const env = this.context.env;
-    return resolveSocketPath(this.socket, SERVICE_SOCKET_ENVS, clientDefaultSocket(SERVICE_SOCKET_NAME, env), env);
+    return resolveSocketPath(this.socket, SERVICE_SOCKET_ENVS, () => clientDefaultSocket(SERVICE_SOCKET_NAME, env), env);
   }
 
   /** Check every flag and file first, then build the (not yet started) client. */
