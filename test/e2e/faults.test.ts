@@ -21,7 +21,7 @@ import { ColdSigningKey, issueOpcert, writeColdVerificationKeyFile } from '../..
 import { fromHex, toHex } from '../../src/crypto/bytes';
 import { KesSignKey, verifyKes } from '../../src/crypto/kes';
 import { loadSodium } from '../../src/crypto/sodium';
-import { encodeMessage, WIRE_ERROR_CODES, wipeMessage, type KeyMessage, type Status } from '../../src/protocol';
+import { encodeMessage, KIND, WIRE_ERROR_CODES, wipeMessage, type KeyMessage, type Status } from '../../src/protocol';
 import { encodeOffer } from '../../src/protocol/haskell';
 import { offeredIds } from '../../src/server/version-negotiation';
 import { startDaemon, type Daemon } from '../../src/server/daemon';
@@ -175,19 +175,33 @@ describe('faults against the built agent', () => {
     // A separate process writes half a frame and SIGKILLs itself: the kernel closes its end with
     // no goodbye, as when a kes-ctl or a node crashes mid-write.
     const half = (frame: Uint8Array): string => Buffer.from(frame.subarray(0, Math.ceil(frame.length / 2))).toString('hex');
+    // With a kind (`untilKind`), it waits for a whole frame of that kind first: a node dies
+    // mid-CONFIRM only once the agent's KEY write has landed, else the agent may see its write
+    // fail before it reads the half frame (a different, also handled, ending).
     const script = `
       const net = require('node:net');
-      const [socketPath, helloHex, halfHex] = process.argv.slice(1);
+      const [socketPath, helloHex, halfHex, untilKind] = process.argv.slice(1);
       setTimeout(() => process.exit(3), 20000); // never outlive the test, whatever happens
       const s = net.connect(socketPath, () => {
         const die = () => s.write(Buffer.from(halfHex, 'hex'), () => process.kill(process.pid, 'SIGKILL'));
         if (helloHex === '-') return die();
         s.write(Buffer.from(helloHex, 'hex'));
-        s.once('data', die); // the offer: our protocol is picked, now die mid-frame
+        if (untilKind === undefined) return void s.once('data', die); // the offer: our protocol is picked, now die mid-frame
+        let got = Buffer.alloc(0);
+        s.on('data', (d) => {
+          got = Buffer.concat([got, d]);
+          let at = got.length >= 4 ? 4 + 32 * got.readUInt32BE(0) : Infinity; // past the offer
+          while (at + 4 <= got.length) {
+            const len = got.readUInt32BE(at);
+            if (at + 4 + len > got.length) return;
+            if (got[at + 4] === Number(untilKind)) return die();
+            at += 4 + len;
+          }
+        });
       });`;
-    const killedMidFrame = (socketPath: string, hello: string, halfFrame: string): Promise<NodeJS.Signals | null> =>
+    const killedMidFrame = (socketPath: string, hello: string, halfFrame: string, untilKind?: number): Promise<NodeJS.Signals | null> =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['-e', script, socketPath, hello, halfFrame], { stdio: 'ignore' });
+        const child = spawn(process.execPath, ['-e', script, socketPath, hello, halfFrame, ...(untilKind === undefined ? [] : [String(untilKind)])], { stdio: 'ignore' });
         child.on('error', reject);
         child.on('exit', (_code, signal) => resolve(signal));
       });
@@ -200,7 +214,7 @@ describe('faults against the built agent', () => {
     const mark = agent.mark();
     // Four independent crashes at once. Control: half a version-handshake answer; and a full handshake, then half a
     // DROP_ACTIVE request. Service: half a HELLO; and a handshaken node that dies halfway through
-    // a CONFIRM.
+    // a CONFIRM, once its KEY is in.
     const halfDrop = half(encodeMessage({ type: 'drop_active', confirmTimeoutMs: 5000 }));
     const halfConfirm = half(encodeMessage({ type: 'confirm', seq: 1, result: 0 }));
     expect(
@@ -208,7 +222,7 @@ describe('faults against the built agent', () => {
         killedMidFrame(e.controlSocket, '-', half(acceptFrame('control'))),
         killedMidFrame(e.controlSocket, Buffer.from(acceptFrame('control')).toString('hex'), halfDrop),
         killedMidFrame(e.serviceSocket, '-', half(acceptFrame('service'))),
-        killedMidFrame(e.serviceSocket, Buffer.from(acceptFrame('service')).toString('hex'), halfConfirm),
+        killedMidFrame(e.serviceSocket, Buffer.from(acceptFrame('service')).toString('hex'), halfConfirm, KIND.KEY),
       ]),
     ).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
 
