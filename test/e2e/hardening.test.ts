@@ -31,6 +31,15 @@ function procStatus(pid: number, field: string): string {
   return m?.[1]?.trim() ?? '';
 }
 
+/**
+ * The package's addons mapped into process `pid`. kes_client.node (the blocking socket of
+ * `kes-ctl status`) must never be in a process that holds a key.
+ */
+function addonsMapped(pid: number): string[] {
+  const names = fs.readFileSync(`/proc/${pid}/maps`, 'utf8').match(/[^/\s]+\.node$/gm) ?? [];
+  return [...new Set(names)].sort();
+}
+
 /** Whether signal `sig` sent to process `pid` is still pending there: it has been delivered once it is not. */
 function signalPending(pid: number, sig: NodeJS.Signals): boolean {
   const m = /^ShdPnd:\s+([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -52,6 +61,8 @@ describe('a hardened agent', () => {
     expect(e.agent!.stdout).toContain('agent: memory protection keyMemoryLocked=true sodiumHeapLocked=true coreDumpsDisabled=true');
     const human = await ctl(e, 'status');
     expect(human.stdout).toMatch(/key memory locked: yes/);
+    // kes-ctl status just ran on its blocking socket; the agent has the key addon only.
+    expect(addonsMapped(pid)).toEqual(['kes_native.node']);
   });
 
   it('kes-node receives keys into locked memory too: its VmLck covers libsodium\'s heap and an arena, core dumps are off', async () => {
@@ -62,6 +73,7 @@ describe('a hardened agent', () => {
       const pid = watch.child.pid!;
       expect(Number(procStatus(pid, 'VmLck').replace(' kB', ''))).toBeGreaterThanOrEqual(4096 + 64);
       expect(fs.readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(/^Max core file size\s+0\s+0\s+bytes/m);
+      expect(addonsMapped(pid)).toEqual(['kes_native.node']);
       expect(watch.stderr).toBe('');
     } finally {
       await watch.stop();
