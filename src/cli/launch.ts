@@ -17,10 +17,11 @@
  * decoding, and given to V8 as it is. Wrapping it at each start made a second copy of the text,
  * and that allocation alone was enough to cost `kes-ctl status` a young-generation GC (0.7 ms).
  *
- * A bundle's `require` is the bin's own. Bundles require only Node built-ins, libsodium (found
- * in the same node_modules from dist/src/bin as from dist/bundle) and the addon by its full path,
- * so the bin's require finds the same files; `createRequire` would have loaded node:module and
- * Node's ES module loader into every start for nothing (about 1 ms of `kes-ctl status`).
+ * A bundle's `require` is the bin's own. Bundles require only Node built-ins and libsodium
+ * (found in the same node_modules from dist/src/bin as from dist/bundle), and open the addons by
+ * their full path (process.dlopen), so the bin's require finds the same files; `createRequire`
+ * would have loaded node:module and Node's ES module loader into every start for nothing (about
+ * 1 ms of `kes-ctl status`).
  *
  * Safety of the cache: V8 checks the cached data against the source text and its own version
  * and flags, and ignores data that does not match (`cachedDataRejected`), compiling from
