@@ -83,16 +83,11 @@ static napi_value connect_unix(napi_env env, napi_callback_info info) {
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof addr);
   addr.sun_family = AF_UNIX;
-  /* One byte more than sun_path holds: napi cuts a longer string short without saying so, and a
-   * length that reaches sizeof path - 1 is how a cut is seen. */
-  char path[sizeof addr.sun_path + 1];
+  /* The whole UTF-8 length first: napi would cut a longer string short (at a character
+   * boundary, so not always to a length that shows it), and a cut path is another path. */
   size_t len = 0;
-  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) {
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
     napi_throw_type_error(env, "EINVAL", "connectUnix(path, timeoutMs): path must be a string");
-    return NULL;
-  }
-  if (len == 0 || memchr(path, '\0', len) != NULL) {
-    napi_throw_error(env, "EINVAL", "connectUnix(path, timeoutMs): path must be non-empty, without NUL");
     return NULL;
   }
   /* sun_path keeps its terminating NUL: at most sizeof sun_path - 1 (107) bytes of path. */
@@ -100,7 +95,12 @@ static napi_value connect_unix(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ENAMETOOLONG", "connectUnix(path, timeoutMs): path is longer than 107 bytes");
     return NULL;
   }
-  memcpy(addr.sun_path, path, len);
+  size_t copied = 0;
+  CHECK(napi_get_value_string_utf8(env, argv[0], addr.sun_path, sizeof addr.sun_path, &copied));
+  if (len == 0 || copied != len || memchr(addr.sun_path, '\0', len) != NULL) {
+    napi_throw_error(env, "EINVAL", "connectUnix(path, timeoutMs): path must be non-empty, without NUL");
+    return NULL;
+  }
   double timeout_ms;
   if (napi_get_value_double(env, argv[1], &timeout_ms) != napi_ok || !(timeout_ms >= 1 && timeout_ms <= MAX_TIMEOUT_MS)) {
     napi_throw_type_error(env, "EINVAL", "connectUnix(path, timeoutMs): timeoutMs must be 1 to 600000");

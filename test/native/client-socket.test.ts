@@ -67,11 +67,25 @@ describe('kes_client connectUnix', () => {
     expect(codeOf(() => addon.connectUnix(file, 1000))).toBe('ECONNREFUSED');
     expect(codeOf(() => addon.connectUnix(path.join(file, 'x.sock'), 1000))).toBe('ENOTDIR');
     expect(codeOf(() => addon.connectUnix(`/${'a'.repeat(107)}`, 1000))).toBe('ENAMETOOLONG');
+    // 36 three-byte characters: 108 bytes, and a cut at a character boundary would not show.
+    expect(codeOf(() => addon.connectUnix(`/${'€'.repeat(36)}`, 1000))).toBe('ENAMETOOLONG');
     expect(codeOf(() => addon.connectUnix('/tmp/a\0b', 1000))).toBe('EINVAL');
     expect(codeOf(() => addon.connectUnix('', 1000))).toBe('EINVAL');
     for (const t of [0, -1, 600_001, Number.NaN]) expect(codeOf(() => addon.connectUnix(file, t))).toBe('EINVAL');
     expect(codeOf(() => (addon.connectUnix as (...a: unknown[]) => unknown)(42, 1000))).toBe('EINVAL');
     expect(openFds()).toEqual(before);
+  });
+
+  it('a path with non-ASCII characters is connected to as its UTF-8 bytes', async () => {
+    const socketPath = path.join(dir, 'kés-€.sock');
+    const server = await listen(socketPath);
+    try {
+      const s = addon.connectUnix(socketPath, 1000);
+      fs.closeSync(s.fd);
+      expect(s.pid).toBe(process.pid);
+    } finally {
+      server.close();
+    }
   });
 
   it('a path of exactly 107 bytes fits sun_path; 108 does not', async () => {
