@@ -35,7 +35,7 @@ import {
   type Message,
   type StatusReport,
 } from '../protocol';
-import { MAX_OFFER_ENTRIES, VERSION_ID_BYTES, chooseVersion } from '../protocol/haskell';
+import { HaskellProtocolError, chooseVersion, splitOffer } from '../protocol/haskell';
 import { loadClientSocket } from '../native/client-socket';
 import { defaultAgentTrust, verifyListener, type AgentTrust } from './agent-identity';
 import { assertPath, connectFailure, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './connect';
@@ -48,8 +48,6 @@ import { AgentRefusedError, REPLY_TIMEOUT_MS } from './control-client';
  */
 export const STATUS_ONCE_TIMEOUT_MS = DEFAULT_HANDSHAKE_TIMEOUT_MS + REPLY_TIMEOUT_MS;
 
-/** The offer's count field (u32 BE) in bytes. */
-const OFFER_COUNT_BYTES = 4;
 /** One read(2) at most; the replies are far smaller. @default 65536 */
 const READ_CHUNK_BYTES = 65_536;
 
@@ -130,15 +128,15 @@ class BlockingReader {
 function exchange(io: BlockingReader, frames: FrameDecoder, socketPath: string): StatusReport {
   const failed = (why: string): KesError => new KesError('AGENT_HANDSHAKE_FAILED', `${socketPath}: ${why}`);
 
-  // The offer: a count, then that many version ids.
+  // The offer, read until it is whole.
   let offer = Buffer.from(io.read());
-  while (offer.length < OFFER_COUNT_BYTES) offer = Buffer.concat([offer, io.read()]);
-  const count = offer.readUInt32BE(0);
-  if (count > MAX_OFFER_ENTRIES) throw failed(`a version offer of ${count} entries exceeds the cap of ${MAX_OFFER_ENTRIES}`);
-  const end = OFFER_COUNT_BYTES + count * VERSION_ID_BYTES;
-  while (offer.length < end) offer = Buffer.concat([offer, io.read()]);
-  const ids: Uint8Array[] = [];
-  for (let at = OFFER_COUNT_BYTES; at < end; at += VERSION_ID_BYTES) ids.push(offer.subarray(at, at + VERSION_ID_BYTES));
+  let split: { ids: Uint8Array[]; end: number } | undefined;
+  try {
+    while ((split = splitOffer(offer)) === undefined) offer = Buffer.concat([offer, io.read()]);
+  } catch (e) {
+    throw e instanceof HaskellProtocolError ? failed(e.message) : e;
+  }
+  const { ids, end } = split;
   if (chooseVersion(ids, [nativeVersionId('control')]) === undefined) throw failed('the agent does not offer our control protocol');
   io.write(Buffer.concat([nativeAccept('control'), encodeMessage({ type: 'status' })]));
 

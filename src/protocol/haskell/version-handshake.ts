@@ -102,6 +102,25 @@ export function encodeReject(): Uint8Array {
   return Uint8Array.of(0);
 }
 
+/** The offer's count field (u32 BE), in bytes. */
+const OFFER_COUNT_BYTES = 4;
+
+/**
+ * Client side, for bytes already in hand (a blocking reader): the offer at the start of `bytes`
+ * and where it ends, or undefined when more bytes are needed. A count above MAX_OFFER_ENTRIES is
+ * TOO_LARGE as soon as the count is in, as in readOffer. The ids are views into `bytes`.
+ */
+export function splitOffer(bytes: Uint8Array): { ids: Uint8Array[]; end: number } | undefined {
+  if (bytes.length < OFFER_COUNT_BYTES) return undefined;
+  const n = new DataView(bytes.buffer, bytes.byteOffset, OFFER_COUNT_BYTES).getUint32(0);
+  if (n > MAX_OFFER_ENTRIES) throw new HaskellProtocolError('TOO_LARGE', `a version offer of ${n} entries exceeds the cap of ${MAX_OFFER_ENTRIES}`);
+  const end = OFFER_COUNT_BYTES + n * VERSION_ID_BYTES;
+  if (bytes.length < end) return undefined;
+  const ids: Uint8Array[] = [];
+  for (let at = OFFER_COUNT_BYTES; at < end; at += VERSION_ID_BYTES) ids.push(bytes.subarray(at, at + VERSION_ID_BYTES));
+  return { ids, end };
+}
+
 /** Client side: read the offer; a count above `maxEntries` is TOO_LARGE before any id is read. */
 export async function readOffer(r: ByteReader, opts: ReadOptions & { maxEntries?: number } = {}): Promise<Uint8Array[]> {
   r.beginMessage();

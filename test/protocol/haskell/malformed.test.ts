@@ -22,6 +22,8 @@ import {
   readServiceMessage,
   readServiceRecvResult,
   readServiceVersionMessage,
+  encodeOffer,
+  splitOffer,
   type AgentInfo,
   type HaskellWireErrorCode,
 } from '../../../src/protocol/haskell';
@@ -83,6 +85,16 @@ describe('huge counts and lengths are refused before allocation, without waiting
   // announced bytes would hang; the cap must fire on the count alone.
   test('an offer of 2^32-1 entries', () => expectCode(decodeFrom(l, h('ffffffff'), (r) => readOffer(r), { end: false }), 'TOO_LARGE'));
   test('an offer of 17 entries (cap 16)', () => expectCode(decodeFrom(l, h('00000011'), (r) => readOffer(r), { end: false }), 'TOO_LARGE'));
+  test('splitOffer (the blocking reader\'s offer) refuses the same counts at once, waits for a whole offer, and splits at its end', () => {
+    for (const count of ['ffffffff', '00000011']) {
+      expect(() => splitOffer(h(count))).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }) as unknown as Error);
+    }
+    const ids = [h('01'.repeat(32)), h('02'.repeat(32))];
+    const offer = encodeOffer(ids);
+    const withMore = h(Buffer.from(offer).toString('hex') + 'abcd');
+    for (let n = 0; n < offer.length; n++) expect(splitOffer(withMore.subarray(0, n))).toBeUndefined();
+    expect(splitOffer(withMore)).toEqual({ ids, end: offer.length });
+  });
   test('a programVersion Text of 2^32-1 bytes', () => expectCode(decodeFrom(l, h('ffffffff'), (r) => readAgentInfo(r, 3), { end: false }), 'TOO_LARGE'));
   test('a bootstrap address of 4097 bytes', () =>
     expectCode(decodeFrom(l, h('00' + '00' + z(8) + z(8) + '00000001' + '00001001'), (r) => readAgentInfo(r, 0), { end: false }), 'TOO_LARGE'));
